@@ -1,0 +1,85 @@
+// The four ports the engine talks to, plus the clock. The engine knows nothing of Kubernetes or of
+// local processes: platform adapters (src/platforms/*) implement these interfaces.
+
+import type { Experiment, Metric, VersionDetail, VersionWeight } from "../api/types.ts";
+
+/** Injected time, so tests drive iterations without sleeping. */
+export interface Clock {
+  now(): Date;
+  /** Resolves after `ms` of this clock's time, or rejects with an AbortError when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+/** Raised by a store when a write was based on a stale `resourceVersion`. */
+export class ConflictError extends Error {
+  override readonly name = "ConflictError";
+}
+
+/** Where experiments (and the Metric objects they reference) live, and where status is written. */
+export interface ExperimentStore {
+  get(key: ObjectKey): Promise<Experiment | undefined>;
+  list(): Promise<Experiment[]>;
+  /** Writes `status` only. Rejects with ConflictError when `metadata.resourceVersion` is stale. */
+  updateStatus(experiment: Experiment): Promise<Experiment>;
+  /** Writes `spec` (start tasks such as `knative/init-experiment` fill `versionInfo`). */
+  updateSpec(experiment: Experiment): Promise<Experiment>;
+  getMetric(key: ObjectKey): Promise<Metric | undefined>;
+}
+
+/** Moves traffic: reads and writes the weight named by each version's `weightObjRef`. */
+export interface TrafficActuator {
+  /** The weights as observed on the target objects now, baseline first, candidates in spec order. */
+  read(experiment: Experiment): Promise<VersionWeight[]>;
+  /** Applies all weights; the fields of one object are written in one atomic change. */
+  apply(experiment: Experiment, weights: VersionWeight[]): Promise<void>;
+}
+
+export interface MetricQuery {
+  experiment: Experiment;
+  /** `namespace/name` of the metric. */
+  metricKey: string;
+  metric: Metric;
+  version: VersionDetail;
+  now: Date;
+}
+
+/** A metric reading: a value, or the reason there is none. Never throws for backend problems. */
+export interface MetricReading {
+  value?: number;
+  /** Observations behind the value (e.g. requests), when the backend knows it. */
+  sampleSize?: number;
+  /** Why `value` is absent: backend unreachable, empty result, NaN, jq error, ... */
+  error?: string;
+}
+
+export interface MetricsProvider {
+  read(query: MetricQuery): Promise<MetricReading>;
+}
+
+export type ActionName = "start" | "loop" | "finish";
+
+export interface TaskOutcome {
+  /** Task name (`common/exec`) or `run`. */
+  task: string;
+  skipped: boolean;
+  ok: boolean;
+  output: string;
+  error?: string;
+  durationMs: number;
+}
+
+export interface ActionResult {
+  ok: boolean;
+  tasks: TaskOutcome[];
+  /** The experiment as the tasks left it (start tasks may fill `versionInfo`). */
+  experiment: Experiment;
+}
+
+export interface TaskRunner {
+  run(action: ActionName, experiment: Experiment, signal?: AbortSignal): Promise<ActionResult>;
+}
