@@ -1,0 +1,39 @@
+// Version and metric-key helpers shared by the analytics steps.
+import type { AggregatedMetric, AggregatedMetricsData, Experiment } from "../api/types.ts";
+
+/** Version names in spec order: baseline first, then candidates. Empty when versionInfo is not set yet. */
+export function versionNames(exp: Experiment): string[] {
+  const info = exp.spec.versionInfo;
+  if (!info) return [];
+  return [info.baseline.name, ...(info.candidates ?? []).map((c) => c.name)];
+}
+
+/** Kubernetes' namespace for an object without one. */
+const DEFAULT_NAMESPACE = "default";
+
+/**
+ * `namespace/name` for a metric reference; a bare name resolves in the experiment's namespace
+ * (SPEC A). The API layer already normalises references; this keeps hand-built inputs matching too.
+ */
+export function normaliseMetricKey(ref: string, experimentNamespace: string | undefined): string {
+  const trimmed = ref.trim();
+  if (trimmed.includes("/")) return trimmed;
+  return `${experimentNamespace || DEFAULT_NAMESPACE}/${trimmed}`;
+}
+
+/**
+ * Looks a metric reference up in aggregated metrics: an exact key wins, otherwise keys are compared
+ * after normalisation, so `mean-latency` in namespace `ns` matches `ns/mean-latency` (B §11 item 2).
+ */
+export function findAggregatedMetric(
+  metrics: AggregatedMetricsData,
+  ref: string,
+  experimentNamespace: string | undefined,
+): AggregatedMetric | undefined {
+  if (Object.hasOwn(metrics, ref)) return metrics[ref];
+  const wanted = normaliseMetricKey(ref, experimentNamespace);
+  for (const key of Object.keys(metrics).sort()) {
+    if (normaliseMetricKey(key, experimentNamespace) === wanted) return metrics[key];
+  }
+  return undefined;
+}
