@@ -1,0 +1,304 @@
+// Reads a Metric resource's value for one version (SPEC B §2.1–2.4, A "Deliberate fixes"): mock
+// metrics are computed, `provider: iter8` metrics go to the built-in provider, everything else is an
+// HTTP query (Prometheus, New Relic, ...) whose JSON response is reduced to a number by jq.
+//
+// Every backend problem becomes `{error}` naming the metric, the version and the cause; nothing is
+// thrown, and failures are not cached, so the next read asks the backend again.
+
+import type { Metric } from "../api/types.ts";
+import type { MetricQuery, MetricReading, MetricsProvider, ObjectKey } from "../engine/ports.ts";
+import { jqNumber, snippet } from "./jq.ts";
+import { mockValue, type Random, seededRandom } from "./mock.ts";
+import type { SecretRef, SecretSource } from "./secrets.ts";
+import { elapsedSeconds, safeSubstitute, versionVariables } from "./template.ts";
+
+/** The Prometheus address the sample metrics use in a cluster (deploy/metrics/iter8-knative.yaml). */
+export const CLUSTER_PROMETHEUS_URL = "http://prometheus-operated.iter8-system:9090";
+/** Where bare secret names fall back to, as in the original (the analytics' namespace). */
+export const INSTALL_NAMESPACE = "iter8-system";
+
+export interface HttpMetricsProviderOptions {
+  /** Credentials for metrics with `spec.secret`. Without it such metrics are unavailable. */
+  secrets?: SecretSource;
+  /** Per-request timeout; default 5000 ms, as the original analytics. */
+  timeoutMs?: number;
+  /** Answers `provider: iter8` metrics (the router's built-in metrics). */
+  builtin?: MetricsProvider;
+  /**
+   * Finds the Metric named by a `sampleSize` reference when it is not in the experiment's
+   * `status.metrics` (e.g. `ExperimentStore.getMetric`).
+   */
+  resolveMetric?: (key: ObjectKey) => Promise<Metric | undefined>;
+  /** Randomness for mock Gauges; default a generator seeded with 17, so runs are reproducible. */
+  random?: Random;
+  /**
+   * Sends queries addressed to `CLUSTER_PROMETHEUS_URL` to this base URL instead, so the sample
+   * metrics work unchanged against a local Prometheus (the local platform passes its server's URL;
+   * `ITER8_PROMETHEUS_URL` is the user-facing way to set it).
+   */
+  prometheusUrl?: string;
+  /** Namespace for bare secret names when the Metric's own namespace has no such secret. */
+  installNamespace?: string;
+}
+
+type Outcome = { value: number } | { error: string };
+
+export class HttpMetricsProvider implements MetricsProvider {
+  readonly #secrets: SecretSource | undefined;
+  readonly #timeoutMs: number;
+  readonly #builtin: MetricsProvider | undefined;
+  readonly #resolveMetric: ((key: ObjectKey) => Promise<Metric | undefined>) | undefined;
+  readonly #random: Random;
+  readonly #prometheusUrl: string | undefined;
+  readonly #installNamespace: string;
+  /** Per experiment: the iteration the cached values belong to, and the values (successes only). */
+  readonly #cache = new Map<string, { iteration: number; values: Map<string, Promise<Outcome>> }>();
+
+  constructor(options: HttpMetricsProviderOptions = {}) {
+    this.#secrets = options.secrets;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+    if (!(this.#timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`);
+    this.#builtin = options.builtin;
+    this.#resolveMetric = options.resolveMetric;
+    this.#random = options.random ?? seededRandom(17);
+    this.#prometheusUrl = options.prometheusUrl?.replace(/\/+$/, "");
+    this.#installNamespace = options.installNamespace ?? INSTALL_NAMESPACE;
+  }
+
+  async read(query: MetricQuery): Promise<MetricReading> {
+    try {
+      return await this.#read(query);
+    } catch (e) {
+      // Defensive: a bug or an unexpected backend shape must not crash the engine's iteration.
+      return { error: describe(query.metricKey, query.version.name, `unexpected failure: ${(e as Error).message}`) };
+    }
+  }
+
+  async #read(query: MetricQuery): Promise<MetricReading> {
+    const { metric, metricKey, version } = query;
+    if (metric.spec.provider === "iter8" && metric.spec.mock === undefined) {
+      if (this.#builtin === undefined) {
+        return { error: describe(metricKey, version.name, "built-in (provider: iter8) metrics are not available here") };
+      }
+      return this.#builtin.read(query);
+    }
+    const main = await this.#cached(query, metricKey, metric);
+    if ("error" in main) return { error: describe(metricKey, version.name, main.error) };
+    const reading: MetricReading = { value: main.value };
+    const sampleSize = await this.#sampleSize(query);
+    if (sampleSize !== undefined) reading.sampleSize = sampleSize;
+    return reading;
+  }
+
+  /** The referenced `sampleSize` metric's value for the same version, when it can be read. */
+  async #sampleSize(query: MetricQuery): Promise<number | undefined> {
+    const ref = query.metric.spec.sampleSize;
+    if (ref === undefined) return undefined;
+    const key = qualify(ref, query.metric.metadata.namespace ?? "default");
+    const sampleMetric = await this.#findMetric(query, key);
+    if (sampleMetric === undefined) return undefined;
+    if (sampleMetric.spec.provider === "iter8" && sampleMetric.spec.mock === undefined) {
+      const r = await this.#builtin?.read({ ...query, metricKey: `${key.namespace}/${key.name}`, metric: sampleMetric });
+      return r?.value;
+    }
+    const out = await this.#cached(query, `${key.namespace}/${key.name}`, sampleMetric);
+    return "value" in out ? out.value : undefined;
+  }
+
+  async #findMetric(query: MetricQuery, key: ObjectKey): Promise<Metric | undefined> {
+    const name = `${key.namespace}/${key.name}`;
+    const known = query.experiment.status?.metrics?.find((m) => m.name === name);
+    if (known !== undefined) return known.metricObj;
+    return this.#resolveMetric?.(key);
+  }
+
+  /** One backend evaluation per (experiment, iteration, metric, version); failures are retried. */
+  #cached(query: MetricQuery, metricKey: string, metric: Metric): Promise<Outcome> {
+    const exp = query.experiment;
+    const expKey = `${exp.metadata.namespace ?? "default"}/${exp.metadata.name}/${exp.metadata.uid ?? ""}/${exp.status?.startTime ?? ""}`;
+    const iteration = exp.status?.completedIterations ?? 0;
+    let entry = this.#cache.get(expKey);
+    if (entry === undefined || entry.iteration !== iteration) {
+      entry = { iteration, values: new Map() };
+      this.#cache.set(expKey, entry);
+    }
+    const values = entry.values;
+    const key = `${metricKey}\u0000${query.version.name}`;
+    const hit = values.get(key);
+    if (hit !== undefined) return hit;
+    const pending = this.#evaluate(query, metric).catch((e: unknown) => ({ error: `unexpected failure: ${(e as Error).message}` }));
+    values.set(key, pending);
+    void pending.then((r) => {
+      if ("error" in r && values.get(key) === pending) values.delete(key);
+    });
+    return pending;
+  }
+
+  async #evaluate(query: MetricQuery, metric: Metric): Promise<Outcome> {
+    const elapsed = elapsedSeconds(query.experiment.status?.startTime, query.now);
+    if (elapsed === undefined) return { error: "the experiment has no valid status.startTime to measure from" };
+    if (metric.spec.mock !== undefined) return mockValue(metric, query.version.name, elapsed, this.#random);
+    const vars = versionVariables(query.experiment, query.version, elapsed);
+    const request = await this.#buildRequest(metric, vars);
+    if ("error" in request) return request;
+    return this.#send(metric, request);
+  }
+
+  async #buildRequest(metric: Metric, vars: Record<string, string>): Promise<Request | { error: string }> {
+    const spec = metric.spec;
+    if (spec.urlTemplate === undefined || spec.urlTemplate === "") return { error: "the Metric has no urlTemplate" };
+    if (spec.jqExpression === undefined || spec.jqExpression === "") return { error: "the Metric has no jqExpression" };
+    let secret: Record<string, string> | undefined;
+    if (spec.secret !== undefined && spec.secret !== "") {
+      const found = await this.#secret(spec.secret, metric.metadata.namespace ?? "default");
+      if ("error" in found) return found;
+      secret = found.data;
+    } else if (spec.authType !== undefined) {
+      return { error: `authType ${spec.authType} needs spec.secret` };
+    }
+
+    let urlText = secret === undefined ? spec.urlTemplate : safeSubstitute(spec.urlTemplate, secret);
+    if (this.#prometheusUrl !== undefined && urlText.startsWith(CLUSTER_PROMETHEUS_URL)) {
+      urlText = this.#prometheusUrl + urlText.slice(CLUSTER_PROMETHEUS_URL.length);
+    }
+    let url: URL;
+    try {
+      url = new URL(urlText);
+    } catch {
+      return { error: `urlTemplate gives an invalid URL: ${snippet(urlText)}` };
+    }
+    for (const p of spec.params ?? []) url.searchParams.append(p.name, safeSubstitute(p.value, vars));
+
+    const headers = new Headers();
+    const interpolateHeaders = secret !== undefined && (spec.authType === "Bearer" || spec.authType === "APIKey");
+    for (const h of spec.headerTemplates ?? []) {
+      const value = interpolateHeaders ? safeSubstitute(h.value, secret as Record<string, string>) : h.value;
+      try {
+        headers.append(h.name, value);
+      } catch {
+        return { error: `headerTemplates entry ${JSON.stringify(h.name)} is not a valid HTTP header` };
+      }
+    }
+    if (spec.authType === "Basic") {
+      const { username, password } = secret ?? {};
+      if (username === undefined || password === undefined) {
+        return { error: `authType Basic needs username and password in secret ${spec.secret}` };
+      }
+      headers.set("Authorization", `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`);
+    }
+
+    const method = spec.method ?? "GET";
+    if (method === "POST") {
+      const body = safeSubstitute(spec.body ?? "", vars);
+      try {
+        JSON.parse(body);
+      } catch (e) {
+        return { error: `body is not valid JSON after interpolation: ${(e as Error).message}` };
+      }
+      headers.set("Content-Type", "application/json");
+      return makeRequest(url, { method, headers, body });
+    }
+    return makeRequest(url, { method: "GET", headers });
+  }
+
+  async #secret(ref: string, metricNamespace: string): Promise<{ data: Record<string, string> } | { error: string }> {
+    if (this.#secrets === undefined) return { error: `secret ${ref} is needed but no secret source is configured` };
+    const candidates: SecretRef[] = ref.includes("/")
+      ? [{ namespace: ref.slice(0, ref.indexOf("/")), name: ref.slice(ref.indexOf("/") + 1) }]
+      : [
+          { namespace: metricNamespace, name: ref },
+          { namespace: this.#installNamespace, name: ref },
+        ];
+    try {
+      for (const c of candidates) {
+        const data = await this.#secrets.get(c);
+        if (data !== undefined) return { data };
+      }
+    } catch (e) {
+      return { error: `cannot read secret ${ref}: ${(e as Error).message}` };
+    }
+    return { error: `secret ${candidates.map((c) => `${c.namespace}/${c.name}`).join(" or ")} not found` };
+  }
+
+  async #send(metric: Metric, request: Request): Promise<Outcome> {
+    const where = `${request.method} ${endpoint(request.url)}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(request, { signal: AbortSignal.timeout(this.#timeoutMs), redirect: "follow" });
+      text = await response.text();
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      if (err.name === "TimeoutError") return { error: `${where} timed out after ${this.#timeoutMs} ms` };
+      const cause = err.cause?.code ?? err.cause?.message ?? err.message;
+      return { error: `${where} failed: backend unreachable (${cause})` };
+    }
+    if (response.status < 200 || response.status > 299) {
+      return { error: `${where} answered HTTP ${response.status}: ${snippet(text) || "(empty body)"}` };
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { error: `${where} answered with a body that is not JSON: ${snippet(text) || "(empty body)"}` };
+    }
+    const out = await jqNumber(text, metric.spec.jqExpression as string);
+    if ("value" in out) return out;
+    const hint = prometheusHint(body);
+    return { error: hint === undefined ? out.error : `${hint}; ${out.error}` };
+  }
+}
+
+function makeRequest(url: URL, init: RequestInit): Request | { error: string } {
+  try {
+    return new Request(url, init);
+  } catch (e) {
+    return { error: `cannot build a request for ${endpoint(url.toString())}: ${(e as Error).message}` };
+  }
+}
+
+/** Prometheus's own explanation of a result jq could not turn into a number, when there is one. */
+export function prometheusHint(body: unknown): string | undefined {
+  if (!isObject(body)) return undefined;
+  if (body.status === "error") return `Prometheus error ${String(body.errorType)}: ${String(body.error)}`;
+  const data = body.data;
+  if (body.status !== "success" || !isObject(data)) return undefined;
+  if (data.resultType === "vector" && Array.isArray(data.result)) {
+    if (data.result.length === 0) return "Prometheus returned an empty vector (no series matched)";
+    const first = data.result[0];
+    const v = isObject(first) && Array.isArray(first.value) ? first.value[1] : undefined;
+    if (v === "NaN" || v === "+Inf" || v === "-Inf") return `Prometheus returned ${v}`;
+  }
+  if (data.resultType === "scalar" && Array.isArray(data.result)) {
+    const v = data.result[1];
+    if (v === "NaN" || v === "+Inf" || v === "-Inf") return `Prometheus returned ${v}`;
+  }
+  return undefined;
+}
+
+/** `ns/name` or a bare name (in `namespace`) as an object key. */
+export function qualify(ref: string, namespace: string): ObjectKey {
+  const i = ref.indexOf("/");
+  return i < 0 ? { namespace, name: ref } : { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
+}
+
+function describe(metricKey: string, version: string, reason: string): string {
+  return `metric ${metricKey} for version ${version}: ${reason}`;
+}
+
+/**
+ * The endpoint, for messages: they end up in status, so no query string (which may carry a key
+ * from a secret) and no user info; the query itself is in the Metric for anyone who needs it.
+ */
+function endpoint(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,43 @@
+// Evaluates a Metric's `jqExpression` with real jq (jq 1.7 compiled to WebAssembly by `jq-wasm`),
+// and turns its first output into a metric value or a reason why there is none (SPEC B §2.1: the
+// first output must be a number and not NaN).
+
+import * as jq from "jq-wasm";
+
+export type JqNumber = { value: number } | { error: string };
+
+/** Applies `expression` to `json` (response text) and reads the first output as a finite number. */
+export async function jqNumber(json: string, expression: string): Promise<JqNumber> {
+  let out: string;
+  try {
+    out = await jq.raw(json, expression, ["-c"]);
+  } catch (e) {
+    return { error: `jq expression \`${expression}\` failed: ${oneLine((e as Error).message)}` };
+  }
+  const first = out.split("\n")[0] ?? "";
+  if (first === "") return { error: `jq expression \`${expression}\` produced no output` };
+  // jq prints NaN as null, and ±infinity as ±DBL_MAX; anything at that magnitude is an infinity.
+  if (first === "null") return { error: `jq expression \`${expression}\` produced null (a NaN or missing value)` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(first);
+  } catch {
+    return { error: `jq expression \`${expression}\` produced ${snippet(first)}, not a number` };
+  }
+  if (typeof parsed !== "number") {
+    return { error: `jq expression \`${expression}\` produced ${snippet(first)}, not a number` };
+  }
+  if (!Number.isFinite(parsed) || Math.abs(parsed) >= Number.MAX_VALUE) {
+    return { error: `jq expression \`${expression}\` produced an infinite value (${first})` };
+  }
+  return { value: parsed };
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").trim();
+}
+
+export function snippet(s: string, max = 120): string {
+  const flat = oneLine(s);
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
