@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { effectiveRollbackOnFailure, rollbackNeeded } from "../../../src/analytics/index.ts";
+import type { DeploymentPattern, Objective, VersionAssessmentsData } from "../../../src/api/types.ts";
+import { ERROR_RATE, experiment, LATENCY } from "./fixtures.ts";
+
+const B = "sample-app-v1";
+const C = "sample-app-v2";
+
+describe("rollbackNeeded", () => {
+  const cases: {
+    name: string;
+    deployment?: DeploymentPattern;
+    objectives: Objective[];
+    data: VersionAssessmentsData;
+    want: ReturnType<typeof rollbackNeeded>;
+  }[] = [
+    {
+      name: "§10 iteration 3 failure with rollback_on_failure: rollback",
+      objectives: [
+        { metric: LATENCY, upperLimit: 50 },
+        { metric: ERROR_RATE, upperLimit: "0.01", rollback_on_failure: true },
+      ],
+      data: { [B]: [true, true], [C]: [true, false] },
+      want: { rollback: true, objective: ERROR_RATE, version: C },
+    },
+    {
+      name: "same failure without the flag (Progressive): no rollback, weights shift instead",
+      objectives: [
+        { metric: LATENCY, upperLimit: 50 },
+        { metric: ERROR_RATE, upperLimit: "0.01" },
+      ],
+      data: { [B]: [true, true], [C]: [true, false] },
+      want: { rollback: false },
+    },
+    {
+      name: "BlueGreen: rollback_on_failure defaults to true",
+      deployment: "BlueGreen",
+      objectives: [{ metric: ERROR_RATE, upperLimit: "0.01" }],
+      data: { [B]: [true], [C]: [false] },
+      want: { rollback: true, objective: ERROR_RATE, version: C },
+    },
+    {
+      name: "BlueGreen with an explicit false: no rollback",
+      deployment: "BlueGreen",
+      objectives: [{ metric: ERROR_RATE, upperLimit: "0.01", rollback_on_failure: false }],
+      data: { [B]: [true], [C]: [false] },
+      want: { rollback: false },
+    },
+    {
+      name: "a failing baseline counts too and is named first",
+      objectives: [{ metric: LATENCY, rollback_on_failure: true }],
+      data: { [C]: [false], [B]: [false] },
+      want: { rollback: true, objective: LATENCY, version: B },
+    },
+    {
+      name: "flagged objective satisfied by all, other objective failing: no rollback",
+      objectives: [{ metric: LATENCY, rollback_on_failure: true }, { metric: ERROR_RATE }],
+      data: { [B]: [true, false], [C]: [true, false] },
+      want: { rollback: false },
+    },
+    {
+      name: "no assessments (no objectives): no rollback",
+      objectives: [],
+      data: {},
+      want: { rollback: false },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const exp = experiment({ deployment: c.deployment, objectives: c.objectives });
+      assert.deepEqual(rollbackNeeded(exp, c.data), c.want);
+    });
+  }
+});
+
+describe("effectiveRollbackOnFailure", () => {
+  const cases: { deployment?: DeploymentPattern; flag?: boolean; want: boolean }[] = [
+    { want: false },
+    { deployment: "Progressive", want: false },
+    { deployment: "FixedSplit", want: false },
+    { deployment: "BlueGreen", want: true },
+    { deployment: "Progressive", flag: true, want: true },
+    { deployment: "BlueGreen", flag: false, want: false },
+  ];
+  for (const c of cases) {
+    test(`${c.deployment ?? "(default)"} / ${c.flag ?? "(unset)"} → ${c.want}`, () => {
+      const objective: Objective = { metric: LATENCY, rollback_on_failure: c.flag };
+      assert.equal(effectiveRollbackOnFailure(experiment({ deployment: c.deployment }), objective), c.want);
+    });
+  }
+});
