@@ -1,0 +1,49 @@
+// The load result in the shape Fortio's JSON output uses (`DurationHistogram` in seconds,
+// `RetCodes` with -1 for requests without a response), which the built-in metrics of SPEC B §2.5
+// are computed from and which `metrics/collect` (B §5.6) merges across runs.
+
+import type { LoadResult } from "./recorder.ts";
+
+export interface FortioBucket {
+  Start: number;
+  End: number;
+  Percent: number;
+  Count: number;
+}
+
+export interface FortioHistogram {
+  Count: number;
+  Min: number;
+  Max: number;
+  Sum: number;
+  Avg: number;
+  Data: FortioBucket[];
+}
+
+export interface FortioResult {
+  DurationHistogram: FortioHistogram;
+  RetCodes: Record<string, number>;
+}
+
+export function toFortioResult(r: LoadResult): FortioResult {
+  const count = r.histogram.buckets.reduce((n, b) => n + b[2], 0);
+  let cumulative = 0;
+  const Data = r.histogram.buckets.map(([startMs, endMs, n]) => {
+    cumulative += n;
+    return { Start: startMs / 1000, End: endMs / 1000, Percent: (cumulative / count) * 100, Count: n };
+  });
+  const RetCodes: Record<string, number> = { ...r.statusCodes };
+  if (r.errorCount > 0) RetCodes["-1"] = r.errorCount;
+  const sum = r.histogram.sumMs / 1000;
+  return {
+    DurationHistogram: {
+      Count: count,
+      Min: count > 0 ? r.latencyMs.min / 1000 : 0,
+      Max: count > 0 ? r.latencyMs.max / 1000 : 0,
+      Sum: sum,
+      Avg: count > 0 ? sum / count : 0,
+      Data,
+    },
+    RetCodes,
+  };
+}
