@@ -70,7 +70,9 @@ export class HttpMetricsProvider implements MetricsProvider {
       return await this.#read(query);
     } catch (e) {
       // Defensive: a bug or an unexpected backend shape must not crash the engine's iteration.
-      return { error: describe(query.metricKey, query.version.name, `unexpected failure: ${(e as Error).message}`) };
+      return {
+        error: describe(query.metricKey, query.version.name, `unexpected failure: ${(e as Error).message}`),
+      };
     }
   }
 
@@ -78,7 +80,13 @@ export class HttpMetricsProvider implements MetricsProvider {
     const { metric, metricKey, version } = query;
     if (metric.spec.provider === "iter8" && metric.spec.mock === undefined) {
       if (this.#builtin === undefined) {
-        return { error: describe(metricKey, version.name, "built-in (provider: iter8) metrics are not available here") };
+        return {
+          error: describe(
+            metricKey,
+            version.name,
+            "built-in (provider: iter8) metrics are not available here",
+          ),
+        };
       }
       return this.#builtin.read(query);
     }
@@ -98,7 +106,11 @@ export class HttpMetricsProvider implements MetricsProvider {
     const sampleMetric = await this.#findMetric(query, key);
     if (sampleMetric === undefined) return undefined;
     if (sampleMetric.spec.provider === "iter8" && sampleMetric.spec.mock === undefined) {
-      const r = await this.#builtin?.read({ ...query, metricKey: `${key.namespace}/${key.name}`, metric: sampleMetric });
+      const r = await this.#builtin?.read({
+        ...query,
+        metricKey: `${key.namespace}/${key.name}`,
+        metric: sampleMetric,
+      });
       return r?.value;
     }
     const out = await this.#cached(query, `${key.namespace}/${key.name}`, sampleMetric);
@@ -126,7 +138,9 @@ export class HttpMetricsProvider implements MetricsProvider {
     const key = `${metricKey}\u0000${query.version.name}`;
     const hit = values.get(key);
     if (hit !== undefined) return hit;
-    const pending = this.#evaluate(query, metric).catch((e: unknown) => ({ error: `unexpected failure: ${(e as Error).message}` }));
+    const pending = this.#evaluate(query, metric).catch((e: unknown) => ({
+      error: `unexpected failure: ${(e as Error).message}`,
+    }));
     values.set(key, pending);
     void pending.then((r) => {
       if ("error" in r && values.get(key) === pending) values.delete(key);
@@ -136,7 +150,8 @@ export class HttpMetricsProvider implements MetricsProvider {
 
   async #evaluate(query: MetricQuery, metric: Metric): Promise<Outcome> {
     const elapsed = elapsedSeconds(query.experiment.status?.startTime, query.now);
-    if (elapsed === undefined) return { error: "the experiment has no valid status.startTime to measure from" };
+    if (elapsed === undefined)
+      return { error: "the experiment has no valid status.startTime to measure from" };
     if (metric.spec.mock !== undefined) return mockValue(metric, query.version.name, elapsed, this.#random);
     const vars = versionVariables(query.experiment, query.version, elapsed);
     const request = await this.#buildRequest(metric, vars);
@@ -146,8 +161,10 @@ export class HttpMetricsProvider implements MetricsProvider {
 
   async #buildRequest(metric: Metric, vars: Record<string, string>): Promise<Request | { error: string }> {
     const spec = metric.spec;
-    if (spec.urlTemplate === undefined || spec.urlTemplate === "") return { error: "the Metric has no urlTemplate" };
-    if (spec.jqExpression === undefined || spec.jqExpression === "") return { error: "the Metric has no jqExpression" };
+    if (spec.urlTemplate === undefined || spec.urlTemplate === "")
+      return { error: "the Metric has no urlTemplate" };
+    if (spec.jqExpression === undefined || spec.jqExpression === "")
+      return { error: "the Metric has no jqExpression" };
     let secret: Record<string, string> | undefined;
     if (spec.secret !== undefined && spec.secret !== "") {
       const found = await this.#secret(spec.secret, metric.metadata.namespace ?? "default");
@@ -170,7 +187,8 @@ export class HttpMetricsProvider implements MetricsProvider {
     for (const p of spec.params ?? []) url.searchParams.append(p.name, safeSubstitute(p.value, vars));
 
     const headers = new Headers();
-    const interpolateHeaders = secret !== undefined && (spec.authType === "Bearer" || spec.authType === "APIKey");
+    const interpolateHeaders =
+      secret !== undefined && (spec.authType === "Bearer" || spec.authType === "APIKey");
     for (const h of spec.headerTemplates ?? []) {
       const value = interpolateHeaders ? safeSubstitute(h.value, secret as Record<string, string>) : h.value;
       try {
@@ -201,8 +219,12 @@ export class HttpMetricsProvider implements MetricsProvider {
     return makeRequest(url, { method: "GET", headers });
   }
 
-  async #secret(ref: string, metricNamespace: string): Promise<{ data: Record<string, string> } | { error: string }> {
-    if (this.#secrets === undefined) return { error: `secret ${ref} is needed but no secret source is configured` };
+  async #secret(
+    ref: string,
+    metricNamespace: string,
+  ): Promise<{ data: Record<string, string> } | { error: string }> {
+    if (this.#secrets === undefined)
+      return { error: `secret ${ref} is needed but no secret source is configured` };
     const candidates: SecretRef[] = ref.includes("/")
       ? [{ namespace: ref.slice(0, ref.indexOf("/")), name: ref.slice(ref.indexOf("/") + 1) }]
       : [

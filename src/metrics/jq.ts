@@ -17,7 +17,8 @@ export async function jqNumber(json: string, expression: string): Promise<JqNumb
   const first = out.split("\n")[0] ?? "";
   if (first === "") return { error: `jq expression \`${expression}\` produced no output` };
   // jq prints NaN as null, and ±infinity as ±DBL_MAX; anything at that magnitude is an infinity.
-  if (first === "null") return { error: `jq expression \`${expression}\` produced null (a NaN or missing value)` };
+  if (first === "null")
+    return { error: `jq expression \`${expression}\` produced null (a NaN or missing value)` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(first);

@@ -45,11 +45,13 @@ export class FileSecretSource implements SecretSource {
 export function parseSecrets(text: string, source: string): Map<string, Record<string, string>> {
   const objects: unknown[] = [];
   for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new SecretSourceError(`${source}: not valid YAML/JSON: ${doc.errors[0]?.message}`);
+    if (doc.errors.length > 0)
+      throw new SecretSourceError(`${source}: not valid YAML/JSON: ${doc.errors[0]?.message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
     if (Array.isArray(value)) objects.push(...value);
-    else if (isObject(value) && value.kind === "List" && Array.isArray(value.items)) objects.push(...value.items);
+    else if (isObject(value) && value.kind === "List" && Array.isArray(value.items))
+      objects.push(...value.items);
     else objects.push(value);
   }
   const out = new Map<string, Record<string, string>>();

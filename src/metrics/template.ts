@@ -44,7 +44,11 @@ export function elapsedSeconds(startTime: string | undefined, now: Date): number
  * `versionInfo` variable of the version, inserted last so a variable can override any of them (the
  * original inserts variables after `name`; `namespace` set by `knative/init-experiment` wins too).
  */
-export function versionVariables(experiment: Experiment, version: VersionDetail, elapsed: number): Record<string, string> {
+export function versionVariables(
+  experiment: Experiment,
+  version: VersionDetail,
+  elapsed: number,
+): Record<string, string> {
   const vars: Record<string, string> = {
     elapsedTime: String(elapsed),
     name: version.name,
