@@ -39,20 +39,21 @@ export function writtenMetricReferences(source: unknown, exp: Experiment): Map<s
   const rawCriteria = at(source, "spec", "criteria");
 
   pair(criteria?.requestCount, at(rawCriteria, "requestCount"));
-  (criteria?.objectives ?? []).forEach((o, i) => pair(o.metric, at(rawCriteria, "objectives", i, "metric")));
+  for (const [i, o] of (criteria?.objectives ?? []).entries())
+    pair(o.metric, at(rawCriteria, "objectives", i, "metric"));
   const rawRewards = at(rawCriteria, "rewards");
   if (Array.isArray(rawRewards)) {
-    (criteria?.rewards ?? []).forEach((r, i) => pair(r.metric, at(rawRewards, i, "metric")));
+    for (const [i, r] of (criteria?.rewards ?? []).entries()) pair(r.metric, at(rawRewards, i, "metric"));
   } else {
     // v2alpha1: a single `reward`.
     pair(criteria?.rewards?.[0]?.metric, at(rawCriteria, "reward", "metric"));
   }
-  (criteria?.indicators ?? []).forEach((key, i) => pair(key, at(rawCriteria, "indicators", i)));
+  for (const [i, key] of (criteria?.indicators ?? []).entries()) pair(key, at(rawCriteria, "indicators", i));
 
   // The metric snapshot: `status.metrics` (v2alpha2) or `spec.metrics` (v2alpha1).
   const rawMetrics = list(at(source, "status", "metrics")).length
     ? list(at(source, "status", "metrics"))
     : list(at(source, "spec", "metrics"));
-  (exp.status?.metrics ?? []).forEach((m, i) => pair(m.name, at(rawMetrics, i, "name")));
+  for (const [i, m] of (exp.status?.metrics ?? []).entries()) pair(m.name, at(rawMetrics, i, "name"));
   return written;
 }
