@@ -238,3 +238,13 @@ export interface Metric {
 
 /** Which API version an object was written in, kept so `describe` can use the matching layout. */
 export type SourceVersion = "v2alpha2" | "v2alpha1";
+
+/**
+ * One thing wrong with an object, named by its field: `{path: "spec.duration.intervalSeconds",
+ * message: "must be >= 1"}`. Paths are dotted with list indexes (`spec.versionInfo.candidates[0].name`);
+ * an empty path means the whole object.
+ */
+export interface Problem {
+  path: string;
+  message: string;
+}

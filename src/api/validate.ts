@@ -1,0 +1,733 @@
+// Validation of Experiment and Metric objects as written (v2alpha2 or v2alpha1):
+//  1. the JSON Schema of their version (schema.ts), run by ajv with every error reported, on a copy
+//     that also rejects unknown fields (the CRD itself cannot say so: Kubernetes prunes them);
+//  2. static rules a schema cannot express (unique version names, reward count per testing pattern,
+//     fieldPath syntax, task names and conditions, limits as quantities, metric references, ...).
+// A valid object comes back upgraded to v2alpha2 with its metric references normalised.
+//
+// Rules that depend on the start action (which may fill versionInfo) are in `checkVersionCounts`
+// and `checkStartedExperiment`, for the engine to call after `start` (SPEC B §3.2 step 12).
+
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { parseCondition } from "./condition.ts";
+import { childPath, formatProblem, pointerToPath, prefixProblems } from "./paths.ts";
+import { isQuantity, parseQuantity, QUANTITY_PATTERN } from "./quantity.ts";
+import {
+  type MetricLookup,
+  makeRefResolver,
+  namespaceOf,
+  normaliseExperimentRefs,
+  normaliseMetricRefs,
+  refProblem,
+} from "./refs.ts";
+import { type ApiVersionName, experimentSchema, type JsonSchema, metricSchema } from "./schema.ts";
+import type { Experiment, Metric, Problem, SourceVersion, TestingPattern } from "./types.ts";
+import { GROUP } from "./types.ts";
+import { upgradeExperiment, upgradeMetric } from "./upgrade.ts";
+
+export { parseCondition } from "./condition.ts";
+
+/** Task names the engine knows; the task registry passes its own list through `knownTasks`. */
+export const KNOWN_TASKS: readonly string[] = [
+  "common/exec",
+  "common/bash",
+  "common/readiness",
+  "notification/http",
+  "notification/slack",
+  "metrics/collect",
+  "knative/init-experiment",
+];
+
+/** Actions the engine runs; others are reported as warnings. */
+export const ACTION_NAMES = ["start", "loop", "finish"] as const;
+
+export interface ValidateOptions {
+  /** Resolves bare metric names against existing Metrics (experiment namespace, then install namespace). */
+  metricExists?: MetricLookup;
+  /** Namespace iter8 is installed in (default `iter8-system`). */
+  installNamespace?: string;
+  /** Task names accepted in `task:` (default `KNOWN_TASKS`). */
+  knownTasks?: readonly string[];
+}
+
+export interface ValidationResult<T> {
+  /** The API version the object was written in, when it is one iter8 reads. */
+  sourceVersion?: SourceVersion;
+  /** Everything wrong with the object; empty when it is valid. */
+  problems: Problem[];
+  /** Things that do not make it invalid but that the user should know, as "path: message". */
+  warnings: string[];
+  /** The object upgraded to v2alpha2 with normalised references; present only when valid. */
+  resource?: T;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => x !== null && typeof x === "object" && !Array.isArray(x);
+const asList = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+
+// ---- schema validation ---------------------------------------------------------------------------
+
+/** Copy of `schema` where every fixed-shape object node rejects unknown fields. */
+function closeObjects(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...schema };
+  if (out.properties && !out["x-kubernetes-preserve-unknown-fields"]) {
+    out.additionalProperties = false;
+    out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, closeObjects(v)]));
+  }
+  if (out.items) out.items = closeObjects(out.items);
+  if (typeof out.additionalProperties === "object")
+    out.additionalProperties = closeObjects(out.additionalProperties);
+  return out;
+}
+
+/** Status is written by iter8 (possibly a newer one): its unknown fields are not the user's mistake. */
+function closeSpecOnly(schema: JsonSchema): JsonSchema {
+  const props = schema.properties ?? {};
+  return {
+    ...schema,
+    additionalProperties: false,
+    properties: { ...props, spec: closeObjects(props["spec"]!) },
+  };
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+let ajv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function validator(kind: "Experiment" | "Metric", version: ApiVersionName): ValidateFunction {
+  const key = `${kind}/${version}`;
+  let fn = compiled.get(key);
+  if (fn) return fn;
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+    ajv.addFormat("int32", { type: "number", validate: (n: number) => n >= -(2 ** 31) && n < 2 ** 31 });
+    ajv.addFormat("date-time", {
+      type: "string",
+      validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)),
+    });
+  }
+  const schema = kind === "Experiment" ? experimentSchema(version) : metricSchema(version);
+  fn = ajv.compile(closeSpecOnly(schema));
+  compiled.set(key, fn);
+  return fn;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  integer: "an integer",
+  number: "a number",
+  string: "a string",
+  boolean: "true or false",
+  object: "a mapping",
+  array: "a list",
+};
+
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return String(v);
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function schemaProblems(errors: readonly ErrorObject[], root: unknown): Problem[] {
+  // An int-or-string node reports one error per branch plus the anyOf itself: keep only the anyOf.
+  const anyOfPaths = errors.filter((e) => e.keyword === "anyOf").map((e) => `${e.schemaPath}/`);
+  const problems: Problem[] = [];
+  for (const e of errors) {
+    if (anyOfPaths.some((p) => e.schemaPath.startsWith(p))) continue;
+    const path = pointerToPath(e.instancePath, root);
+    const parent = (e.parentSchema ?? {}) as JsonSchema;
+    switch (e.keyword) {
+      case "required":
+        problems.push({
+          path: childPath(path, (e.params as { missingProperty: string }).missingProperty),
+          message: "is required",
+        });
+        break;
+      case "additionalProperties": {
+        const field = (e.params as { additionalProperty: string }).additionalProperty;
+        const known = Object.keys(parent.properties ?? {});
+        const near = known.filter((k) => editDistance(k, field) <= 2);
+        const hint =
+          near.length > 0
+            ? ` (did you mean ${near.join(" or ")}?)`
+            : known.length > 0
+              ? ` (known fields: ${known.join(", ")})`
+              : "";
+        problems.push({ path: childPath(path, field), message: `unknown field${hint}` });
+        break;
+      }
+      case "enum":
+        problems.push({
+          path,
+          message: `must be one of ${(parent.enum ?? []).join(", ")} (got ${describeValue(e.data)})`,
+        });
+        break;
+      case "type": {
+        const t = String((e.params as { type: string }).type);
+        problems.push({ path, message: `must be ${TYPE_NAMES[t] ?? t} (got ${describeValue(e.data)})` });
+        break;
+      }
+      case "anyOf":
+        problems.push({
+          path,
+          message: parent["x-kubernetes-int-or-string"]
+            ? `must be an integer or a quantity string such as "0.01" or "10m" (got ${describeValue(e.data)}; quote decimals)`
+            : (e.message ?? "is invalid"),
+        });
+        break;
+      case "pattern":
+        problems.push({
+          path,
+          message:
+            parent.pattern === QUANTITY_PATTERN
+              ? `${describeValue(e.data)} is not a valid quantity (e.g. 50, "0.01", "10m", "1.5e2")`
+              : `must match ${parent.pattern}`,
+        });
+        break;
+      case "minLength":
+        problems.push({ path, message: "must not be empty" });
+        break;
+      case "minimum":
+      case "maximum": {
+        const p = e.params as { comparison: string; limit: number };
+        problems.push({ path, message: `must be ${p.comparison} ${p.limit}` });
+        break;
+      }
+      case "format": {
+        const f = (e.params as { format: string }).format;
+        problems.push({
+          path,
+          message:
+            f === "int32"
+              ? `must be between ${-(2 ** 31)} and ${2 ** 31 - 1}`
+              : f === "date-time"
+                ? `must be a timestamp such as 2021-06-01T10:00:00Z (got ${describeValue(e.data)})`
+                : `must be a ${f}`,
+        });
+        break;
+      }
+      default:
+        problems.push({ path, message: e.message ?? "is invalid" });
+    }
+  }
+  return problems;
+}
+
+// ---- static rules --------------------------------------------------------------------------------
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** `.spec.traffic[0].percent`, `.spec.http[0].route[1].weight`. */
+const FIELD_PATH = /^(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])*)+$/;
+
+function checkMetadata(raw: Obj, out: Problem[]): void {
+  const md = raw["metadata"];
+  if (md === undefined) {
+    out.push({ path: "metadata.name", message: "is required" });
+    return;
+  }
+  if (!isObj(md)) {
+    out.push({ path: "metadata", message: "must be a mapping" });
+    return;
+  }
+  const name = md["name"];
+  if (name === undefined || name === "") {
+    if (typeof md["generateName"] !== "string" || md["generateName"] === "") {
+      out.push({ path: "metadata.name", message: "is required" });
+    }
+  } else if (typeof name !== "string") {
+    out.push({ path: "metadata.name", message: `must be a string (got ${describeValue(name)})` });
+  } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    out.push({
+      path: "metadata.name",
+      message: `${describeValue(name)} is not a valid name: lower-case letters, digits, - and ., starting and ending with a letter or digit`,
+    });
+  }
+  const ns = md["namespace"];
+  if (ns !== undefined && (typeof ns !== "string" || ns.length > 63 || !DNS_LABEL.test(ns))) {
+    out.push({ path: "metadata.namespace", message: `${describeValue(ns)} is not a valid namespace name` });
+  }
+}
+
+function checkRef(path: string, ref: unknown, out: Problem[]): void {
+  if (typeof ref !== "string" || ref === "") return; // the schema reports it
+  const p = refProblem(ref);
+  if (p) out.push({ path, message: p });
+}
+
+function checkQuantity(path: string, q: unknown, out: Problem[]): number | undefined {
+  if (typeof q !== "number" && typeof q !== "string") return undefined;
+  try {
+    return parseQuantity(q);
+  } catch (err) {
+    out.push({ path, message: (err as Error).message });
+    return undefined;
+  }
+}
+
+interface ExperimentView {
+  v1: boolean;
+  spec: Obj;
+  pattern: TestingPattern | undefined;
+}
+
+function versions(spec: Obj): { path: string; v: Obj }[] {
+  const vi = isObj(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
+  if (!vi) return [];
+  const out: { path: string; v: Obj }[] = [];
+  if (isObj(vi["baseline"])) out.push({ path: "spec.versionInfo.baseline", v: vi["baseline"] });
+  asList(vi["candidates"]).forEach((c, i) => {
+    if (isObj(c)) out.push({ path: `spec.versionInfo.candidates[${i}]`, v: c });
+  });
+  return out;
+}
+
+function checkVersionNames(spec: Obj, out: Problem[]): void {
+  const seen = new Map<string, string>();
+  for (const { path, v } of versions(spec)) {
+    const name = v["name"];
+    if (typeof name !== "string" || name === "") continue;
+    const first = seen.get(name);
+    if (first)
+      out.push({ path: `${path}.name`, message: `duplicate version name "${name}" (also ${first}.name)` });
+    else seen.set(name, path);
+  }
+}
+
+function checkFieldPaths(view: ExperimentView, out: Problem[]): void {
+  for (const { path, v } of versions(view.spec)) {
+    const ref = v["weightObjRef"];
+    if (!isObj(ref) || typeof ref["fieldPath"] !== "string") continue;
+    const fp = ref["fieldPath"];
+    const p = `${path}.weightObjRef.fieldPath`;
+    if (view.v1 && fp.startsWith("/")) continue; // a v2alpha1 JSON pointer, converted on upgrade
+    if (!fp.startsWith(".")) {
+      out.push({
+        path: p,
+        message: `must start with '.' (e.g. .spec.traffic[0].percent), got ${describeValue(fp)}`,
+      });
+    } else if (!FIELD_PATH.test(fp)) {
+      out.push({
+        path: p,
+        message: `${describeValue(fp)} is not a field path like .spec.http[0].route[1].weight`,
+      });
+    }
+  }
+}
+
+const REWARDS_NEEDED: Record<TestingPattern, number> = { Canary: 0, Conformance: 0, "A/B": 1, "A/B/N": 1 };
+
+function checkRewards(view: ExperimentView, out: Problem[]): void {
+  if (!view.pattern) return;
+  const criteria = isObj(view.spec["criteria"]) ? view.spec["criteria"] : {};
+  const path = view.v1 ? "spec.criteria.reward" : "spec.criteria.rewards";
+  const count = view.v1
+    ? criteria["reward"] === undefined || criteria["reward"] === null
+      ? 0
+      : 1
+    : Array.isArray(criteria["rewards"])
+      ? criteria["rewards"].length
+      : 0;
+  const need = REWARDS_NEEDED[view.pattern];
+  if (count === need) return;
+  out.push({
+    path,
+    message:
+      need === 1
+        ? `${view.pattern} experiments need exactly one reward (found ${count})`
+        : `${view.pattern} experiments take no rewards (found ${count})`,
+  });
+}
+
+function checkCriteria(view: ExperimentView, out: Problem[], warnings: Problem[]): void {
+  const c = view.spec["criteria"];
+  if (!isObj(c)) return;
+  checkRef("spec.criteria.requestCount", c["requestCount"], out);
+  if (view.v1) {
+    if (isObj(c["reward"])) checkRef("spec.criteria.reward.metric", c["reward"]["metric"], out);
+  } else {
+    asList(c["rewards"]).forEach((r, i) => {
+      if (isObj(r)) checkRef(`spec.criteria.rewards[${i}].metric`, r["metric"], out);
+    });
+  }
+  asList(c["indicators"]).forEach((m, i) => {
+    checkRef(`spec.criteria.indicators[${i}]`, m, out);
+  });
+  asList(c["objectives"]).forEach((o, i) => {
+    if (!isObj(o)) return;
+    const path = `spec.criteria.objectives[${i}]`;
+    checkRef(`${path}.metric`, o["metric"], out);
+    const upper = checkQuantity(`${path}.upperLimit`, o["upperLimit"], out);
+    const lower = checkQuantity(`${path}.lowerLimit`, o["lowerLimit"], out);
+    if (upper !== undefined && lower !== undefined && lower > upper) {
+      out.push({ path: `${path}.lowerLimit`, message: `must be <= upperLimit (${lower} > ${upper})` });
+    }
+    if (o["upperLimit"] === undefined && o["lowerLimit"] === undefined) {
+      warnings.push({ path, message: "has neither upperLimit nor lowerLimit, so it is always satisfied" });
+    }
+  });
+}
+
+function checkActions(
+  view: ExperimentView,
+  knownTasks: readonly string[],
+  out: Problem[],
+  warnings: Problem[],
+): void {
+  const strategy = isObj(view.spec["strategy"]) ? view.spec["strategy"] : {};
+  const actions = strategy["actions"];
+  if (!isObj(actions)) return;
+  for (const [action, tasks] of Object.entries(actions)) {
+    const actionPath = childPath("spec.strategy.actions", action);
+    if (!(ACTION_NAMES as readonly string[]).includes(action)) {
+      warnings.push({
+        path: actionPath,
+        message: `is never run: the actions are ${ACTION_NAMES.join(", ")}`,
+      });
+    }
+    asList(tasks).forEach((t, i) => {
+      if (!isObj(t)) return;
+      const path = `${actionPath}[${i}]`;
+      if (view.v1) {
+        if (typeof t["library"] === "string" && typeof t["task"] === "string") {
+          const name = `${t["library"]}/${t["task"]}`;
+          if (!knownTasks.includes(name)) {
+            out.push({
+              path: `${path}.task`,
+              message: `unknown task "${name}" (known: ${knownTasks.join(", ")})`,
+            });
+          }
+        }
+        return;
+      }
+      const hasTask = typeof t["task"] === "string" && t["task"] !== "";
+      const hasRun = typeof t["run"] === "string" && t["run"] !== "";
+      if (hasTask === hasRun) {
+        out.push({
+          path,
+          message: hasTask ? "has both task and run; give exactly one" : "needs exactly one of task and run",
+        });
+      }
+      if (hasTask && !knownTasks.includes(t["task"] as string)) {
+        out.push({
+          path: `${path}.task`,
+          message: `unknown task ${describeValue(t["task"])} (known: ${knownTasks.join(", ")}; or use run: for a script)`,
+        });
+      }
+      if (typeof t["if"] === "string") {
+        try {
+          parseCondition(t["if"]);
+        } catch (err) {
+          out.push({ path: `${path}.if`, message: `invalid condition: ${(err as Error).message}` });
+        }
+      }
+      if (hasTask && t["task"] === "knative/init-experiment") {
+        const target = view.spec["target"];
+        if (typeof target === "string" && target !== "" && !/^[^/]+\/[^/]+$/.test(target)) {
+          out.push({
+            path: "spec.target",
+            message: `knative/init-experiment needs the target as namespace/name of the Knative Service (got ${describeValue(target)})`,
+          });
+        }
+      }
+    });
+  }
+}
+
+function hasStartAction(spec: Obj): boolean {
+  const strategy = isObj(spec["strategy"]) ? spec["strategy"] : {};
+  const actions = isObj(strategy["actions"]) ? strategy["actions"] : {};
+  return Array.isArray(actions["start"]) && actions["start"].length > 0;
+}
+
+const CANDIDATES: Record<TestingPattern, { ok: (n: number) => boolean; rule: string }> = {
+  Conformance: { ok: (n) => n === 0, rule: "no candidates" },
+  Canary: { ok: (n) => n === 1, rule: "exactly 1 candidate" },
+  "A/B": { ok: (n) => n === 1, rule: "exactly 1 candidate" },
+  "A/B/N": { ok: (n) => n >= 1, rule: "at least 1 candidate" },
+};
+
+/** Version counts, checked up front when no start action could still fill versionInfo in. */
+function checkStaticVersionCounts(view: ExperimentView, out: Problem[]): void {
+  if (!view.pattern || hasStartAction(view.spec)) return;
+  const vi = view.spec["versionInfo"];
+  if (vi === undefined) {
+    out.push({
+      path: "spec.versionInfo",
+      message: "is required when there is no start action to fill it in",
+    });
+    return;
+  }
+  if (!isObj(vi)) return;
+  const n = asList(vi["candidates"]).length;
+  const rule = CANDIDATES[view.pattern];
+  if (!rule.ok(n)) {
+    out.push({
+      path: "spec.versionInfo.candidates",
+      message: `${view.pattern} experiments need ${rule.rule} (found ${n})`,
+    });
+  }
+}
+
+function checkStatusValues(raw: Obj, out: Problem[]): void {
+  const status = raw["status"];
+  if (!isObj(status) || !isObj(status["analysis"])) return;
+  const agg = status["analysis"]["aggregatedMetrics"];
+  if (!isObj(agg) || !isObj(agg["data"])) return;
+  const check = (path: string, v: unknown) => {
+    if (v !== undefined && v !== null && !isQuantity(v))
+      out.push({ path, message: `${describeValue(v)} is not a number or quantity` });
+  };
+  for (const [metric, m] of Object.entries(agg["data"])) {
+    if (!isObj(m)) continue;
+    const mp = childPath("status.analysis.aggregatedMetrics.data", metric);
+    check(`${mp}.max`, m["max"]);
+    check(`${mp}.min`, m["min"]);
+    if (!isObj(m["data"])) continue;
+    for (const [version, v] of Object.entries(m["data"])) {
+      if (!isObj(v)) continue;
+      const vp = childPath(`${mp}.data`, version);
+      for (const k of ["max", "min", "value", "sampleSize"]) check(`${vp}.${k}`, v[k]);
+    }
+  }
+}
+
+function versionOf(apiVersion: unknown): SourceVersion | undefined {
+  if (apiVersion === `${GROUP}/v2alpha2`) return "v2alpha2";
+  if (apiVersion === `${GROUP}/v2alpha1`) return "v2alpha1";
+  return undefined;
+}
+
+/** Problems found by the schema win: a rule's problem at the same path would repeat it. */
+function merge(schema: Problem[], rules: Problem[]): Problem[] {
+  const seen = new Set(schema.map((p) => p.path));
+  const out = [...schema];
+  const keys = new Set(schema.map((p) => `${p.path}\0${p.message}`));
+  for (const p of rules) {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(p.path) || keys.has(key)) continue;
+    keys.add(key);
+    out.push(p);
+  }
+  return out;
+}
+
+function header(
+  raw: unknown,
+  kind: "Experiment" | "Metric",
+): { problems: Problem[]; version?: SourceVersion } {
+  if (!isObj(raw)) return { problems: [{ path: "", message: `a ${kind} must be a mapping` }] };
+  const problems: Problem[] = [];
+  const version = versionOf(raw["apiVersion"]);
+  if (!version) {
+    problems.push({
+      path: "apiVersion",
+      message: `must be ${GROUP}/v2alpha2 or ${GROUP}/v2alpha1 (got ${describeValue(raw["apiVersion"])})`,
+    });
+  }
+  if (raw["kind"] !== kind)
+    problems.push({ path: "kind", message: `must be ${kind} (got ${describeValue(raw["kind"])})` });
+  return version ? { problems, version } : { problems };
+}
+
+/** Validates an Experiment as written; see `ValidationResult`. */
+export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): ValidationResult<Experiment> {
+  const head = header(raw, "Experiment");
+  if (!head.version || !isObj(raw)) return { problems: head.problems, warnings: [] };
+  const version = head.version;
+  const validate = validator("Experiment", version);
+  validate(raw);
+  const schema = schemaProblems(validate.errors ?? [], raw);
+
+  const rules: Problem[] = [...head.problems];
+  const warnings: Problem[] = [];
+  checkMetadata(raw, rules);
+  const spec = isObj(raw["spec"]) ? raw["spec"] : undefined;
+  if (spec) {
+    const strategy = isObj(spec["strategy"]) ? spec["strategy"] : {};
+    const tp = strategy["testingPattern"];
+    const view: ExperimentView = {
+      v1: version === "v2alpha1",
+      spec,
+      pattern: typeof tp === "string" && tp in REWARDS_NEEDED ? (tp as TestingPattern) : undefined,
+    };
+    checkVersionNames(spec, rules);
+    checkFieldPaths(view, rules);
+    checkRewards(view, rules);
+    checkCriteria(view, rules, warnings);
+    checkActions(view, opts.knownTasks ?? KNOWN_TASKS, rules, warnings);
+    checkStaticVersionCounts(view, rules);
+  }
+  checkStatusValues(raw, rules);
+  // Embedded Metric snapshots (v2alpha2 status.metrics, v2alpha1 spec.metrics).
+  const snapshots =
+    version === "v2alpha1"
+      ? ["spec", spec?.["metrics"]]
+      : ["status", isObj(raw["status"]) ? raw["status"]["metrics"] : undefined];
+  asList(snapshots[1]).forEach((m, i) => {
+    if (!isObj(m) || !isObj(m["metricObj"])) return;
+    const r = validateMetric(m["metricObj"], opts);
+    rules.push(...prefixProblems(`${snapshots[0]}.metrics[${i}].metricObj`, r.problems));
+  });
+
+  const problems = merge(schema, rules);
+  const warningLines = warnings.map(formatProblem);
+  const result: ValidationResult<Experiment> = { sourceVersion: version, problems, warnings: warningLines };
+  if (problems.length > 0) return result;
+
+  const up = upgradeExperiment(raw);
+  result.warnings.push(...up.warnings);
+  const exp = up.object as unknown as Experiment;
+  const resolve = makeRefResolver({
+    namespace: namespaceOf(exp),
+    ...(opts.installNamespace ? { installNamespace: opts.installNamespace } : {}),
+    ...(opts.metricExists ? { metricExists: opts.metricExists } : {}),
+  });
+  result.resource = normaliseExperimentRefs(exp, resolve);
+  return result;
+}
+
+/** Validates a Metric as written; see `ValidationResult`. */
+export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): ValidationResult<Metric> {
+  const head = header(raw, "Metric");
+  if (!head.version || !isObj(raw)) return { problems: head.problems, warnings: [] };
+  const version = head.version;
+  const validate = validator("Metric", version);
+  validate(raw);
+  const schema = schemaProblems(validate.errors ?? [], raw);
+
+  const rules: Problem[] = [...head.problems];
+  const warnings: Problem[] = [];
+  checkMetadata(raw, rules);
+  const spec = isObj(raw["spec"]) ? raw["spec"] : undefined;
+  if (spec) {
+    if (version === "v2alpha2") {
+      checkRef("spec.sampleSize", spec["sampleSize"], rules);
+      if (spec["authType"] === "Basic" && (typeof spec["secret"] !== "string" || spec["secret"] === "")) {
+        rules.push({
+          path: "spec.secret",
+          message: "is required when authType is Basic (it holds username and password)",
+        });
+      }
+      checkRef("spec.secret", spec["secret"], rules);
+      const names = new Set<string>();
+      asList(spec["mock"]).forEach((m, i) => {
+        if (!isObj(m)) return;
+        checkQuantity(`spec.mock[${i}].level`, m["level"], rules);
+        if (typeof m["name"] === "string") {
+          if (names.has(m["name"]))
+            rules.push({ path: `spec.mock[${i}].name`, message: `duplicate version name "${m["name"]}"` });
+          names.add(m["name"]);
+        }
+      });
+      const mocked = Array.isArray(spec["mock"]) && spec["mock"].length > 0;
+      if (!mocked && spec["provider"] !== "iter8") {
+        if (spec["urlTemplate"] === undefined)
+          warnings.push({
+            path: "spec.urlTemplate",
+            message: "is not set and the metric is not mocked, so every query will fail",
+          });
+        if (spec["jqExpression"] === undefined)
+          warnings.push({
+            path: "spec.jqExpression",
+            message: "is not set and the metric is not mocked, so every query will fail",
+          });
+      }
+      if (spec["body"] !== undefined && spec["method"] !== "POST") {
+        warnings.push({ path: "spec.body", message: "is only sent with method: POST" });
+      }
+    } else {
+      const ss = spec["sampleSize"];
+      if (isObj(ss) && typeof ss["name"] === "string") {
+        const ref =
+          typeof ss["namespace"] === "string" && ss["namespace"] !== ""
+            ? `${ss["namespace"]}/${ss["name"]}`
+            : ss["name"];
+        checkRef("spec.sampleSize", ref, rules);
+      }
+    }
+  }
+  const problems = merge(schema, rules);
+  const result: ValidationResult<Metric> = {
+    sourceVersion: version,
+    problems,
+    warnings: warnings.map(formatProblem),
+  };
+  if (problems.length > 0) return result;
+  const up = upgradeMetric(raw);
+  result.warnings.push(...up.warnings);
+  result.resource = normaliseMetricRefs(up.object as unknown as Metric);
+  return result;
+}
+
+// ---- rules for after the start action (SPEC B §3.2 step 12) ----------------------------------------
+
+/**
+ * versionInfo present and the candidate count the testing pattern needs (Conformance 0; Canary and
+ * A/B exactly 1; A/B/N at least 1), with the original's messages.
+ */
+export function checkVersionCounts(exp: Experiment): Problem[] {
+  const vi = exp.spec.versionInfo;
+  if (!vi) return [{ path: "spec.versionInfo", message: "No versionInfo in experiment" }];
+  const pattern = exp.spec.strategy.testingPattern;
+  const rule = CANDIDATES[pattern];
+  if (rule && !rule.ok(vi.candidates?.length ?? 0)) {
+    return [
+      {
+        path: "spec.versionInfo.candidates",
+        message: `Invalid number of candidates for ${pattern} experiment`,
+      },
+    ];
+  }
+  return [];
+}
+
+/**
+ * Everything step 12 checks once the start action has run, in its order: version counts, unique
+ * names, reward count, fieldPaths starting with '.'. The engine fails the experiment with reason
+ * `InvalidExperiment` and the first message.
+ */
+export function checkStartedExperiment(exp: Experiment): Problem[] {
+  const problems = checkVersionCounts(exp);
+  const vi = exp.spec.versionInfo;
+  if (vi) {
+    const all = [vi.baseline, ...(vi.candidates ?? [])];
+    const names = all.map((v) => v.name);
+    if (new Set(names).size !== names.length)
+      problems.push({ path: "spec.versionInfo", message: "Version names are not unique" });
+  }
+  const pattern = exp.spec.strategy.testingPattern;
+  if ((exp.spec.criteria?.rewards?.length ?? 0) !== (REWARDS_NEEDED[pattern] ?? 0)) {
+    problems.push({
+      path: "spec.criteria.rewards",
+      message: `Invalid number of rewards for ${pattern} experiment`,
+    });
+  }
+  if (vi) {
+    const all = [
+      { path: "spec.versionInfo.baseline", v: vi.baseline },
+      ...(vi.candidates ?? []).map((v, i) => ({ path: `spec.versionInfo.candidates[${i}]`, v })),
+    ];
+    for (const { path, v } of all) {
+      const fp = v.weightObjRef?.fieldPath;
+      if (fp !== undefined && fp !== "" && !fp.startsWith(".")) {
+        problems.push({ path: `${path}.weightObjRef.fieldPath`, message: "Fieldpaths must start with '.'" });
+      }
+    }
+  }
+  return problems;
+}
