@@ -1,0 +1,240 @@
+// The local router: starts the data plane (in this process, or in N cluster workers sharing the listen
+// socket), the admin endpoint, and exposes atomic route-table swaps and per-version metrics.
+
+import cluster, { type Worker } from "node:cluster";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdminServer } from "./admin.ts";
+import { type MetricsState, MetricsStore, type RouterMetrics } from "./metrics.ts";
+import { DEFAULT_PROXY_OPTIONS, type Logger, ProxyServer } from "./proxy.ts";
+import type { RouteTable } from "./routes.ts";
+import type { FromWorker, ToWorker } from "./worker.ts";
+
+export { parseRouterConfig, type RouterConfig, readRouterConfig, singleUpstreamTable } from "./config.ts";
+export type { MetricsState, RouterMetrics, VersionSnapshot } from "./metrics.ts";
+export { CODE_CLASSES, LATENCY_BUCKETS_MS, MetricsStore } from "./metrics.ts";
+export type { Logger } from "./proxy.ts";
+export type { Plan, RouteIssue, RouteTable, Upstream } from "./routes.ts";
+export { compileRoutes, isRoutingObject, parseAddress, RouteTableError } from "./routes.ts";
+
+export interface RouterOptions {
+  listen: { host: string; port: number };
+  admin?: { host: string; port: number };
+  table: RouteTable;
+  /** 0 or 1: serve in this process; N > 1: N node:cluster workers sharing the listen socket. */
+  workers?: number;
+  upstreamTimeoutMs?: number;
+  maxHeaderSize?: number;
+  headersTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface Router {
+  /** http://host:port of the data plane. */
+  readonly url: string;
+  readonly adminUrl?: string;
+  /** Replace the route table atomically; resolves once every process serving traffic uses it. */
+  setRoutes(table: RouteTable): Promise<void>;
+  readonly metrics: RouterMetrics;
+  /** Open client connections in this process (0 when workers serve). */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startRouter(opts: RouterOptions): Promise<Router> {
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new Error(`workers: must be an integer 1..64 (got ${workers})`);
+  }
+  const proxyOptions = {
+    upstreamTimeoutMs: opts.upstreamTimeoutMs ?? DEFAULT_PROXY_OPTIONS.upstreamTimeoutMs,
+    maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_PROXY_OPTIONS.maxHeaderSize,
+    headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_PROXY_OPTIONS.headersTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_PROXY_OPTIONS.idleTimeoutMs,
+    mirrorBufferLimit: DEFAULT_PROXY_OPTIONS.mirrorBufferLimit,
+  };
+  return workers === 1 ? startInProcess(opts, proxyOptions) : startCluster(opts, workers, proxyOptions);
+}
+
+async function startInProcess(
+  opts: RouterOptions,
+  proxyOptions: typeof DEFAULT_PROXY_OPTIONS,
+): Promise<Router> {
+  const metrics = new MetricsStore();
+  const proxy = new ProxyServer(opts.table, { ...proxyOptions, metrics, logger: opts.logger });
+  const port = await listen(proxy.server, opts.listen);
+  let admin: Server | null = null;
+  let adminUrl: string | undefined;
+  try {
+    if (opts.admin) {
+      admin = createAdminServer(metrics, () => proxy.table);
+      adminUrl = urlOf(opts.admin.host, await listen(admin, opts.admin));
+    }
+  } catch (err) {
+    await proxy.close();
+    throw err;
+  }
+  return {
+    url: urlOf(opts.listen.host, port),
+    ...(adminUrl ? { adminUrl } : {}),
+    metrics,
+    async setRoutes(table) {
+      proxy.setTable(table);
+    },
+    connections: () => proxy.openConnections,
+    async close() {
+      await Promise.all([proxy.close(), admin ? closeServer(admin) : undefined]);
+    },
+  };
+}
+
+/** Metrics of all workers: each reports its cumulative state on request; the primary sums them. */
+class ClusterMetrics extends MetricsStore {
+  private readonly states = new Map<number, MetricsState>();
+  private readonly gather: () => Promise<Array<[number, MetricsState]>>;
+  constructor(gather: () => Promise<Array<[number, MetricsState]>>) {
+    super();
+    this.gather = gather;
+  }
+  override async sync(): Promise<void> {
+    // Workers that exited keep their last report, so counters never go backwards.
+    for (const [id, state] of await this.gather()) this.states.set(id, state);
+    this.replaceWithSum(this.states.values());
+  }
+}
+
+async function startCluster(
+  opts: RouterOptions,
+  count: number,
+  proxyOptions: typeof DEFAULT_PROXY_OPTIONS,
+): Promise<Router> {
+  if (!cluster.isPrimary) throw new Error("startRouter with workers must run in a primary process");
+  const log = opts.logger;
+  const exec = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url)
+    .pathname;
+  cluster.setupPrimary({ exec, args: [], silent: false });
+  let table = opts.table;
+  let closing = false;
+  let seq = 0;
+  let listenPort = opts.listen.port;
+  const live = new Set<Worker>();
+  const waiters = new Map<string, (msg: FromWorker) => void>();
+
+  const spawn = (): Promise<Worker> =>
+    new Promise((resolve, reject) => {
+      const w = cluster.fork();
+      live.add(w);
+      w.on("message", (msg: FromWorker) => {
+        if (msg.t === "ready") {
+          listenPort = msg.port;
+          resolve(w);
+        } else if (msg.t === "fatal") reject(new Error(`router worker: ${msg.message}`));
+        else {
+          const key = `${w.id}:${msg.seq}`;
+          waiters.get(key)?.(msg);
+          waiters.delete(key);
+        }
+      });
+      w.on("exit", (code, signal) => {
+        live.delete(w);
+        for (const [key, fn] of waiters) {
+          if (key.startsWith(`${w.id}:`)) {
+            waiters.delete(key);
+            fn({ t: "routes-error", seq: -1, message: `worker ${w.id} exited` });
+          }
+        }
+        reject(new Error(`router worker exited (code ${code}, signal ${signal})`));
+        if (!closing) {
+          log?.warn(`router: worker ${w.id} exited (code ${code}, signal ${signal}); starting another`);
+          spawn().catch((err: Error) => log?.error(`router: could not replace worker: ${err.message}`));
+        }
+      });
+      const init: ToWorker = {
+        t: "init",
+        source: table.source,
+        listen: { host: opts.listen.host, port: listenPort },
+        options: proxyOptions,
+      };
+      w.send(init);
+    });
+
+  const ask = (w: Worker, msg: ToWorker & { seq: number }): Promise<FromWorker> =>
+    new Promise((resolve) => {
+      waiters.set(`${w.id}:${msg.seq}`, resolve);
+      w.send(msg);
+    });
+
+  const metrics = new ClusterMetrics(async () => {
+    const s = ++seq;
+    const replies = await Promise.all(
+      [...live].map(async (w) => [w.id, await ask(w, { t: "metrics", seq: s })] as const),
+    );
+    const out: Array<[number, MetricsState]> = [];
+    for (const [id, r] of replies) if (r.t === "metrics") out.push([id, r.state]);
+    return out;
+  });
+  for (const v of table.versions) metrics.register(v);
+
+  // The first worker picks the port when 0 was asked; the others then share it.
+  const all: Worker[] = [];
+  try {
+    all.push(await spawn());
+    all.push(...(await Promise.all(Array.from({ length: count - 1 }, () => spawn()))));
+  } catch (err) {
+    closing = true;
+    for (const w of live) w.kill();
+    throw err;
+  }
+
+  let admin: Server | null = null;
+  let adminUrl: string | undefined;
+  if (opts.admin) {
+    admin = createAdminServer(metrics, () => table);
+    adminUrl = urlOf(opts.admin.host, await listen(admin, opts.admin));
+  }
+  return {
+    url: urlOf(opts.listen.host, listenPort),
+    ...(adminUrl ? { adminUrl } : {}),
+    metrics,
+    async setRoutes(next) {
+      table = next;
+      const s = ++seq;
+      const replies = await Promise.all(
+        [...live].map((w) => ask(w, { t: "routes", seq: s, source: next.source })),
+      );
+      const failed = replies.find((r) => r.t === "routes-error");
+      if (failed && failed.t === "routes-error")
+        throw new Error(`router worker rejected the routes: ${failed.message}`);
+    },
+    connections: () => 0,
+    async close() {
+      closing = true;
+      await metrics.sync().catch(() => undefined);
+      const exits = [...live].map((w) => new Promise<void>((resolve) => w.once("exit", () => resolve())));
+      for (const w of live) w.send({ t: "close" } satisfies ToWorker);
+      await Promise.all([...exits, admin ? closeServer(admin) : undefined]);
+    },
+  };
+}
+
+function listen(server: Server, addr: { host: string; port: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: addr.host, port: addr.port }, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
