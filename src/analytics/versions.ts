@@ -1,4 +1,5 @@
 // Version and metric-key helpers shared by the analytics steps.
+import { DEFAULTS } from "../api/defaults.ts";
 import type { AggregatedMetric, AggregatedMetricsData, Experiment } from "../api/types.ts";
 
 /** Version names in spec order: baseline first, then candidates. Empty when versionInfo is not set yet. */
@@ -8,17 +9,15 @@ export function versionNames(exp: Experiment): string[] {
   return [info.baseline.name, ...(info.candidates ?? []).map((c) => c.name)];
 }
 
-/** Kubernetes' namespace for an object without one. */
-const DEFAULT_NAMESPACE = "default";
-
 /**
  * `namespace/name` for a metric reference; a bare name resolves in the experiment's namespace
  * (SPEC A). The API layer already normalises references; this keeps hand-built inputs matching too.
+ * Unlike the API's `normaliseRef` it never throws: a malformed key simply matches nothing.
  */
 export function normaliseMetricKey(ref: string, experimentNamespace: string | undefined): string {
   const trimmed = ref.trim();
   if (trimmed.includes("/")) return trimmed;
-  return `${experimentNamespace || DEFAULT_NAMESPACE}/${trimmed}`;
+  return `${experimentNamespace || DEFAULTS.namespace}/${trimmed}`;
 }
 
 /**
