@@ -8,36 +8,32 @@
 // a baseline (e.g. the run was resumed after a restart, which also restarted the router), readings
 // are since the router started.
 
+import * as hdr from "hdr-histogram-js";
 import type { Experiment, VersionDetail } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider } from "../engine/ports.ts";
 
-/** Latency distribution of one version: an HDR histogram or anything with the same three methods. */
-export interface LatencyHistogram {
-  readonly totalCount: number;
-  /** Smallest recorded value such that `percentile` % of values are at or below it. */
-  getValueAtPercentile(percentile: number): number;
-  /** Removes another histogram's counts (used to subtract the baseline). */
-  subtract(other: LatencyHistogram): void;
-}
-
-/** Cumulative statistics of one router version label since the router started. */
-export interface VersionStats {
+/**
+ * One version's cumulative statistics since the router started. The router's `VersionSnapshot`
+ * (src/router/metrics.ts) has this shape.
+ */
+export interface VersionStatsSnapshot {
   /** Completed requests (every response, errors included). */
-  count: number;
-  /** Error responses (status ≥ 400, or no response at all), a subset of `count`. */
-  errors: number;
-  /** Sum of request latencies, in milliseconds. */
-  latencySumMs: number;
-  /** A copy the caller may modify (baseline subtraction works on it). */
-  histogram: LatencyHistogram;
-  /** Milliseconds per histogram unit (1 if it records ms, 0.001 if µs). */
-  histogramUnitMs: number;
+  readonly count: number;
+  /** Server errors (5xx, or no response at all), used when `byClass` is absent. */
+  readonly errors: number;
+  readonly meanMs: number;
+  /** Counts per response code class (`"2xx"`, `"4xx"`, ...); errors are 4xx + 5xx as in B §2.5. */
+  readonly byClass?: Readonly<Record<string, number>>;
+  /** HDR histogram of latencies in microseconds, compressed base64 (hdr-histogram-js encoding). */
+  readonly histogram: string;
 }
 
-/** What the router's metrics object offers: a fresh snapshot per version label. */
+/** What the built-in provider reads; the router's `RouterMetrics` satisfies it. */
 export interface VersionStatsSource {
   /** Undefined when the router has not seen the label (yet). */
-  snapshot(version: string): VersionStats | undefined;
+  snapshot(version: string): VersionStatsSnapshot | undefined;
+  /** Brings snapshots up to date (the router gathers its workers' counts). */
+  sync?(): Promise<void>;
 }
 
 /** The built-in metric names (the nine of B §2.5 plus the sample metrics' tail-latency name). */
@@ -70,17 +66,28 @@ export function versionLabel(version: VersionDetail): string {
   return version.variables?.find((v) => v.name === "revision")?.value ?? version.name;
 }
 
-interface Baseline {
+/** Decoded statistics, so a baseline can be subtracted. */
+interface Stats {
   count: number;
   errors: number;
   latencySumMs: number;
-  histogram: LatencyHistogram;
+  /** Microseconds. */
+  histogram: hdr.Histogram;
+}
+
+function decode(s: VersionStatsSnapshot): Stats {
+  const errors = s.byClass === undefined ? s.errors : (s.byClass["4xx"] ?? 0) + (s.byClass["5xx"] ?? 0);
+  const histogram =
+    s.count > 0
+      ? hdr.decodeFromCompressedBase64(s.histogram, 64, false)
+      : hdr.build({ bitBucketSize: 64, useWebAssembly: false });
+  return { count: s.count, errors, latencySumMs: s.meanMs * s.count, histogram };
 }
 
 export class BuiltinMetricsProvider implements MetricsProvider {
   readonly #source: VersionStatsSource;
   /** Per experiment (`namespace/name`): per version label, the stats at the experiment's start. */
-  readonly #baselines = new Map<string, Map<string, Baseline | null>>();
+  readonly #baselines = new Map<string, Map<string, Stats | null>>();
 
   constructor(source: VersionStatsSource) {
     this.#source = source;
@@ -90,14 +97,15 @@ export class BuiltinMetricsProvider implements MetricsProvider {
    * Records the router's counters for every version of `experiment` as its zero point. Call when the
    * experiment starts (status.startTime is set); calling again replaces the baseline.
    */
-  markStart(experiment: Experiment): void {
-    const perVersion = new Map<string, Baseline | null>();
+  async markStart(experiment: Experiment): Promise<void> {
+    await this.#source.sync?.();
+    const perVersion = new Map<string, Stats | null>();
     const info = experiment.spec.versionInfo;
     for (const v of info === undefined ? [] : [info.baseline, ...(info.candidates ?? [])]) {
       const label = versionLabel(v);
       const s = this.#source.snapshot(label);
       // null: the label had no traffic at the start, so everything seen later counts.
-      perVersion.set(label, s === undefined ? null : s);
+      perVersion.set(label, s === undefined ? null : decode(s));
     }
     this.#baselines.set(experimentKey(experiment), perVersion);
   }
@@ -117,7 +125,12 @@ export class BuiltinMetricsProvider implements MetricsProvider {
     const known = (BUILTIN_METRICS as readonly string[]).includes(metricName) || percentile !== undefined;
     if (!known) return fail(`${metricName} is not a built-in metric (known: ${BUILTIN_METRICS.join(", ")})`);
 
-    const stats = this.#sinceStart(query.experiment, label);
+    let stats: Stats | undefined;
+    try {
+      stats = await this.#sinceStart(query.experiment, label);
+    } catch (e) {
+      return fail(`router statistics unavailable: ${(e as Error).message}`);
+    }
     const count = stats?.count ?? 0;
     const errors = stats?.errors ?? 0;
     switch (metricName) {
@@ -133,12 +146,14 @@ export class BuiltinMetricsProvider implements MetricsProvider {
     if (metricName === "mean-latency") return { value: stats.latencySumMs / count, sampleSize: count };
     const h = stats.histogram;
     if (h.totalCount === 0) return fail(`no latencies recorded for ${label} since the experiment started`);
-    return { value: h.getValueAtPercentile(percentile as number) * stats.histogramUnitMs, sampleSize: count };
+    return { value: h.getValueAtPercentile(percentile as number) / 1000, sampleSize: count };
   }
 
-  #sinceStart(experiment: Experiment, label: string): VersionStats | undefined {
-    const now = this.#source.snapshot(label);
-    if (now === undefined) return undefined;
+  async #sinceStart(experiment: Experiment, label: string): Promise<Stats | undefined> {
+    await this.#source.sync?.();
+    const snap = this.#source.snapshot(label);
+    if (snap === undefined) return undefined;
+    const now = decode(snap);
     const base = this.#baselines.get(experimentKey(experiment))?.get(label);
     if (base === undefined || base === null) return now;
     now.histogram.subtract(base.histogram);
@@ -147,7 +162,6 @@ export class BuiltinMetricsProvider implements MetricsProvider {
       errors: now.errors - base.errors,
       latencySumMs: now.latencySumMs - base.latencySumMs,
       histogram: now.histogram,
-      histogramUnitMs: now.histogramUnitMs,
     };
   }
 }
