@@ -7,10 +7,11 @@ import { BuiltinMetricsProvider, type VersionStatsSource } from "./builtin-provi
 import { HttpMetricsProvider } from "./http-provider.ts";
 import { ChainSecretSource, EnvSecretSource, FileSecretSource, type SecretSource } from "./secrets.ts";
 
-export { BUILTIN_METRICS, BuiltinMetricsProvider, percentileOf, versionLabel } from "./builtin-provider.ts";
 export type { VersionStatsSnapshot, VersionStatsSource } from "./builtin-provider.ts";
-export { CLUSTER_PROMETHEUS_URL, HttpMetricsProvider, prometheusHint } from "./http-provider.ts";
+export { BUILTIN_METRICS, BuiltinMetricsProvider, percentileOf, versionLabel } from "./builtin-provider.ts";
 export type { HttpMetricsProviderOptions } from "./http-provider.ts";
+export { CLUSTER_PROMETHEUS_URL, HttpMetricsProvider, prometheusHint } from "./http-provider.ts";
+export type { SecretRef, SecretSource } from "./secrets.ts";
 export {
   ChainSecretSource,
   EnvSecretSource,
@@ -18,7 +19,6 @@ export {
   parseSecrets,
   SecretSourceError,
 } from "./secrets.ts";
-export type { SecretRef, SecretSource } from "./secrets.ts";
 export { elapsedSeconds, safeSubstitute, versionVariables } from "./template.ts";
 
 export interface LocalMetricsOptions {
