@@ -11,6 +11,7 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   // (subcommand modules are added here)
   () => import("./commands/load.ts"),
   () => import("./commands/sample-app.ts"),
+  () => import("./commands/describe.ts"),
 ];
 
 export async function main(argv: string[]): Promise<number> {
