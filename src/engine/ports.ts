@@ -78,8 +78,15 @@ export interface ActionResult {
   tasks: TaskOutcome[];
   /** The experiment as the tasks left it (start tasks may fill `versionInfo`). */
   experiment: Experiment;
+  /** Why the action as a whole failed (timeout, interrupted), beyond the failing task's own error. */
+  error?: string;
 }
 
 export interface TaskRunner {
   run(action: ActionName, experiment: Experiment, signal?: AbortSignal): Promise<ActionResult>;
+  /**
+   * Problems with the experiment's task specs (unknown task, both or neither of `task`/`run`, bad
+   * `if:`), each naming the action and index. Empty when every action can run.
+   */
+  validate?(experiment: Experiment): string[];
 }

@@ -1,0 +1,759 @@
+// The experiment lifecycle (SPEC B §3 with SPEC A's fixes) as a reconcile step: read the
+// experiment, do the next piece of work, write status. Every piece of progress is in the status, so
+// any engine, started at any time, continues exactly where the status says. The Kubernetes
+// controller calls `reconcile` on watch events; the local platform calls `runExperiment`, which loops
+// `reconcile` on the injected clock.
+//
+// Crash safety, by construction:
+// - An action is recorded as Running in status *before* it is launched. A restarted engine that finds
+//   a Running record it did not launch relaunches it (at most `maxActionAttempts` launches in all),
+//   so an action is never silently lost nor run twice concurrently.
+// - An iteration counts only when the status write that increments `completedIterations` succeeds.
+//   Its side effect (the weight change) is idempotent and recomputed from the last counted state, so
+//   an iteration interrupted before that write is simply redone: never skipped, never counted twice.
+
+import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
+import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
+import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
+import {
+  type ActionName,
+  type ActionResult,
+  type Clock,
+  ConflictError,
+  type ExperimentStore,
+  type MetricsProvider,
+  type ObjectKey,
+  type TaskRunner,
+  type TrafficActuator,
+} from "./ports.ts";
+import { effectiveSpecOf, sourceVersionOf, versionCountProblems } from "./spec.ts";
+import {
+  type ActionKind,
+  type ActionRecord,
+  conditionIs,
+  type EngineEvent,
+  endExperiment,
+  engineStatus,
+  failExperiment,
+  initialiseStatus,
+  isCompleted,
+  kindTitle,
+  StatusDraft,
+  stageIndex,
+} from "./status.ts";
+import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
+import { allVersions, formatWeights, movesTraffic, weightsMatch } from "./weights.ts";
+
+export interface EngineLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const silentLogger: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface RetryPolicy {
+  /** Delay before the first retry; doubles with each further attempt. */
+  baseMs: number;
+  maxMs: number;
+  /** Attempts in all before the experiment fails. */
+  maxAttempts: number;
+}
+
+export interface EngineOptions {
+  store: ExperimentStore;
+  actuator: TrafficActuator;
+  metrics: MetricsProvider;
+  tasks: TaskRunner;
+  clock: Clock;
+  logger?: EngineLogger;
+  /** Where bare metric names are looked up after the experiment's namespace. Default `iter8-system`. */
+  installNamespace?: string;
+  /** Deadline of one action (all its tasks). Default 300 s, like the original Job deadline. */
+  actionTimeoutMs?: number;
+  /** Launches of one action in all, counting relaunches after an engine restart. Default 3. */
+  maxActionAttempts?: number;
+  /** How often a waiting experiment re-checks its target when nobody wakes it. Default 5 s. */
+  waitingPollMs?: number;
+  /** Backoff for failed weight changes. Default 1 s doubling to 30 s, 8 attempts. */
+  weightRetry?: RetryPolicy;
+  /** Called for every recorded event after its status write succeeded (Kubernetes Events, logs). */
+  onEvent?: (key: ObjectKey, event: EngineEvent, experiment: Experiment) => void;
+  /**
+   * Called when an experiment should be reconciled again without a status change of its own: its
+   * in-process action finished, or the target it waits for was released.
+   */
+  onWake?: (key: ObjectKey) => void;
+}
+
+export interface ReconcileResult {
+  /** The experiment is completed (or gone): nothing more to do. */
+  done: boolean;
+  /** Reconcile again after this delay (0 = right away). */
+  requeueAfterMs?: number;
+  /** An in-process action is running; reconcile again when this settles. */
+  pending?: Promise<void>;
+}
+
+interface Flight {
+  result?: ActionResult;
+  promise: Promise<void>;
+  controller: AbortController;
+  abandoned: boolean;
+}
+
+const DEFAULT_WEIGHT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 30_000, maxAttempts: 8 };
+const MAX_CONFLICT_RETRIES = 8;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof ConflictError || (err instanceof Error && err.name === "ConflictError");
+}
+
+function hasAction(spec: ExperimentSpec, name: ActionName): boolean {
+  return Object.hasOwn(spec.strategy.actions ?? {}, name);
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === "AbortError";
+}
+
+export class Engine {
+  readonly #store: ExperimentStore;
+  readonly #actuator: TrafficActuator;
+  readonly #metrics: MetricsProvider;
+  readonly #tasks: TaskRunner;
+  readonly #clock: Clock;
+  readonly #log: EngineLogger;
+  readonly #installNamespace: string;
+  readonly #actionTimeoutMs: number;
+  readonly #maxActionAttempts: number;
+  readonly #waitingPollMs: number;
+  readonly #weightRetry: RetryPolicy;
+  readonly #onEvent: EngineOptions["onEvent"];
+  readonly #onWake: EngineOptions["onWake"];
+
+  /** In-process actions, by `ns/name#id#attempt`. */
+  readonly #flights = new Map<string, Flight>();
+  /** Drivers waiting for a wake-up, by `ns/name`. */
+  readonly #wakers = new Map<string, Set<() => void>>();
+  /** Reconciles of one experiment never overlap. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+  /** Last seen target of each experiment, to wake its queue when it is deleted. */
+  readonly #targets = new Map<string, string>();
+
+  constructor(opts: EngineOptions) {
+    this.#store = opts.store;
+    this.#actuator = opts.actuator;
+    this.#metrics = opts.metrics;
+    this.#tasks = opts.tasks;
+    this.#clock = opts.clock;
+    this.#log = opts.logger ?? silentLogger;
+    this.#installNamespace = opts.installNamespace ?? "iter8-system";
+    this.#actionTimeoutMs = opts.actionTimeoutMs ?? 300_000;
+    this.#maxActionAttempts = opts.maxActionAttempts ?? 3;
+    this.#waitingPollMs = opts.waitingPollMs ?? 5000;
+    this.#weightRetry = opts.weightRetry ?? DEFAULT_WEIGHT_RETRY;
+    this.#onEvent = opts.onEvent;
+    this.#onWake = opts.onWake;
+  }
+
+  get installNamespace(): string {
+    return this.#installNamespace;
+  }
+
+  /** One reconcile step. A status write conflict re-reads the experiment and redoes the step. */
+  async reconcile(key: ObjectKey): Promise<ReconcileResult> {
+    const id = keyText(key);
+    const previous = this.#locks.get(id) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.#reconcileWithRetries(key),
+      () => this.#reconcileWithRetries(key),
+    );
+    this.#locks.set(id, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(id) === run) this.#locks.delete(id);
+    }
+  }
+
+  async #reconcileWithRetries(key: ObjectKey): Promise<ReconcileResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#pass(key);
+      } catch (err) {
+        if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
+        this.#log.debug("status write conflict; re-reading", { experiment: keyText(key), attempt });
+      }
+    }
+  }
+
+  /**
+   * Drives one experiment to completion: reconcile, then wait for the requested delay, the running
+   * action, or a wake-up. Errors of a step (store unreachable, ...) are retried with backoff. Resolves
+   * with the completed experiment (undefined if it was deleted); rejects with an AbortError when
+   * `signal` aborts, leaving any action it launched recorded as Running for the next engine.
+   */
+  async runExperiment(key: ObjectKey, opts: { signal?: AbortSignal } = {}): Promise<Experiment | undefined> {
+    const signal = opts.signal ?? new AbortController().signal;
+    let failures = 0;
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        let result: ReconcileResult;
+        try {
+          result = await this.reconcile(key);
+          failures = 0;
+        } catch (err) {
+          failures++;
+          const delay = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+          this.#log.warn("reconcile failed; retrying", {
+            experiment: keyText(key),
+            error: errorText(err),
+            delay,
+          });
+          result = { done: false, requeueAfterMs: delay };
+        }
+        if (result.done) return await this.#store.get(key);
+        await this.#waitForNext(key, result, signal);
+      }
+    } catch (err) {
+      if (signal.aborted) this.#abandonFlights(key);
+      throw err;
+    }
+  }
+
+  /** Aborts every in-process action (shutdown). Their records stay Running, for the next engine. */
+  close(): void {
+    for (const id of [...this.#flights.keys()]) this.#abandonFlight(id);
+  }
+
+  async #waitForNext(key: ObjectKey, result: ReconcileResult, signal: AbortSignal): Promise<void> {
+    if (result.requeueAfterMs === 0) return;
+    const local = new AbortController();
+    const both = AbortSignal.any([signal, local.signal]);
+    const waits: Promise<unknown>[] = [this.#wakeUp(key, both)];
+    if (result.pending) waits.push(result.pending);
+    // With nothing else to wait for, poll anyway so a lost wake-up cannot stall the driver.
+    waits.push(this.#clock.sleep(result.requeueAfterMs ?? this.#waitingPollMs, both));
+    try {
+      await Promise.race(waits);
+    } catch (err) {
+      if (!isAbort(err)) throw err;
+    } finally {
+      local.abort();
+    }
+    signal.throwIfAborted();
+  }
+
+  #wakeUp(key: ObjectKey, signal: AbortSignal): Promise<void> {
+    const id = keyText(key);
+    return new Promise<void>((resolve) => {
+      const set = this.#wakers.get(id) ?? new Set();
+      this.#wakers.set(id, set);
+      const done = () => {
+        set.delete(done);
+        if (set.size === 0 && this.#wakers.get(id) === set) this.#wakers.delete(id);
+        resolve();
+      };
+      set.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #wake(key: ObjectKey): void {
+    for (const fn of [...(this.#wakers.get(keyText(key)) ?? [])]) fn();
+    this.#onWake?.(key);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The reconcile pass (SPEC B §3.2). Each branch writes status at most once and returns.
+
+  async #pass(key: ObjectKey): Promise<ReconcileResult> {
+    const exp = await this.#store.get(key);
+    const id = keyText(key);
+    if (!exp) {
+      this.#abandonFlights(key);
+      const target = this.#targets.get(id);
+      this.#targets.delete(id);
+      if (target !== undefined) await this.#wakeNext(target, key);
+      return { done: true };
+    }
+    this.#targets.set(id, exp.spec.target);
+    const draft = new StatusDraft(exp, this.#clock.now());
+
+    if (!exp.status?.initTime) {
+      initialiseStatus(draft);
+      await this.#write(exp, draft);
+      return { done: false, requeueAfterMs: 0 };
+    }
+    if (isCompleted(exp)) {
+      this.#abandonFlights(key);
+      return { done: true };
+    }
+
+    const running = draft.status.actions?.find((a) => a.state === "Running");
+    if (running) return this.#runningAction(key, exp, draft, running);
+
+    const spec = effectiveSpecOf(exp);
+
+    // Tasks are checked before anything runs, so a bad task fails the experiment up front.
+    const taskProblems = this.#tasks.validate?.(exp) ?? [];
+    if (taskProblems.length > 0) {
+      return this.#end(key, exp, draft, () =>
+        failExperiment(draft, "InvalidExperiment", `Invalid task specification: ${taskProblems.join("; ")}`),
+      );
+    }
+
+    if (!conditionIs(exp, "TargetAcquired", "True")) {
+      const all = await this.#store.list();
+      if (!mayAcquire(exp, all)) return { done: false, requeueAfterMs: this.#waitingPollMs };
+      draft.mark("TargetAcquired", "True", "TargetAcquired");
+      await this.#write(exp, draft);
+      return { done: false, requeueAfterMs: 0 };
+    }
+
+    const stage = stageIndex(draft.status.stage);
+    if (stage < stageIndex("Initializing")) {
+      draft.advanceStage("Initializing");
+      await this.#write(exp, draft);
+      return { done: false, requeueAfterMs: 0 };
+    }
+    if (stage === stageIndex("Initializing")) {
+      if (hasAction(spec, "start") && !draft.action("start")) {
+        return this.#launch(key, exp, draft, "start", "start");
+      }
+      return this.#enterRunning(key, exp, spec, draft);
+    }
+    if (stage === stageIndex("Running")) return this.#iterate(key, exp, spec, draft);
+
+    // Finishing without a Running finish record cannot be reached through this engine (the stage
+    // and the record are written together); end cleanly rather than hang.
+    return this.#end(key, exp, draft, () => endExperiment(draft, "Experiment Completed"));
+  }
+
+  /** After the start action: check versions, resolve metrics, observe weights, advance to Running. */
+  async #enterRunning(
+    key: ObjectKey,
+    exp: Experiment,
+    spec: ExperimentSpec,
+    draft: StatusDraft,
+  ): Promise<ReconcileResult> {
+    const problems = versionCountProblems(exp);
+    if (problems.length > 0) {
+      return this.#end(key, exp, draft, () => failExperiment(draft, "InvalidExperiment", problems[0]!));
+    }
+    const resolution = await resolveMetrics(exp, this.#store, this.#installNamespace);
+    if (!resolution.ok) {
+      return this.#end(key, exp, draft, () => failExperiment(draft, resolution.reason, resolution.message));
+    }
+    draft.status.metrics = resolution.metrics;
+
+    const effective: Experiment = { ...exp, spec };
+    let observed: VersionWeight[] = [];
+    try {
+      observed = await this.#actuator.read(effective);
+    } catch (err) {
+      if (movesTraffic(effective)) {
+        return this.#end(key, exp, draft, () =>
+          failExperiment(
+            draft,
+            "InvalidExperiment",
+            `Specification of version weightObjectRef invalid: ${errorText(err)}`,
+          ),
+        );
+      }
+      // Conformance and FixedSplit only report weights; an unreadable object is not fatal there.
+      this.#log.warn("weights not observable", { experiment: keyText(key), error: errorText(err) });
+    }
+    draft.status.currentWeightDistribution = observed;
+    draft.status.versionRecommendedForPromotion ??= allVersions(exp)[0]!.name;
+    draft.status.startTime ??= draft.nowText;
+    draft.advanceStage("Running");
+    await this.#write(exp, draft);
+    return { done: false, requeueAfterMs: 0 };
+  }
+
+  /** One iteration (SPEC B §3.6), or the finish once all iterations are done. */
+  async #iterate(
+    key: ObjectKey,
+    exp: Experiment,
+    spec: ExperimentSpec,
+    draft: StatusDraft,
+  ): Promise<ReconcileResult> {
+    const st = draft.status;
+    const duration = spec.duration ?? {};
+    const perLoop = duration.iterationsPerLoop ?? 15;
+    const total = perLoop * (duration.maxLoops ?? 1);
+    const intervalMs = (duration.intervalSeconds ?? 20) * 1000;
+    const completed = st.completedIterations ?? 0;
+    if (completed >= total) return this.#beginFinish(key, exp, spec, draft, "finish");
+
+    const now = draft.now.getTime();
+    if (completed > 0 && st.lastUpdateTime) {
+      const due = Date.parse(st.lastUpdateTime) + intervalMs - 100;
+      if (now < due) return { done: false, requeueAfterMs: due - now };
+    }
+    if (st.retry) {
+      const due = Date.parse(st.retry.notBefore);
+      if (now < due) return { done: false, requeueAfterMs: due - now };
+    }
+
+    // Analysis of this iteration, on the defaulted spec with references resolved to their keys.
+    const analysisExp = withResolvedCriteria({ ...exp, spec, status: st }, this.#installNamespace);
+    const versions = allVersions(exp);
+    const reading = await readAllMetrics(analysisExp, versions, this.#metrics, draft.now);
+    let analysis: ReturnType<typeof analyze>;
+    try {
+      analysis = analyze(analysisExp, reading.data, draft.now, {
+        aggregatedMetricsMessage: formatMessages({ errors: reading.errors, warnings: [], infos: [] }),
+        sourceVersion: sourceVersionOf(exp),
+      });
+    } catch (err) {
+      return this.#end(key, exp, draft, () =>
+        failExperiment(draft, "AnalyticsServiceError", `Call to analytics engine failed: ${errorText(err)}`),
+      );
+    }
+    st.analysis = analysis;
+    const baseline = versions[0]!.name;
+
+    const verdict = rollbackNeeded(analysisExp, analysis.versionAssessments?.data ?? {});
+    if (verdict.rollback) {
+      // SPEC A: on rollback the version to promote is the baseline.
+      st.versionRecommendedForPromotion = baseline;
+      delete st.retry;
+      this.#log.info("rollback", {
+        experiment: keyText(key),
+        objective: verdict.objective,
+        version: verdict.version,
+      });
+      return this.#beginFinish(key, exp, spec, draft, "rollback");
+    }
+
+    const effective: Experiment = { ...exp, spec };
+    if (movesTraffic(effective)) {
+      const wanted = analysis.weights?.data ?? [];
+      if (wanted.length === 0) {
+        return this.#end(key, exp, draft, () =>
+          failExperiment(
+            draft,
+            "WeightRedistributionFailed",
+            "Failure redistributing weights: no weight recommendation provided",
+          ),
+        );
+      }
+      let observed: VersionWeight[] | undefined;
+      try {
+        if (!weightsMatch(effective, wanted, st.currentWeightDistribution)) {
+          await this.#actuator.apply(effective, wanted);
+        }
+        observed = await this.#actuator.read(effective);
+        if (!weightsMatch(effective, wanted, observed)) {
+          throw new Error(
+            `weights read back as ${formatWeights(observed)}, expected ${formatWeights(wanted)}`,
+          );
+        }
+      } catch (err) {
+        return this.#retryWeights(key, exp, effective, draft, observed, errorText(err));
+      }
+      st.currentWeightDistribution = observed;
+    } else {
+      try {
+        st.currentWeightDistribution = await this.#actuator.read(effective);
+      } catch (err) {
+        this.#log.warn("weights not observable", { experiment: keyText(key), error: errorText(err) });
+      }
+    }
+
+    const winner = analysis.winnerAssessment?.data;
+    st.versionRecommendedForPromotion = winner?.winnerFound && winner.winner ? winner.winner : baseline;
+    delete st.retry;
+    const n = completed + 1;
+    st.completedIterations = n;
+    st.lastUpdateTime = draft.nowText;
+    draft.progress("IterationUpdate", `Completed Iteration ${n}`);
+    if (n % perLoop === 0) {
+      const loop = n / perLoop;
+      draft.progress("IterationUpdate", `Completed Loop ${loop}`);
+      if (hasAction(spec, "loop")) return this.#launch(key, exp, draft, "loop", `loop-${loop}`, loop);
+    }
+    await this.#write(exp, draft);
+    return { done: false, requeueAfterMs: n >= total ? 0 : intervalMs };
+  }
+
+  /** A weight change that failed or did not show up: record it, retry with backoff, or give up. */
+  async #retryWeights(
+    key: ObjectKey,
+    exp: Experiment,
+    effective: Experiment,
+    draft: StatusDraft,
+    observed: VersionWeight[] | undefined,
+    reason: string,
+  ): Promise<ReconcileResult> {
+    const st = draft.status;
+    const attempts = (st.retry?.attempts ?? 0) + 1;
+    this.#log.warn("weight change failed", { experiment: keyText(key), attempts, error: reason });
+    if (attempts >= this.#weightRetry.maxAttempts) {
+      return this.#end(key, exp, draft, () =>
+        failExperiment(
+          draft,
+          "WeightRedistributionFailed",
+          `Failure redistributing weights after ${attempts} attempts: ${reason}`,
+        ),
+      );
+    }
+    // currentWeightDistribution is always what was observed: refresh it if the target is readable.
+    if (!observed) {
+      try {
+        observed = await this.#actuator.read(effective);
+      } catch {
+        observed = undefined;
+      }
+    }
+    if (observed) st.currentWeightDistribution = observed;
+    const delay = Math.min(this.#weightRetry.maxMs, this.#weightRetry.baseMs * 2 ** (attempts - 1));
+    st.retry = {
+      op: "weights",
+      attempts,
+      lastError: reason,
+      notBefore: new Date(draft.now.getTime() + delay).toISOString(),
+    };
+    draft.progress(
+      "WeightRedistributionFailed",
+      `Failure redistributing weights (attempt ${attempts}, retrying in ${Math.ceil(delay / 1000)}s): ${reason}`,
+    );
+    await this.#write(exp, draft);
+    return { done: false, requeueAfterMs: delay };
+  }
+
+  /** Normal end or rollback: run `finish` if there is one, else end right away. */
+  async #beginFinish(
+    key: ObjectKey,
+    exp: Experiment,
+    spec: ExperimentSpec,
+    draft: StatusDraft,
+    kind: "finish" | "rollback",
+  ): Promise<ReconcileResult> {
+    if (hasAction(spec, "finish")) {
+      draft.advanceStage("Finishing", false);
+      return this.#launch(key, exp, draft, "finish", "finish", undefined, kind);
+    }
+    const message = kind === "rollback" ? "Experiment rolled back" : "Experiment completed successfully";
+    return this.#end(key, exp, draft, () => endExperiment(draft, message));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Actions
+
+  /** Records the action as Running (with whatever else the draft holds), then launches it. */
+  async #launch(
+    key: ObjectKey,
+    exp: Experiment,
+    draft: StatusDraft,
+    action: ActionName,
+    id: string,
+    loop?: number,
+    kind: ActionKind = action,
+  ): Promise<ReconcileResult> {
+    const previous = draft.action(id);
+    const record: ActionRecord = {
+      id,
+      action,
+      kind,
+      state: "Running",
+      attempts: (previous?.attempts ?? 0) + 1,
+      startedAt: draft.nowText,
+    };
+    if (loop !== undefined) record.loop = loop;
+    draft.putAction(record);
+    draft.progress("HandlerLaunched", `${kindTitle(kind)} handler '${action}' launched`);
+    const written = await this.#write(exp, draft);
+    return { done: false, pending: this.#startFlight(key, written, record) };
+  }
+
+  #flightId(key: ObjectKey, record: ActionRecord): string {
+    return `${keyText(key)}#${record.id}#${record.attempts}`;
+  }
+
+  #startFlight(key: ObjectKey, experiment: Experiment, record: ActionRecord): Promise<void> {
+    const controller = new AbortController();
+    const flight: Flight = { controller, abandoned: false, promise: Promise.resolve() };
+    const id = this.#flightId(key, record);
+    this.#flights.set(id, flight);
+    this.#log.info("action launched", {
+      experiment: keyText(key),
+      action: record.id,
+      attempt: record.attempts,
+    });
+    flight.promise = (async () => {
+      const timeoutMs = this.#actionTimeoutMs;
+      const timeout = this.#clock.sleep(timeoutMs, controller.signal).then(
+        (): ActionResult => {
+          controller.abort(new Error(`action timed out after ${timeoutMs / 1000}s`));
+          return {
+            ok: false,
+            tasks: [],
+            experiment,
+            error: `${record.action} action timed out after ${timeoutMs / 1000}s`,
+          };
+        },
+        // Aborted: the action settled first (or the engine shut down); never wins the race.
+        () => new Promise<ActionResult>(() => {}),
+      );
+      let result: ActionResult;
+      try {
+        result = await Promise.race([this.#tasks.run(record.action, experiment, controller.signal), timeout]);
+      } catch (err) {
+        result = { ok: false, tasks: [], experiment, error: errorText(err) };
+      }
+      if (!controller.signal.aborted) controller.abort();
+      flight.result = result;
+      if (!flight.abandoned) this.#wake(key);
+    })();
+    return flight.promise;
+  }
+
+  #abandonFlight(id: string): void {
+    const flight = this.#flights.get(id);
+    if (!flight) return;
+    flight.abandoned = true;
+    if (!flight.controller.signal.aborted) flight.controller.abort(new Error("engine stopped"));
+    this.#flights.delete(id);
+  }
+
+  #abandonFlights(key: ObjectKey): void {
+    const prefix = `${keyText(key)}#`;
+    for (const id of [...this.#flights.keys()]) if (id.startsWith(prefix)) this.#abandonFlight(id);
+  }
+
+  /** A Running action: wait for it, record its outcome, or relaunch it after a restart. */
+  async #runningAction(
+    key: ObjectKey,
+    exp: Experiment,
+    draft: StatusDraft,
+    record: ActionRecord,
+  ): Promise<ReconcileResult> {
+    const id = this.#flightId(key, record);
+    const flight = this.#flights.get(id);
+    if (flight && !flight.result) return { done: false, pending: flight.promise };
+
+    let result: ActionResult;
+    if (flight?.result) {
+      result = flight.result;
+    } else if (record.attempts < this.#maxActionAttempts) {
+      // Launched by an engine that stopped before recording the outcome: launch it again.
+      this.#log.warn("relaunching interrupted action", { experiment: keyText(key), action: record.id });
+      return this.#launch(key, exp, draft, record.action, record.id, record.loop, record.kind);
+    } else {
+      result = {
+        ok: false,
+        tasks: [],
+        experiment: exp,
+        error: `interrupted ${record.attempts} times before it completed`,
+      };
+    }
+
+    const st = draft.status;
+    const done: ActionRecord = {
+      ...record,
+      state: result.ok ? "Succeeded" : "Failed",
+      finishedAt: draft.nowText,
+      tasks: result.tasks,
+    };
+    const failedTask = result.tasks.find((t) => !t.ok && !t.skipped);
+    const error =
+      result.error ?? (failedTask ? `${failedTask.task}: ${failedTask.error ?? "failed"}` : undefined);
+    if (error !== undefined && !result.ok) done.error = error;
+    draft.putAction(done);
+
+    // metrics/collect accumulates histograms on the experiment it was given; keep them.
+    const hists = result.experiment.status?.analysis?.aggregatedBuiltinHists;
+    if (hists !== undefined) st.analysis = { ...st.analysis, aggregatedBuiltinHists: hists };
+
+    let base = exp;
+    if (
+      result.ok &&
+      record.action === "start" &&
+      JSON.stringify(result.experiment.spec) !== JSON.stringify(exp.spec)
+    ) {
+      // Start tasks (knative/init-experiment) fill versionInfo: persist the spec first; if the status
+      // write below then fails, the redo finds the spec already equal and writes status only.
+      base = await this.#store.updateSpec({ ...exp, spec: result.experiment.spec });
+    }
+
+    const title = kindTitle(record.kind);
+    if (!result.ok) {
+      this.#log.warn("action failed", { experiment: keyText(key), action: record.id, error });
+      return this.#end(key, base, draft, () =>
+        failExperiment(draft, "HandlerFailed", `${title} actions failed`, `${title} actions failed`),
+      );
+    }
+    if (record.action === "finish") {
+      return this.#end(key, base, draft, () => endExperiment(draft, "Experiment Completed"));
+    }
+    if (record.action === "loop") {
+      try {
+        st.currentWeightDistribution = await this.#actuator.read({ ...base, spec: effectiveSpecOf(base) });
+      } catch (err) {
+        this.#log.warn("weights not observable after loop action", {
+          experiment: keyText(key),
+          error: errorText(err),
+        });
+      }
+    }
+    await this.#write(base, draft);
+    this.#flights.delete(id);
+    return { done: false, requeueAfterMs: 0 };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writing
+
+  async #write(exp: Experiment, draft: StatusDraft): Promise<Experiment> {
+    const written = await this.#store.updateStatus({ ...exp, status: draft.status });
+    const key = keyOf(exp);
+    for (const event of draft.events) {
+      this.#log.info(event.message ? `${event.reason}: ${event.message}` : event.reason, {
+        experiment: keyText(key),
+      });
+      this.#onEvent?.(key, event, written);
+    }
+    draft.events.length = 0;
+    return written;
+  }
+
+  /** Applies an ending to the draft, writes it, and hands the target to the next in its queue. */
+  async #end(
+    key: ObjectKey,
+    exp: Experiment,
+    draft: StatusDraft,
+    apply: () => void,
+  ): Promise<ReconcileResult> {
+    apply();
+    await this.#write(exp, draft);
+    this.#abandonFlights(key);
+    await this.#wakeNext(exp.spec.target, key);
+    return { done: true };
+  }
+
+  async #wakeNext(target: string, except: ObjectKey): Promise<void> {
+    let all: Experiment[];
+    try {
+      all = await this.#store.list();
+    } catch (err) {
+      // Waiting experiments also poll, so a missed wake-up only delays them.
+      this.#log.warn("could not list experiments to wake the next one", { error: errorText(err) });
+      return;
+    }
+    const next = nextInQueue(target, all, except);
+    if (next) this.#wake(keyOf(next));
+  }
+}
+
+/** The status fields the engine keeps beyond the original API (for describe and logs). */
+export { engineStatus };

@@ -1,0 +1,31 @@
+// The experiment engine: lifecycle, iterations, actions, target locking (SPEC B §3, SPEC A).
+export { systemClock } from "./clock.ts";
+export {
+  Engine,
+  type EngineLogger,
+  type EngineOptions,
+  type ReconcileResult,
+  type RetryPolicy,
+} from "./engine.ts";
+export {
+  criteriaRefs,
+  readAllMetrics,
+  resolvedKey,
+  resolveMetrics,
+  withResolvedCriteria,
+} from "./metrics.ts";
+export * from "./ports.ts";
+export { effectiveSpecOf, SOURCE_VERSION_ANNOTATION, sourceVersionOf } from "./spec.ts";
+export {
+  type ActionKind,
+  type ActionRecord,
+  type ActionState,
+  type EngineEvent,
+  type EngineStatus,
+  engineStatus,
+  getCondition,
+  isCompleted,
+  type RetryState,
+} from "./status.ts";
+export { compareQueueOrder, contenders, keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
+export { allVersions, movesTraffic } from "./weights.ts";

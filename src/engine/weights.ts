@@ -1,0 +1,43 @@
+// Small helpers about versions and their weights.
+
+import type { Experiment, VersionDetail, VersionWeight } from "../api/types.ts";
+
+/** Baseline first, then candidates in spec order. */
+export function allVersions(exp: Experiment): VersionDetail[] {
+  const info = exp.spec.versionInfo;
+  if (!info) return [];
+  return [info.baseline, ...(info.candidates ?? [])];
+}
+
+/** Conformance and FixedSplit never move traffic (SPEC A). */
+export function movesTraffic(exp: Experiment): boolean {
+  return (
+    exp.spec.strategy.testingPattern !== "Conformance" && exp.spec.strategy.deploymentPattern !== "FixedSplit"
+  );
+}
+
+/** Versions whose weight lives in a field of some object (the others are inferred, never written). */
+export function patchableVersions(exp: Experiment): string[] {
+  return allVersions(exp)
+    .filter((v) => v.weightObjRef?.fieldPath)
+    .map((v) => v.name);
+}
+
+/** Whether `observed` shows the `wanted` weight for every version whose weight is written. */
+export function weightsMatch(
+  exp: Experiment,
+  wanted: VersionWeight[],
+  observed: VersionWeight[] | undefined,
+): boolean {
+  if (!observed) return false;
+  for (const name of patchableVersions(exp)) {
+    const w = wanted.find((x) => x.name === name);
+    const o = observed.find((x) => x.name === name);
+    if (!w || !o || w.value !== o.value) return false;
+  }
+  return true;
+}
+
+export function formatWeights(weights: VersionWeight[] | undefined): string {
+  return `[${(weights ?? []).map((w) => `${w.name}=${w.value}`).join(", ")}]`;
+}
