@@ -1,9 +1,13 @@
 // Rollback check (SPEC B §3.6 step 6): an objective whose effective `rollback_on_failure` is true
 // and that some version, baseline included, does not satisfy stops the experiment with a rollback.
-// A version without a value for the objective counts as not satisfying it (B §4.3).
-import type { Experiment, VersionAssessmentsData } from "../api/types.ts";
+// When the aggregated metrics are given, only an *observed* violation counts: a version that has no
+// value yet (a candidate that has had no traffic in iteration 1) is inconclusive, not failing, so a
+// rollback is never triggered by missing evidence. Without them, every unsatisfied objective counts
+// (the original behaviour, B §4.3).
+import type { AggregatedMetricsData, Experiment, VersionAssessmentsData } from "../api/types.ts";
+import { readQuantity } from "./numbers.ts";
 import { effectiveRollbackOnFailure } from "./strategy.ts";
-import { versionNames } from "./versions.ts";
+import { findAggregatedMetric, versionNames } from "./versions.ts";
 
 export interface RollbackVerdict {
   rollback: boolean;
@@ -13,7 +17,11 @@ export interface RollbackVerdict {
   version?: string;
 }
 
-export function rollbackNeeded(exp: Experiment, assessments: VersionAssessmentsData): RollbackVerdict {
+export function rollbackNeeded(
+  exp: Experiment,
+  assessments: VersionAssessmentsData,
+  metrics?: AggregatedMetricsData,
+): RollbackVerdict {
   const objectives = exp.spec.criteria?.objectives ?? [];
   const specVersions = versionNames(exp);
   // Spec order first so the verdict names versions predictably; any extra assessed versions after.
@@ -23,8 +31,11 @@ export function rollbackNeeded(exp: Experiment, assessments: VersionAssessmentsD
   const versions = [...specVersions, ...extra];
   for (const [i, objective] of objectives.entries()) {
     if (!effectiveRollbackOnFailure(exp, objective)) continue;
+    const observed = metrics && findAggregatedMetric(metrics, objective.metric, exp.metadata.namespace);
     for (const v of versions) {
-      if (assessments[v]?.[i] === false) return { rollback: true, objective: objective.metric, version: v };
+      if (assessments[v]?.[i] !== false) continue;
+      if (metrics && !readQuantity(observed?.data?.[v]?.value).ok) continue; // no value: inconclusive
+      return { rollback: true, objective: objective.metric, version: v };
     }
   }
   return { rollback: false };

@@ -74,6 +74,41 @@ describe("rollbackNeeded", () => {
   }
 });
 
+describe("rollbackNeeded with metric values: only observed violations count", () => {
+  const objectives: Objective[] = [{ metric: ERROR_RATE, upperLimit: "0.01", rollback_on_failure: true }];
+  const cases: {
+    name: string;
+    values: Record<string, string | undefined>;
+    want: ReturnType<typeof rollbackNeeded>;
+  }[] = [
+    {
+      name: "candidate without traffic yet (no value): inconclusive, no rollback",
+      values: { [B]: "0", [C]: undefined },
+      want: { rollback: false },
+    },
+    {
+      name: "candidate measured above the limit: rollback",
+      values: { [B]: "0", [C]: "0.2" },
+      want: { rollback: true, objective: ERROR_RATE, version: C },
+    },
+    {
+      name: "baseline measured above the limit, candidate unmeasured: rollback names the baseline",
+      values: { [B]: "0.5", [C]: undefined },
+      want: { rollback: true, objective: ERROR_RATE, version: B },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const exp = experiment({ objectives });
+      const data: Record<string, { value?: string }> = {};
+      for (const [v, value] of Object.entries(c.values)) data[v] = value === undefined ? {} : { value };
+      const metrics = { [ERROR_RATE]: { data } };
+      const assessments = { [B]: [c.values[B] === "0"], [C]: [false] };
+      assert.deepEqual(rollbackNeeded(exp, assessments, metrics), c.want);
+    });
+  }
+});
+
 describe("effectiveRollbackOnFailure", () => {
   const cases: { deployment?: DeploymentPattern; flag?: boolean; want: boolean }[] = [
     { want: false },
