@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { parse } from "yaml";
+import { loadDocuments } from "../../../src/api/index.ts";
 import type { AggregatedMetricsData, Experiment, MetricInfo } from "../../../src/api/types.ts";
 import { bareName, describeExperiment } from "../../../src/report/describe.ts";
+import { writtenMetricReferences } from "../../../src/report/references.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/report/${name}`, import.meta.url), "utf8");
@@ -132,6 +135,22 @@ function experiment8(): Experiment {
 describe("describeExperiment golden outputs", () => {
   it("seed 004 (v2alpha1 layout) prints exactly the tutorial's iter8ctl output", () => {
     assert.equal(describeExperiment(seed004(), { layout: "v2alpha1" }), fixture("seed004-describe.txt"));
+  });
+
+  it("seed 004 loaded from the v2alpha1 YAML the tutorial pipes in gives the same text", () => {
+    const text = fixture("seed004-experiment.yaml");
+    const [doc] = loadDocuments(text);
+    assert.deepEqual(doc?.problems, []);
+    assert.equal(doc?.sourceVersion, "v2alpha1");
+    const exp = doc!.resource as Experiment;
+    const written = writtenMetricReferences(parse(text), exp);
+    assert.equal(written.get("default/mean-latency"), "mean-latency");
+    assert.equal(
+      describeExperiment(exp, { layout: "v2alpha1", writtenReferences: written }),
+      fixture("seed004-describe.txt"),
+    );
+    // The layout's own rule gives the same labels without the written references.
+    assert.equal(describeExperiment(exp, { layout: "v2alpha1" }), fixture("seed004-describe.txt"));
   });
 
   it("experiment8.out (v2alpha2 layout, references written bare)", () => {
