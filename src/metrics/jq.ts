@@ -6,11 +6,31 @@ import * as jq from "jq-wasm";
 
 export type JqNumber = { value: number } | { error: string };
 
+/** Calls run one at a time: each sets jq's exit status as the process's `exitCode` (see below). */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `jq.raw`, without its side effect: the Emscripten runtime stores jq's exit status in
+ * `process.exitCode`, so one failed expression would make a long-running iter8 exit non-zero later.
+ */
+export function jqRaw(json: string, expression: string): Promise<string> {
+  const run = queue.then(async () => {
+    const saved = process.exitCode;
+    try {
+      return await jq.raw(json, expression, ["-c"]);
+    } finally {
+      process.exitCode = saved;
+    }
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}
+
 /** Applies `expression` to `json` (response text) and reads the first output as a finite number. */
 export async function jqNumber(json: string, expression: string): Promise<JqNumber> {
   let out: string;
   try {
-    out = await jq.raw(json, expression, ["-c"]);
+    out = await jqRaw(json, expression);
   } catch (e) {
     return { error: `jq expression \`${expression}\` failed: ${oneLine((e as Error).message)}` };
   }
