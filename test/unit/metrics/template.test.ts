@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are Python-style query templates, on purpose
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
