@@ -58,7 +58,7 @@ export function loadDocuments(text: string, opts: LoadOptions = {}): LoadedDocum
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === "") throw new InputError("input is empty");
 
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
   // An empty stream (only comments) comes back as an EmptyStream, which is iterable but has no items.
   const list = Array.isArray(docs) ? docs : [];
   const values: unknown[] = [];
@@ -130,9 +130,12 @@ function loadObject(
     base.skipped = true;
     return base;
   }
-  const known = apiVersion === `${GROUP}/v2alpha2` || apiVersion === `${GROUP}/v2alpha1`;
-  if (!known || (kind !== "Experiment" && kind !== "Metric")) {
-    base.error = `${label}: unknown iter8 kind ${kind} in ${apiVersion} (iter8 reads Experiment and Metric in ${GROUP}/v2alpha2 and ${GROUP}/v2alpha1)`;
+  if (apiVersion !== `${GROUP}/v2alpha2` && apiVersion !== `${GROUP}/v2alpha1`) {
+    base.error = `${label}: unknown apiVersion ${apiVersion} (iter8 reads ${GROUP}/v2alpha2 and ${GROUP}/v2alpha1)`;
+    return base;
+  }
+  if (kind !== "Experiment" && kind !== "Metric") {
+    base.error = `${label}: unknown kind ${kind} in ${apiVersion} (iter8 reads Experiment and Metric)`;
     return base;
   }
   const result = kind === "Experiment" ? validateExperiment(value, opts) : validateMetric(value, opts);

@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
 // One entry per subcommand module, in the order `iter8 --help` lists them.
 const commands: Array<() => Promise<{ register: Register }>> = [
   // (subcommand modules are added here)
+  () => import("./commands/validate.ts"),
   () => import("./commands/load.ts"),
   () => import("./commands/sample-app.ts"),
   () => import("./commands/describe.ts"),
