@@ -59,6 +59,8 @@ export class ProxyServer {
       {
         maxHeaderSize: opts.maxHeaderSize,
         headersTimeout: opts.headersTimeoutMs,
+        // Node checks header deadlines on this period (30 s by default): keep it near the deadline.
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, opts.headersTimeoutMs / 2)),
         requestTimeout: 0, // long uploads are fine; idle sockets are closed by the idle timeout instead
         keepAliveTimeout: 5_000,
         noDelay: true,
