@@ -53,7 +53,14 @@ function tokenize(src: string): Token[] {
       i += 2;
       continue;
     }
-    if (c === "!" && src[i + 1] !== "=") {
+    const comparison = /^(==|!=|<=|>=|<|>)/.exec(src.slice(i));
+    if (comparison) {
+      throw new ConditionSyntaxError(
+        `comparisons such as "${comparison[0]}" are not supported (position ${i + 1}); combine WinnerFound() and CandidateWon() with not, and, or`,
+        i,
+      );
+    }
+    if (c === "!") {
       tokens.push({ type: "not", text: "!", pos: i });
       i++;
       continue;
