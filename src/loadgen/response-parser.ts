@@ -130,18 +130,18 @@ export class ResponseParser {
     const marker = head ? "\r\n\r\n" : "\r\n";
     let buf = chunk;
     let from = pos;
-    let base = 0; // offset in `buf` that corresponds to chunk[pos] when pending bytes are prepended
     if (this.pending !== null) {
+      // `buf` = pending bytes + chunk[pos..]; chunk[pos] sits at offset `keep` of `buf`.
       const keep = this.pending.length;
       buf = Buffer.concat([this.pending, chunk.subarray(pos)]);
       from = 0;
-      base = keep;
       // The marker may straddle the boundary: search from a few bytes before it.
       const idx = buf.indexOf(marker, Math.max(0, keep - marker.length + 1), "latin1");
-      return this.afterSearch(buf, from, idx, marker.length, head, chunk, pos, base);
+      return this.afterSearch(buf, from, idx, marker.length, head, pos, keep);
     }
+    // No pending bytes: `buf` is `chunk` itself, so offsets are already chunk offsets.
     const idx = buf.indexOf(marker, from, "latin1");
-    return this.afterSearch(buf, from, idx, marker.length, head, chunk, pos, base);
+    return this.afterSearch(buf, from, idx, marker.length, head, pos, pos);
   }
 
   private afterSearch(
@@ -150,7 +150,6 @@ export class ResponseParser {
     idx: number,
     markerLen: number,
     head: boolean,
-    chunk: Buffer,
     pos: number,
     base: number,
   ): number {
@@ -170,7 +169,7 @@ export class ResponseParser {
     if (head) this.onHead(text);
     else if (this.state === "chunk-size") this.onChunkSize(text);
     else this.onTrailerLine(text);
-    // Offset in `chunk` just after the marker.
+    // Offset in `chunk` just after the marker (`base` is where chunk[pos] sits in `buf`).
     return pos + (idx + markerLen - base);
   }
 
