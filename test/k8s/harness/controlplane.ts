@@ -5,7 +5,7 @@
 //
 // There is no controller-manager, scheduler or kubelet: no garbage collection, namespaces never
 // finish deleting, Deployments make no Pods, and no Knative/Istio controller runs.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,6 +90,36 @@ function etcdDataParent(): string {
   return existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 }
 
+/**
+ * Temp dirs are named with the runner's pid. A runner killed by SIGKILL cannot clean up (its
+ * children die with it through the parent-death signal, but their dirs stay, and /dev/shm is RAM),
+ * so each start removes the dirs of runners that no longer exist. Logs are left for reading.
+ */
+function sweepStaleDirs(parent: string, prefix: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const m = new RegExp(`^${prefix}(\\d+)-`).exec(entry);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processExists(pid)) continue;
+    rmSync(join(parent, entry), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 const NAMESPACE_PREFIX = /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/;
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -97,10 +127,16 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const startTimeoutMs = opts.startTimeoutMs ?? 90_000;
   const began = Date.now();
 
-  const workDir = mkdtempSync(join(tmpdir(), "iter8-k8s-"));
-  const dataDir = mkdtempSync(join(etcdDataParent(), "iter8-etcd-"));
+  for (const [parent, prefix] of [
+    [tmpdir(), "iter8-k8s-"],
+    [etcdDataParent(), "iter8-etcd-"],
+  ] as const) {
+    sweepStaleDirs(parent, prefix);
+  }
+  const workDir = mkdtempSync(join(tmpdir(), `iter8-k8s-${process.pid}-`));
+  const dataDir = mkdtempSync(join(etcdDataParent(), `iter8-etcd-${process.pid}-`));
   const userLogDir = opts.logDir ?? process.env.ITER8_K8S_LOG_DIR;
-  const logDir = userLogDir ? userLogDir : mkdtempSync(join(tmpdir(), "iter8-k8s-logs-"));
+  const logDir = userLogDir ? userLogDir : mkdtempSync(join(tmpdir(), `iter8-k8s-logs-${process.pid}-`));
   if (userLogDir) mkdirSync(userLogDir, { recursive: true });
   const logs = { etcd: join(logDir, "etcd.log"), apiserver: join(logDir, "kube-apiserver.log") };
 
