@@ -10,7 +10,7 @@ test("a timed schedule produces qps × duration requests at exact intended times
   // Ticks at irregular (late) times: the intended times do not drift.
   for (const now of [1000, 1003.7, 1050.2, 1051, 2999.99, 5000]) s.takeDue(now, (t) => got.push(t));
   assert.equal(got.length, 200);
-  got.forEach((t, i) => assert.ok(Math.abs(t - (1000 + i * 10)) < 1e-9, `request ${i} at ${t}`));
+  for (const [i, t] of got.entries()) assert.ok(Math.abs(t - (1000 + i * 10)) < 1e-9, `request ${i} at ${t}`);
   assert.equal(s.exhausted, true);
   assert.equal(s.peek(), Infinity);
 });
