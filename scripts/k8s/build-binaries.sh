@@ -186,6 +186,10 @@ EOF
 have_etcd || build_etcd
 have_apiserver || build_apiserver
 
-"$ETCD" --version | head -1 >&2
-"$APISERVER" --version >&2
+# The version ldflags took effect (otherwise /version says v0.0.0-master).
+got=$("$APISERVER" --version)
+[ "$got" = "Kubernetes ${K8S_VERSION}" ] || die "built kube-apiserver reports '$got', expected 'Kubernetes ${K8S_VERSION}'"
+got=$("$ETCD" --version | head -1)
+[ "$got" = "etcd Version: ${ETCD_VERSION#v}" ] || die "built etcd reports '$got', expected 'etcd Version: ${ETCD_VERSION#v}'"
+log "built: kube-apiserver ${K8S_VERSION}, etcd ${ETCD_VERSION}"
 write_env

@@ -3,11 +3,14 @@
 // through the status subresource, RBAC through ServiceAccount impersonation) and stopping cleanly.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { createServer } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
+  AdmissionregistrationV1Api,
   ApiException,
   AuthenticationV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
   RbacAuthorizationV1Api,
@@ -368,6 +371,88 @@ describe("control plane", { timeout: 180_000 }, () => {
       (await apiError(saCustom.listNamespacedCustomObject({ ...KSVC, namespace: other }))).code,
       403,
     );
+  });
+
+  test("the apiserver calls a webhook served by the test process with a cert from the test CA", async (t) => {
+    const ns = await cp.createNamespace("webhook");
+    const { certPem, keyPem } = await cp.servingCert("test-webhook");
+    const reviewed: string[] = [];
+    const server = createServer({ cert: certPem, key: keyPem }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const review = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        const obj = review.request.object;
+        reviewed.push(obj.metadata.name ?? obj.metadata.generateName);
+        const deny = obj.metadata.labels?.deny === "true";
+        res.setHeader("content-type", "application/json");
+        res.end(
+          JSON.stringify({
+            apiVersion: "admission.k8s.io/v1",
+            kind: "AdmissionReview",
+            response: {
+              uid: review.request.uid,
+              allowed: !deny,
+              ...(deny ? { status: { code: 403, message: "denied by the test webhook" } } : {}),
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const address = server.address();
+    assert.ok(address !== null && typeof address === "object");
+
+    await cp.kc.makeApiClient(AdmissionregistrationV1Api).createValidatingWebhookConfiguration({
+      body: {
+        metadata: { name: `deny-${ns}` },
+        webhooks: [
+          {
+            name: "deny.iter8.test",
+            clientConfig: {
+              url: `https://127.0.0.1:${address.port}/validate`,
+              caBundle: Buffer.from(cp.caPem).toString("base64"),
+            },
+            rules: [
+              { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] },
+            ],
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
+            sideEffects: "None",
+            admissionReviewVersions: ["v1"],
+            failurePolicy: "Fail",
+            timeoutSeconds: 5,
+          },
+        ],
+      },
+    });
+    const core = cp.kc.makeApiClient(CoreV1Api);
+    // The webhook is active once the apiserver's informer has it: until then, creates succeed.
+    const denial = await waitFor(
+      "the webhook to deny a labelled ConfigMap",
+      async () => {
+        try {
+          await core.createNamespacedConfigMap({
+            namespace: ns,
+            body: { metadata: { generateName: "denied-", labels: { deny: "true" } } },
+          });
+          return undefined;
+        } catch (err) {
+          if (err instanceof ApiException)
+            return JSON.parse(String(err.body)) as { code: number; message: string };
+          throw err;
+        }
+      },
+      { timeoutMs: 15_000 },
+    );
+    assert.equal(denial.code, 403);
+    assert.match(denial.message, /denied by the test webhook/);
+    const allowed = await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: "allowed" } },
+    });
+    assert.equal(allowed.metadata?.name, "allowed");
+    assert.ok(reviewed.includes("allowed"), "the allowed ConfigMap went through the webhook too");
   });
 
   test("stop() ends both processes and removes the temp dirs", async () => {
