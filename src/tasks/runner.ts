@@ -28,6 +28,8 @@ export interface TaskRunnerOptions {
 }
 
 const ACTIONS: ActionName[] = ["start", "loop", "finish"];
+/** Time a task gets after its timeout or cancellation to stop its processes (kill grace is 2 s). */
+const ABORT_GRACE_MS = 3000;
 
 interface Prepared {
   label: string;
@@ -171,27 +173,25 @@ export class InProcessTaskRunner implements TaskRunner {
       timeoutMs,
       log,
     };
+    const why = () =>
+      timeout.signal.aborted ? `task timed out after ${timeoutMs / 1000}s` : "task cancelled";
     try {
-      // A task that ignores its signal still cannot outlive its timeout.
-      const aborted = new Promise<never>((_, reject) => {
+      // On abort a task gets a short grace to stop its processes and keep their output; one that
+      // ignores its signal still cannot outlive timeout + grace.
+      const abandoned = new Promise<never>((_, reject) => {
         taskSignal.addEventListener(
           "abort",
-          () =>
-            reject(
-              timeout.signal.aborted
-                ? new Error(`task timed out after ${timeoutMs / 1000}s`)
-                : new Error("task cancelled"),
-            ),
+          () => setTimeout(() => reject(new Error(`${why()} and did not stop`)), ABORT_GRACE_MS).unref(),
           { once: true },
         );
       });
-      aborted.catch(() => {});
-      await Promise.race([task.impl.run(ctx, task.input), aborted]);
+      abandoned.catch(() => {});
+      await Promise.race([task.impl.run(ctx, task.input), abandoned]);
+      if (taskSignal.aborted) throw new Error(why());
       return { task: task.label, skipped: false, ok: true, output, durationMs: 0 };
     } catch (err) {
       let message = err instanceof Error ? err.message : String(err);
-      if (timeout.signal.aborted && !message.includes("timed out"))
-        message = `task timed out after ${timeoutMs / 1000}s: ${message}`;
+      if (taskSignal.aborted && !message.startsWith(why())) message = `${why()}: ${message}`;
       return { task: task.label, skipped: false, ok: false, output, error: message, durationMs: 0 };
     } finally {
       clearTimeout(timer);
