@@ -93,6 +93,13 @@ class LoadRun implements ConnectionEvents {
   private lastProgressAt = 0;
   private lastProgressCompleted = 0;
   private readonly tick = () => this.onTick();
+  // Node timers run on a millisecond loop clock and may fire a fraction of a ms before
+  // performance.now() reaches the deadline: re-arm until the duration has really passed.
+  private readonly durationTimer = () => {
+    const left = this.endAt - performance.now();
+    if (left > 0) this.endTimer = setTimeout(this.durationTimer, Math.max(1, Math.ceil(left)));
+    else this.onDurationOver();
+  };
 
   private readonly opts: NormalizedLoadOptions;
   private readonly onProgress: ProgressListener | undefined;
@@ -113,7 +120,7 @@ class LoadRun implements ConnectionEvents {
     this.lastProgressAt = this.startAt;
     if (o.durationMs !== null) {
       this.endAt = this.startAt + o.durationMs;
-      this.endTimer = setTimeout(() => this.onDurationOver(), o.durationMs);
+      this.endTimer = setTimeout(this.durationTimer, o.durationMs);
     }
     for (let i = 0; i < o.connections; i++) this.conns.push(new Connection(o, this));
     const sweepEvery = Math.min(250, Math.max(5, o.timeoutMs / 10));
