@@ -124,6 +124,18 @@ const NAMESPACE_PREFIX = /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/;
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binaries = opts.binaries ?? resolveBinaries();
+  // A port found free can be taken by another process before etcd or the apiserver binds it:
+  // start again on fresh ports in that case, and only then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(binaries, opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(binaries: Binaries, opts: ControlPlaneOptions): Promise<ControlPlane> {
   const startTimeoutMs = opts.startTimeoutMs ?? 90_000;
   const began = Date.now();
 
