@@ -9,6 +9,7 @@
 // and `checkStartedExperiment`, for the engine to call after `start` (SPEC B §3.2 step 12).
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { TASK_NAMES } from "../tasks/names.ts";
 import { parseCondition } from "./condition.ts";
 import { childPath, formatProblem, pointerToPath, prefixProblems } from "./paths.ts";
 import { isQuantity, parseQuantity, QUANTITY_PATTERN } from "./quantity.ts";
@@ -27,16 +28,8 @@ import { upgradeExperiment, upgradeMetric } from "./upgrade.ts";
 
 export { parseCondition } from "./condition.ts";
 
-/** Task names the engine knows; the task registry passes its own list through `knownTasks`. */
-export const KNOWN_TASKS: readonly string[] = [
-  "common/exec",
-  "common/bash",
-  "common/readiness",
-  "notification/http",
-  "notification/slack",
-  "metrics/collect",
-  "knative/init-experiment",
-];
+/** Task names the engine knows: the task registry's list (kept import-free for this use). */
+export const KNOWN_TASKS: readonly string[] = TASK_NAMES;
 
 /** Actions the engine runs; others are reported as warnings. */
 export const ACTION_NAMES = ["start", "loop", "finish"] as const;
@@ -530,7 +523,10 @@ function header(
   raw: unknown,
   kind: "Experiment" | "Metric",
 ): { problems: Problem[]; version?: SourceVersion } {
-  if (!isObj(raw)) return { problems: [{ path: "", message: `a ${kind} must be a mapping` }] };
+  if (!isObj(raw))
+    return {
+      problems: [{ path: "", message: `${kind === "Experiment" ? "an" : "a"} ${kind} must be a mapping` }],
+    };
   const problems: Problem[] = [];
   const version = versionOf(raw["apiVersion"]);
   if (!version) {

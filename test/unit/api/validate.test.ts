@@ -420,7 +420,7 @@ describe("invalid experiments are rejected with the field named", () => {
 
   it("a non-mapping is one problem", () => {
     assert.deepEqual(validateExperiment([1, 2]).problems, [
-      { path: "", message: "a Experiment must be a mapping" },
+      { path: "", message: "an Experiment must be a mapping" },
     ]);
   });
 });
