@@ -81,7 +81,7 @@ fi
 # Checksum database. go verifies every downloaded module against sum.golang.org; with the default
 # GOPROXY it reaches the database *through the proxy* (<proxy>/sumdb/sum.golang.org/...), so
 # sum.golang.org itself need not be reachable. We probe that path: if it answers we keep full
-# verification (GOSUMDB default, GONOSUMDB empty) and a tampered module fails the build. If the
+# verification (GOSUMDB default, GONOSUMDB and GOPRIVATE empty) and a tampered module fails the build. If the
 # proxy cannot serve the database, the only ways to build are to turn verification off or to fail;
 # we turn it off (GOSUMDB=off) only when ITER8_K8S_ALLOW_NOSUMDB=1 says so, because then the module
 # contents are trusted on first use from the proxy over TLS and nothing else vouches for them.
@@ -89,10 +89,11 @@ proxy=$(go env GOPROXY | tr ',|' '\n\n' | grep -E '^https?://' | head -1 || true
 sumdb=$(go env GOSUMDB)
 if [ "$sumdb" = "off" ]; then
   log "warning: GOSUMDB=off in the environment: module checksums are not verified"
-elif [ -n "$proxy" ] && command -v curl >/dev/null &&
-  curl -fsS -m 20 -o /dev/null "$proxy/sumdb/${sumdb%% *}/supported"; then
+elif ! command -v curl >/dev/null; then
+  log "curl not found, cannot probe the checksum database: keeping verification on (go fails if it is unreachable)"
+elif [ -n "$proxy" ] && curl -fsS -m 20 -o /dev/null "$proxy/sumdb/${sumdb%% *}/supported"; then
   log "checksum database ${sumdb%% *} reachable through $proxy: checksums verified"
-  export GONOSUMDB=
+  export GONOSUMDB= GOPRIVATE=
 else
   if [ "${ITER8_K8S_ALLOW_NOSUMDB:-}" = "1" ]; then
     log "warning: checksum database not reachable through '${proxy:-no proxy}'; ITER8_K8S_ALLOW_NOSUMDB=1 so building with GOSUMDB=off (modules trusted on first use)"
