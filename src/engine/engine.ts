@@ -38,6 +38,7 @@ import {
   initialiseStatus,
   isCompleted,
   kindTitle,
+  type RetryState,
   StatusDraft,
   stageIndex,
 } from "./status.ts";
@@ -344,6 +345,8 @@ export class Engine {
     spec: ExperimentSpec,
     draft: StatusDraft,
   ): Promise<ReconcileResult> {
+    const due = this.#retryDue(draft);
+    if (due !== undefined) return { done: false, requeueAfterMs: due };
     const problems = versionCountProblems(exp);
     if (problems.length > 0) {
       return this.#end(key, exp, draft, () => failExperiment(draft, "InvalidExperiment", problems[0]!));
@@ -360,18 +363,19 @@ export class Engine {
       observed = await this.#actuator.read(effective);
     } catch (err) {
       if (movesTraffic(effective)) {
-        return this.#end(key, exp, draft, () =>
-          failExperiment(
-            draft,
-            "InvalidExperiment",
-            `Specification of version weightObjectRef invalid: ${errorText(err)}`,
-          ),
-        );
+        // Unreadable target objects may be a passing outage: retry before declaring the refs invalid.
+        return this.#retry(key, exp, draft, "observe", errorText(err), {
+          progressReason: "WeightObservationFailed",
+          progress: "Failure observing weights",
+          failReason: "InvalidExperiment",
+          failMessage: "Specification of version weightObjectRef invalid",
+        });
       }
       // Conformance and FixedSplit only report weights; an unreadable object is not fatal there.
       this.#log.warn("weights not observable", { experiment: keyText(key), error: errorText(err) });
     }
     draft.status.currentWeightDistribution = observed;
+    delete draft.status.retry;
     draft.status.versionRecommendedForPromotion ??= allVersions(exp)[0]!.name;
     draft.status.startTime ??= draft.nowText;
     draft.advanceStage("Running");
@@ -399,10 +403,8 @@ export class Engine {
       const due = Date.parse(st.lastUpdateTime) + intervalMs - 100;
       if (now < due) return { done: false, requeueAfterMs: due - now };
     }
-    if (st.retry) {
-      const due = Date.parse(st.retry.notBefore);
-      if (now < due) return { done: false, requeueAfterMs: due - now };
-    }
+    const retryDue = this.#retryDue(draft);
+    if (retryDue !== undefined) return { done: false, requeueAfterMs: retryDue };
 
     // Analysis of this iteration, on the defaulted spec with references resolved to their keys.
     const analysisExp = withResolvedCriteria({ ...exp, spec, status: st }, this.#installNamespace);
@@ -459,7 +461,15 @@ export class Engine {
           );
         }
       } catch (err) {
-        return this.#retryWeights(key, exp, effective, draft, observed, errorText(err));
+        // currentWeightDistribution is always what was observed: refresh it if the target is readable.
+        if (!observed) observed = await this.#actuator.read(effective).catch(() => undefined);
+        if (observed) st.currentWeightDistribution = observed;
+        return this.#retry(key, exp, draft, "weights", errorText(err), {
+          progressReason: "WeightRedistributionFailed",
+          progress: "Failure redistributing weights",
+          failReason: "WeightRedistributionFailed",
+          failMessage: "Failure redistributing weights",
+        });
       }
       st.currentWeightDistribution = observed;
     } else {
@@ -486,46 +496,45 @@ export class Engine {
     return { done: false, requeueAfterMs: n >= total ? 0 : intervalMs };
   }
 
-  /** A weight change that failed or did not show up: record it, retry with backoff, or give up. */
-  async #retryWeights(
+  /** Milliseconds until a pending retry is due, if one is pending and not yet due. */
+  #retryDue(draft: StatusDraft): number | undefined {
+    const retry = draft.status.retry;
+    if (!retry) return undefined;
+    const wait = Date.parse(retry.notBefore) - draft.now.getTime();
+    return wait > 0 ? wait : undefined;
+  }
+
+  /**
+   * A step that failed but may succeed later (a weight change that failed or did not show up, an
+   * unreadable target object): record it in the Completed condition and the message, retry with
+   * backoff, and fail the experiment once the attempts are used up.
+   */
+  async #retry(
     key: ObjectKey,
     exp: Experiment,
-    effective: Experiment,
     draft: StatusDraft,
-    observed: VersionWeight[] | undefined,
+    op: RetryState["op"],
     reason: string,
+    text: { progressReason: string; progress: string; failReason: string; failMessage: string },
   ): Promise<ReconcileResult> {
     const st = draft.status;
-    const attempts = (st.retry?.attempts ?? 0) + 1;
-    this.#log.warn("weight change failed", { experiment: keyText(key), attempts, error: reason });
+    const attempts = (st.retry?.op === op ? st.retry.attempts : 0) + 1;
+    this.#log.warn(text.progress, { experiment: keyText(key), attempts, error: reason });
     if (attempts >= this.#weightRetry.maxAttempts) {
       return this.#end(key, exp, draft, () =>
-        failExperiment(
-          draft,
-          "WeightRedistributionFailed",
-          `Failure redistributing weights after ${attempts} attempts: ${reason}`,
-        ),
+        failExperiment(draft, text.failReason, `${text.failMessage} after ${attempts} attempts: ${reason}`),
       );
     }
-    // currentWeightDistribution is always what was observed: refresh it if the target is readable.
-    if (!observed) {
-      try {
-        observed = await this.#actuator.read(effective);
-      } catch {
-        observed = undefined;
-      }
-    }
-    if (observed) st.currentWeightDistribution = observed;
     const delay = Math.min(this.#weightRetry.maxMs, this.#weightRetry.baseMs * 2 ** (attempts - 1));
     st.retry = {
-      op: "weights",
+      op,
       attempts,
       lastError: reason,
       notBefore: new Date(draft.now.getTime() + delay).toISOString(),
     };
     draft.progress(
-      "WeightRedistributionFailed",
-      `Failure redistributing weights (attempt ${attempts}, retrying in ${Math.ceil(delay / 1000)}s): ${reason}`,
+      text.progressReason,
+      `${text.progress} (attempt ${attempts}, retrying in ${Math.ceil(delay / 1000)}s): ${reason}`,
     );
     await this.#write(exp, draft);
     return { done: false, requeueAfterMs: delay };

@@ -41,7 +41,7 @@ function splitKey(key: string): { namespace: string; name: string } {
 
 export type MetricResolution =
   | { ok: true; metrics: MetricInfo[] }
-  | { ok: false; reason: "MetricUnavailable" | "MetricsUnreadable"; message: string };
+  | { ok: false; reason: "MetricUnavailable"; message: string };
 
 /** Reads every referenced metric (and their sampleSize metrics) once, duplicates once. */
 export async function resolveMetrics(
@@ -69,11 +69,8 @@ export async function resolveMetrics(
       try {
         metric = await store.getMetric(splitKey(key));
       } catch (err) {
-        return {
-          ok: false,
-          reason: "MetricsUnreadable",
-          message: `Unable to load metric ${key}: ${err instanceof Error ? err.message : String(err)}`,
-        };
+        // A transport error is not a missing metric: the reconcile fails and is retried with backoff.
+        throw new Error(`Unable to load metric ${key}: ${err instanceof Error ? err.message : String(err)}`);
       }
       if (metric) {
         found = { key, metric };

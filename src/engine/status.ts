@@ -41,7 +41,8 @@ export interface ActionRecord {
 
 /** A step being retried with backoff (a failed weight change, an unreadable target object). */
 export interface RetryState {
-  op: "weights";
+  /** `weights`: applying an iteration's weights; `observe`: reading them on entering Running. */
+  op: "weights" | "observe";
   attempts: number;
   lastError: string;
   /** Earliest time of the next attempt (RFC 3339). */

@@ -396,6 +396,53 @@ describe("failures", () => {
     assert.equal(e.status?.message, "ExperimentCompleted: Experiment failed");
   });
 
+  it("unreadable weights on entering Running are retried, then the experiment proceeds", async () => {
+    const exp = traceExperiment();
+    const w = world([exp]);
+    w.actuator.failReads = 2;
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    const msgs = w.store.messages();
+    const i = msgs.indexOf("StageAdvanced: Advanced to Initializing");
+    assert.deepEqual(msgs.slice(i + 1, i + 4), [
+      "WeightObservationFailed: Failure observing weights (attempt 1, retrying in 1s): target object unreachable",
+      "WeightObservationFailed: Failure observing weights (attempt 2, retrying in 2s): target object unreachable",
+      "StageAdvanced: Advanced to Running",
+    ]);
+    assert.equal((await final(w, "exp")).status?.message, "ExperimentCompleted: Experiment Completed");
+  });
+
+  it("weights that stay unreadable fail the experiment as InvalidExperiment", async () => {
+    const exp = traceExperiment();
+    const w = world([exp], { engine: { weightRetry: { baseMs: 10, maxMs: 10, maxAttempts: 2 } } });
+    w.actuator.failReads = 100;
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    const e = await final(w, "exp");
+    assert.equal(cond(e, "Failed")?.reason, "InvalidExperiment");
+    assert.equal(
+      cond(e, "Failed")?.message,
+      "Specification of version weightObjectRef invalid after 2 attempts: target object unreachable",
+    );
+  });
+
+  it("a transport error reading a Metric fails the step, not the experiment; the driver retries", async () => {
+    const exp = traceExperiment();
+    const w = world([exp]);
+    w.store.failGetMetric = 1;
+    const key = keyOf(exp);
+    for (let i = 0; i < 3; i++) await w.engine.reconcile(key); // init, acquire, Initializing
+    await assert.rejects(
+      w.engine.reconcile(key),
+      /Unable to load metric iter8-knative\/mean-latency: apiserver unavailable/,
+    );
+    assert.equal((await final(w, "exp")).status?.stage, "Initializing");
+    const stop = new AbortController();
+    const pump = autoAdvance(w.clock, stop.signal);
+    const done = await w.engine.runExperiment(key);
+    stop.abort();
+    await pump;
+    assert.equal(done?.status?.message, "ExperimentCompleted: Experiment Completed");
+  });
+
   const invalid: Array<[string, (e: Experiment) => void, string]> = [
     ["no versionInfo", (e) => delete e.spec.versionInfo, "No versionInfo in experiment"],
     [

@@ -169,7 +169,14 @@ export class MemoryStore implements ExperimentStore {
     return structuredClone(cur);
   }
 
+  /** Metric reads that fail with a transport error. */
+  failGetMetric = 0;
+
   async getMetric(key: ObjectKey): Promise<Metric | undefined> {
+    if (this.failGetMetric > 0) {
+      this.failGetMetric--;
+      throw new Error("apiserver unavailable");
+    }
     const m = this.metrics.get(MemoryStore.key(key));
     return m ? structuredClone(m) : undefined;
   }
