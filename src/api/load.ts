@@ -58,24 +58,7 @@ export function loadDocuments(text: string, opts: LoadOptions = {}): LoadedDocum
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === "") throw new InputError("input is empty");
 
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
-  // An empty stream (only comments) comes back as an EmptyStream, which is iterable but has no items.
-  const list = Array.isArray(docs) ? docs : [];
-  const values: unknown[] = [];
-  for (const doc of list) {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = err.linePos?.[0];
-      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
-      const what = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-      throw new InputError(`input is not valid YAML${where}: ${what}`);
-    }
-    try {
-      values.push(doc.toJS({ maxAliasCount: 100 }));
-    } catch (e) {
-      throw new InputError(`input is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
-    }
-  }
+  const values = parseJson(text) ?? parseYaml(text);
 
   const out: LoadedDocument[] = [];
   values.forEach((value, i) => {
@@ -96,6 +79,82 @@ export function loadDocuments(text: string, opts: LoadOptions = {}): LoadedDocum
   });
   if (out.length === 0) throw new InputError("input has no objects (every document is empty)");
   return out;
+}
+
+/** Every document of a YAML stream as plain values; throws `InputError` on a syntax error. */
+function parseYaml(text: string): unknown[] {
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
+  // An empty stream (only comments) comes back as an EmptyStream, which is iterable but has no items.
+  const list = Array.isArray(docs) ? docs : [];
+  const values: unknown[] = [];
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
+      const what = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      throw new InputError(`input is not valid YAML${where}: ${what}`);
+    }
+    try {
+      values.push(doc.toJS({ maxAliasCount: 100 }));
+    } catch (e) {
+      throw new InputError(`input is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  return values;
+}
+
+/**
+ * A JSON document (what `kubectl get -o json` prints) parsed natively: much faster than the YAML
+ * parser for a large List. Undefined when the text is not JSON, so that the YAML parser (a JSON
+ * superset) reports the error with its position. Duplicate keys are refused as YAML refuses them.
+ */
+function parseJson(text: string): unknown[] | undefined {
+  const first = text.trimStart()[0];
+  if (first !== "{" && first !== "[") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const dup = duplicateJsonKey(text);
+  if (dup)
+    throw new InputError(
+      `input is not valid JSON at line ${dup.line}, column ${dup.col}: duplicate key ${JSON.stringify(dup.key)}`,
+    );
+  return [value];
+}
+
+/** The first key repeated within one object of `text`, which must be valid JSON. */
+function duplicateJsonKey(text: string): { key: string; line: number; col: number } | undefined {
+  const frames: Array<{ keys: Set<string> | undefined; expectKey: boolean }> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{") frames.push({ keys: new Set(), expectKey: true });
+    else if (c === "[") frames.push({ keys: undefined, expectKey: false });
+    else if (c === "}" || c === "]") frames.pop();
+    else if (c === ",") {
+      const top = frames[frames.length - 1];
+      if (top?.keys) top.expectKey = true;
+    } else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      const top = frames[frames.length - 1];
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.keys.has(key)) {
+          const before = text.slice(0, start);
+          const line = before.split("\n").length;
+          return { key, line, col: start - before.lastIndexOf("\n") };
+        }
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+    }
+  }
+  return undefined;
 }
 
 function loadObject(

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { InputError, loadDocuments, MAX_INPUT_BYTES, readInput } from "../../../src/api/load.ts";
 import type { Experiment } from "../../../src/api/types.ts";
 
@@ -159,5 +160,37 @@ describe("readInput", () => {
   it("refuses bytes that are not UTF-8", async () => {
     writeFileSync(join(dir, "bin.yaml"), Buffer.from([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a]));
     await assert.rejects(readInput(join(dir, "bin.yaml")), /is not UTF-8 text/);
+  });
+});
+
+describe("JSON input", () => {
+  it("refuses duplicate keys like YAML does, with the position", () => {
+    const text =
+      '{\n  "apiVersion": "iter8.tools/v2alpha2",\n  "kind": "Metric",\n  "metadata": {"name": "a", "name": "b"}\n}';
+    assert.throws(
+      () => loadDocuments(text),
+      /^InputError: input is not valid JSON at line 4, column 29: duplicate key "name"$/,
+    );
+  });
+
+  it("keys that only look alike, escapes and nested objects are not duplicates", () => {
+    const text =
+      '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a\\"b": "}", "a": {"a": [{"a": 1}, {"a": 2}]}}}';
+    assert.equal(loadDocuments(text)[0]?.skipped, true);
+  });
+
+  it("the native JSON path and the YAML path read the same objects (and the validator never throws)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom("Experiment", "Metric"), (spec, kind) => {
+        const json = JSON.stringify({
+          apiVersion: "iter8.tools/v2alpha2",
+          kind,
+          metadata: { name: "x" },
+          spec,
+        });
+        assert.deepEqual(loadDocuments(json), loadDocuments(`# force the YAML parser\n${json}`));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

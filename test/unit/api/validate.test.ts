@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { parse } from "yaml";
 import type { Experiment, Problem } from "../../../src/api/types.ts";
 
@@ -679,5 +680,34 @@ describe("rules checked after the start action (SPEC B §3.2 step 12)", () => {
       ],
     );
     assert.deepEqual(checkStartedExperiment(exp()), []);
+  });
+});
+
+describe("robustness", () => {
+  it("any field of a seed replaced by any JSON value gives problems or a resource, never an exception", () => {
+    const paths: string[][] = [];
+    const walk = (node: unknown, path: string[]) => {
+      paths.push(path);
+      if (node !== null && typeof node === "object") {
+        for (const [k, v] of Object.entries(node)) walk(v, [...path, k]);
+      }
+    };
+    for (const n of ["000", "001", "004"]) walk(seed(n), [n]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...paths.filter((p) => p.length > 1)),
+        fc.jsonValue({ maxDepth: 3 }),
+        (path, value) => {
+          const doc = seed(path[0]!);
+          let node = doc;
+          for (const k of path.slice(1, -1)) node = node[k];
+          node[path[path.length - 1]!] = value;
+          const r = validateExperiment(doc);
+          assert.equal(r.resource === undefined, r.problems.length > 0);
+          for (const p of r.problems) assert.equal(typeof p.path, "string");
+        },
+      ),
+      { numRuns: 1500 },
+    );
   });
 });
