@@ -43,6 +43,9 @@ export interface HttpMetricsProviderOptions {
 
 type Outcome = { value: number } | { error: string };
 
+/** Experiments whose current-iteration values are kept (the product aims at 1,000 concurrent ones). */
+const MAX_CACHED_EXPERIMENTS = 2000;
+
 export class HttpMetricsProvider implements MetricsProvider {
   readonly #secrets: SecretSource | undefined;
   readonly #timeoutMs: number;
@@ -132,7 +135,13 @@ export class HttpMetricsProvider implements MetricsProvider {
     let entry = this.#cache.get(expKey);
     if (entry === undefined || entry.iteration !== iteration) {
       entry = { iteration, values: new Map() };
+      this.#cache.delete(expKey); // re-inserted last: the map's order is least recently advanced first
       this.#cache.set(expKey, entry);
+      // Finished experiments are never read again; keep only the most recently active ones.
+      for (const oldest of this.#cache.keys()) {
+        if (this.#cache.size <= MAX_CACHED_EXPERIMENTS) break;
+        this.#cache.delete(oldest);
+      }
     }
     const values = entry.values;
     const key = `${metricKey}\u0000${query.version.name}`;

@@ -40,7 +40,7 @@ export function elapsedSeconds(startTime: string | undefined, now: Date): number
 
 /**
  * The variables a version's queries see: `elapsedTime` (seconds, no unit: queries write
- * `[${elapsedTime}s]`), `name` (the version name), `namespace` (the experiment's), then every
+ * `[${elapsedTime}s]`), `interval` (the same with an `s`, for v2alpha1 queries), `name` (the version name), `namespace` (the experiment's), then every
  * `versionInfo` variable of the version, inserted last so a variable can override any of them (the
  * original inserts variables after `name`; `namespace` set by `knative/init-experiment` wins too).
  */
@@ -51,6 +51,9 @@ export function versionVariables(
 ): Record<string, string> {
   const vars: Record<string, string> = {
     elapsedTime: String(elapsed),
+    // v2alpha1's name for the same window, with its unit (`[$interval]`); v2alpha1 Metrics are
+    // upgraded to the v2alpha2 shape, so this is how their queries keep working.
+    interval: `${elapsed}s`,
     name: version.name,
     namespace: experiment.metadata.namespace ?? "default",
   };

@@ -4,7 +4,12 @@
 //
 // No Prometheus outlives us: it runs under a small shell watchdog whose stdin is a pipe from this
 // process; when the pipe closes (stop(), or this process dies even by SIGKILL) the watchdog stops
-// Prometheus. `stop()` also signals the whole process group it created.
+// Prometheus. `stop()` closes that pipe and waits for Prometheus to exit (SIGKILL to the process group
+// it created if it takes more than 5 s).
+//
+// Prometheus 2.x hands new scrape targets to its scrape loop about 5 s after start (the discovery
+// manager's fixed update period), so the first sample arrives 5-6 s after `startPrometheus`
+// resolves: start it before the traffic that matters and `waitForTargetsUp()`.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -138,7 +143,7 @@ export class LocalPrometheus {
 
   /**
    * Resolves once every configured target has been scraped successfully (health `up`); rejects
-   * after `timeoutMs` with the targets' last errors.
+   * after `timeoutMs` with the targets' last errors. Expect 5-6 s after start (see the top).
    */
   async waitForTargetsUp(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -168,8 +173,9 @@ export class LocalPrometheus {
   /** Stops Prometheus and removes its data directory. Safe to call more than once. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
+      // EOF on the watchdog's stdin: it sends Prometheus SIGTERM, and the shell exits only once
+      // Prometheus has (signalling the group directly would end the shell first).
       this.#child.stdin?.end();
-      signalGroup(this.#child, "SIGTERM");
       const killer = setTimeout(() => signalGroup(this.#child, "SIGKILL"), 5000);
       await this.#exited;
       clearTimeout(killer);

@@ -80,6 +80,7 @@ describe("versionVariables", () => {
     const e = experiment();
     assert.deepEqual(versionVariables(e, candidate(e), 7), {
       elapsedTime: "7",
+      interval: "7s",
       name: "candidate",
       namespace: "shop",
       revision: "sample-app-v2",
