@@ -3,10 +3,10 @@
 
 import cluster, { type Worker } from "node:cluster";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import { createAdminServer } from "./admin.ts";
 import { type MetricsState, MetricsStore, type RouterMetrics } from "./metrics.ts";
-import { DEFAULT_PROXY_OPTIONS, type Logger, ProxyServer } from "./proxy.ts";
+import { type DataPlane, DEFAULT_PROXY_OPTIONS, type Engine, type Logger, makeDataPlane } from "./proxy.ts";
 import type { RouteTable } from "./routes.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
@@ -23,6 +23,8 @@ export interface RouterOptions {
   table: RouteTable;
   /** 0 or 1: serve in this process; N > 1: N node:cluster workers sharing the listen socket. */
   workers?: number;
+  /** "fast" (default): raw-socket data path; "node": node:http server and client (for comparison). */
+  engine?: Engine;
   upstreamTimeoutMs?: number;
   maxHeaderSize?: number;
   headersTimeoutMs?: number;
@@ -62,7 +64,11 @@ async function startInProcess(
   proxyOptions: typeof DEFAULT_PROXY_OPTIONS,
 ): Promise<Router> {
   const metrics = new MetricsStore();
-  const proxy = new ProxyServer(opts.table, { ...proxyOptions, metrics, logger: opts.logger });
+  const proxy: DataPlane = makeDataPlane(opts.engine ?? "fast", opts.table, {
+    ...proxyOptions,
+    metrics,
+    logger: opts.logger,
+  });
   const port = await listen(proxy.server, opts.listen);
   let admin: Server | null = null;
   let adminUrl: string | undefined;
@@ -153,6 +159,7 @@ async function startCluster(
       const init: ToWorker = {
         t: "init",
         source: table.source,
+        engine: opts.engine ?? "fast",
         listen: { host: opts.listen.host, port: listenPort },
         options: proxyOptions,
       };
@@ -218,7 +225,7 @@ async function startCluster(
   };
 }
 
-function listen(server: Server, addr: { host: string; port: number }): Promise<number> {
+function listen(server: Server | NetServer, addr: { host: string; port: number }): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: addr.host, port: addr.port }, () => {

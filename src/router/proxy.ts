@@ -3,8 +3,9 @@
 // sends fire-and-forget mirror copies, and records per-version metrics.
 
 import * as http from "node:http";
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { FastProxy } from "./fastproxy.ts";
 import type { MetricsStore } from "./metrics.ts";
 import { createResolver, isFailure, type Resolver, shadowAuthority } from "./resolve.ts";
 import { HOP_BY_HOP_NAMES, type Plan, type RouteTable, type Upstream } from "./routes.ts";
@@ -40,6 +41,23 @@ export const DEFAULT_PROXY_OPTIONS = {
 };
 
 const NO_MIRRORS: Plan[] = [];
+
+export type Engine = "fast" | "node";
+
+/** What the router needs from a data plane implementation. */
+export interface DataPlane {
+  readonly server: Server;
+  readonly table: RouteTable;
+  readonly openConnections: number;
+  setTable(table: RouteTable): void;
+  close(): Promise<void>;
+}
+
+export function makeDataPlane(engine: Engine, table: RouteTable, opts: ProxyOptions): DataPlane {
+  if (engine === "node") return new ProxyServer(table, opts);
+  if (engine === "fast") return new FastProxy(table, opts);
+  throw new Error(`engine: must be "fast" or "node" (got ${JSON.stringify(engine)})`);
+}
 
 export class ProxyServer {
   readonly server: http.Server;

@@ -1,15 +1,15 @@
 // Entry point of a router worker process (node:cluster): receives its route table and options from the
 // primary over IPC, serves the shared listen socket, and answers route swaps and metric requests.
 
-import type { Server } from "node:http";
 import { MetricsStore } from "./metrics.ts";
-import { type ProxyOptions, ProxyServer } from "./proxy.ts";
+import { type DataPlane, type Engine, makeDataPlane, type ProxyOptions } from "./proxy.ts";
 import { compileRoutes } from "./routes.ts";
 
 export type ToWorker =
   | {
       t: "init";
       source: { objects: unknown[]; upstreams: Record<string, string> };
+      engine: Engine;
       listen: { host: string; port: number };
       options: Omit<ProxyOptions, "metrics" | "logger" | "random">;
     }
@@ -25,7 +25,7 @@ export type FromWorker =
   | { t: "metrics"; seq: number; state: ReturnType<MetricsStore["state"]> };
 
 const metrics = new MetricsStore();
-let proxy: ProxyServer | null = null;
+let proxy: DataPlane | null = null;
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
@@ -35,7 +35,7 @@ process.on("message", (msg: ToWorker) => {
   switch (msg.t) {
     case "init": {
       try {
-        proxy = new ProxyServer(compileRoutes(msg.source.objects, msg.source.upstreams), {
+        proxy = makeDataPlane(msg.engine, compileRoutes(msg.source.objects, msg.source.upstreams), {
           ...msg.options,
           metrics,
         });
@@ -43,7 +43,7 @@ process.on("message", (msg: ToWorker) => {
         send({ t: "fatal", message: (err as Error).message });
         return;
       }
-      const server: Server = proxy.server;
+      const server = proxy.server;
       server.once("error", (err) => send({ t: "fatal", message: err.message }));
       server.listen({ host: msg.listen.host, port: msg.listen.port }, () => {
         const addr = server.address();
