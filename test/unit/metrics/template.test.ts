@@ -52,7 +52,22 @@ describe("safeSubstitute (Python string.Template.safe_substitute)", () => {
   });
 
   it("doubling every `$` escapes the whole template", () => {
-    fc.assert(fc.property(fc.string(), (s) => safeSubstitute(s.replaceAll("$", "$$"), vars) === s));
+    // Template-like text: dollars, braces and identifiers, so placeholders of every kind occur.
+    const templateText = fc
+      .array(fc.constantFrom("$", "{", "}", "name", "revision", "x", "_", "1", " ", "'"), { maxLength: 30 })
+      .map((parts) => parts.join(""));
+    for (const arb of [fc.string(), templateText]) {
+      fc.assert(
+        fc.property(
+          arb,
+          (s) =>
+            safeSubstitute(
+              s.replaceAll("$", () => "$$"),
+              vars,
+            ) === s,
+        ),
+      );
+    }
   });
 
   it("lists placeholders in order of first use", () => {
