@@ -52,7 +52,9 @@ describe("safeSubstitute matches Python", { skip: python ? false : "python3 is n
     });
     assert.equal(run.status, 0, run.stderr);
     const expected = JSON.parse(run.stdout) as string[];
-    templates.forEach((t, i) =>
+    templates.forEach((t, i) => {
+      assert.equal(safeSubstitute(t, vars), expected[i], `template ${JSON.stringify(t)}`);
+    });
       assert.equal(safeSubstitute(t, vars), expected[i], `template ${JSON.stringify(t)}`),
     );
   });
