@@ -55,7 +55,5 @@ describe("safeSubstitute matches Python", { skip: python ? false : "python3 is n
     templates.forEach((t, i) => {
       assert.equal(safeSubstitute(t, vars), expected[i], `template ${JSON.stringify(t)}`);
     });
-      assert.equal(safeSubstitute(t, vars), expected[i], `template ${JSON.stringify(t)}`),
-    );
   });
 });
