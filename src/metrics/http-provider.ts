@@ -96,7 +96,8 @@ export class HttpMetricsProvider implements MetricsProvider {
     const main = await this.#cached(query, metricKey, metric);
     if ("error" in main) return { error: describe(metricKey, version.name, main.error) };
     const reading: MetricReading = { value: main.value };
-    const sampleSize = await this.#sampleSize(query);
+    // A sample size is evidence next to the value; failing to get one never costs the value.
+    const sampleSize = await this.#sampleSize(query).catch(() => undefined);
     if (sampleSize !== undefined) reading.sampleSize = sampleSize;
     return reading;
   }

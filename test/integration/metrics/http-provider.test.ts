@@ -403,3 +403,15 @@ describe("mock and built-in metrics", () => {
     assert.match(none.error ?? "", /built-in \(provider: iter8\) metrics are not available here/);
   });
 });
+
+describe("sample size lookups that fail", () => {
+  it("keep the value and drop the sample size", async () => {
+    replies.set("/v", () => ({ body: sample("4") }));
+    const lat = promMetric("mean-latency", "/v", { sampleSize: "request-count" });
+    const e = experiment({ metrics: [lat] });
+    const p = new HttpMetricsProvider({
+      resolveMetric: () => Promise.reject(new Error("store offline")),
+    });
+    assert.deepEqual(await p.read(query(e, lat, baseline(e), 5)), { value: 4 });
+  });
+});
