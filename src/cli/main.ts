@@ -13,6 +13,7 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import("./commands/load.ts"),
   () => import("./commands/sample-app.ts"),
   () => import("./commands/describe.ts"),
+  () => import("./commands/router.ts"),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,7 +13,7 @@ import type { FromWorker, ToWorker } from "./worker.ts";
 export { parseRouterConfig, type RouterConfig, readRouterConfig, singleUpstreamTable } from "./config.ts";
 export type { MetricsState, RouterMetrics, VersionSnapshot } from "./metrics.ts";
 export { CODE_CLASSES, LATENCY_BUCKETS_MS, MetricsStore } from "./metrics.ts";
-export type { Logger } from "./proxy.ts";
+export type { Engine, Logger } from "./proxy.ts";
 export type { Plan, RouteIssue, RouteTable, Upstream } from "./routes.ts";
 export { compileRoutes, isRoutingObject, parseAddress, RouteTableError } from "./routes.ts";
 
@@ -160,7 +160,9 @@ async function startCluster(
         t: "init",
         source: table.source,
         engine: opts.engine ?? "fast",
-        listen: { host: opts.listen.host, port: listenPort },
+        // Every worker asks for the same address as given (port 0 included): node:cluster then shares
+        // one listening handle among them.
+        listen: { host: opts.listen.host, port: opts.listen.port },
         options: proxyOptions,
       };
       w.send(init);
@@ -183,7 +185,6 @@ async function startCluster(
   });
   for (const v of table.versions) metrics.register(v);
 
-  // The first worker picks the port when 0 was asked; the others then share it.
   const all: Worker[] = [];
   try {
     all.push(await spawn());
