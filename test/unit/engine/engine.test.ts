@@ -455,6 +455,17 @@ describe("failures", () => {
       (e) => (e.spec.versionInfo!.candidates![0]!.name = "sample-app-v1"),
       "Version names are not unique",
     ],
+    [
+      "a reward in a Canary",
+      (e) =>
+        (e.spec.criteria!.rewards = [{ metric: "iter8-knative/mean-latency", preferredDirection: "Low" }]),
+      "Invalid number of rewards for Canary experiment",
+    ],
+    [
+      "fieldPath not starting with '.'",
+      (e) => (e.spec.versionInfo!.candidates![0]!.weightObjRef!.fieldPath = "spec.traffic[1].percent"),
+      "Fieldpaths must start with '.'",
+    ],
   ];
   for (const [label, mutate, message] of invalid) {
     it(`invalid versionInfo after start (${label}) fails with InvalidExperiment`, async () => {
