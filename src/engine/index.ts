@@ -27,5 +27,6 @@ export {
   isCompleted,
   type RetryState,
 } from "./status.ts";
+export { ENGINE_STATUS_PROPERTIES } from "./status-schema.ts";
 export { compareQueueOrder, contenders, keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 export { allVersions, movesTraffic } from "./weights.ts";

@@ -650,3 +650,23 @@ describe("runExperiment", () => {
     assert.deepEqual(w.tasks.actions(), ["finish", "finish"]);
   });
 });
+
+describe("status schema of the engine's fields", () => {
+  it("accepts the status the engine writes (actions and retry)", async () => {
+    const { Ajv } = await import("ajv");
+    const { ENGINE_STATUS_PROPERTIES } = await import("../../../src/engine/status-schema.ts");
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const validate = ajv.compile({ type: "object", properties: ENGINE_STATUS_PROPERTIES });
+    const exp = traceExperiment();
+    exp.spec.strategy.actions!["loop"] = [{ task: "common/bash", with: { script: "true" } }];
+    const w = world([exp]);
+    w.actuator.failApplies = 1;
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    const withRetry = w.store.statusWrites.find((e) => (e.status as EngineStatus).retry);
+    assert.ok(withRetry);
+    for (const e of [withRetry, await final(w, "exp")]) {
+      assert.ok(validate(e.status), JSON.stringify(validate.errors));
+    }
+    assert.equal(validate({ actions: [{ id: "start" }] }), false);
+  });
+});
