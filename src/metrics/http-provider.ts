@@ -223,7 +223,8 @@ export class HttpMetricsProvider implements MetricsProvider {
       } catch (e) {
         return { error: `body is not valid JSON after interpolation: ${(e as Error).message}` };
       }
-      headers.set("Content-Type", "application/json");
+      // As Python requests' `json=` did for the original: a Content-Type from headerTemplates wins.
+      if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
       return makeRequest(url, { method, headers, body });
     }
     return makeRequest(url, { method: "GET", headers });

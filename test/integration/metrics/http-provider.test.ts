@@ -133,6 +133,23 @@ describe("queries", () => {
     assert.deepEqual(JSON.parse(s.body), { version: "current", elapsed: 9 });
   });
 
+  it("keeps a Content-Type given in headerTemplates", async () => {
+    replies.set("/post2", () => ({ body: sample("1") }));
+    const m = metric("m", {
+      method: "POST",
+      urlTemplate: `${base}/post2`,
+      body: "{}",
+      headerTemplates: [{ name: "Content-Type", value: "application/vnd.query+json" }],
+      jqExpression: PROM,
+    });
+    const e = experiment();
+    assert.deepEqual(await new HttpMetricsProvider().read(query(e, m, baseline(e), 9)), { value: 1 });
+    assert.equal(
+      seen.findLast((x) => x.path === "/post2")!.headers["content-type"],
+      "application/vnd.query+json",
+    );
+  });
+
   it("does not send a body that is not JSON after interpolation", async () => {
     const m = metric("m", {
       method: "POST",
