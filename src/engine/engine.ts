@@ -23,6 +23,7 @@ import {
   type ExperimentStore,
   type MetricsProvider,
   type ObjectKey,
+  type TaskOutcome,
   type TaskRunner,
   type TrafficActuator,
 } from "./ports.ts";
@@ -102,6 +103,17 @@ interface Flight {
   promise: Promise<void>;
   controller: AbortController;
   abandoned: boolean;
+}
+
+/** Tail of each task's output kept in status (etcd objects are limited to ~1.5 MB). */
+const STATUS_OUTPUT_CHARS = 8 * 1024;
+
+function trimOutput(t: TaskOutcome): TaskOutcome {
+  if (t.output.length <= STATUS_OUTPUT_CHARS) return t;
+  return {
+    ...t,
+    output: `[... ${t.output.length - STATUS_OUTPUT_CHARS} earlier characters not kept ...]\n${t.output.slice(-STATUS_OUTPUT_CHARS)}`,
+  };
 }
 
 const DEFAULT_WEIGHT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 30_000, maxAttempts: 8 };
@@ -672,7 +684,7 @@ export class Engine {
       ...record,
       state: result.ok ? "Succeeded" : "Failed",
       finishedAt: draft.nowText,
-      tasks: result.tasks,
+      tasks: result.tasks.map(trimOutput),
     };
     const failedTask = result.tasks.find((t) => !t.ok && !t.skipped);
     const error =

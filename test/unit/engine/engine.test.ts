@@ -530,6 +530,17 @@ describe("failures", () => {
     assert.equal(e.status.actions?.[0]?.error, "finish action timed out after 60s");
   });
 
+  it("keeps the tail of long task output in status", async () => {
+    const exp = traceExperiment();
+    const w = world([exp]);
+    const long = `${"x".repeat(20_000)}END`;
+    w.tasks.behaviours.finish = () => ({ ok: true, output: long });
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    const out = ((await final(w, "exp")).status as EngineStatus).actions![0]!.tasks![0]!.output;
+    assert.ok(out.length < 8300, String(out.length));
+    assert.match(out, /^\[\.\.\. 11811 earlier characters not kept \.\.\.\]\nx+END$/);
+  });
+
   it("status write conflicts are retried by re-reading", async () => {
     const exp = traceExperiment();
     const w = world([exp]);

@@ -289,7 +289,9 @@ export interface RecordedAction {
   experiment: Experiment;
 }
 
-export type ActionBehaviour = (exp: Experiment) => { ok: boolean; experiment?: Experiment } | undefined;
+export type ActionBehaviour = (
+  exp: Experiment,
+) => { ok: boolean; experiment?: Experiment; output?: string } | undefined;
 
 export class FakeTaskRunner implements TaskRunner {
   readonly calls: RecordedAction[] = [];
@@ -327,7 +329,7 @@ export class FakeTaskRunner implements TaskRunner {
           task: `fake/${action}`,
           skipped: false,
           ok: out.ok,
-          output: `${action} ran\n`,
+          output: out.output ?? `${action} ran\n`,
           ...(out.ok ? {} : { error: `${action} task failed` }),
           durationMs: 1,
         },
