@@ -16,194 +16,197 @@ function vs(host: string, dest: string, extra: Record<string, unknown> = {}): Re
   };
 }
 
-describe("router: proxying", () => {
-  let echo: Upstream;
-  let hang: Upstream;
-  let stream: Upstream;
-  let upload: Upstream;
-  let router: Router;
-  let port: number;
-  const uploadEvents: string[] = [];
-  const releaseStream: Array<() => void> = [];
-  let uploadServer: http.Server;
+for (const engine of ["fast", "node"] as const) {
+  describe(`router (${engine} engine): proxying`, () => {
+    let echo: Upstream;
+    let hang: Upstream;
+    let stream: Upstream;
+    let upload: Upstream;
+    let router: Router;
+    let port: number;
+    const uploadEvents: string[] = [];
+    const releaseStream: Array<() => void> = [];
+    let uploadServer: http.Server;
 
-  before(async () => {
-    echo = await startUpstream("echo", (req, res, body) => {
-      res.writeHead(200, {
-        "content-type": "application/json",
-        connection: "x-resp-hop",
-        "x-resp-hop": "secret",
-        "keep-alive": "timeout=5",
-        "x-resp-end": "kept",
+    before(async () => {
+      echo = await startUpstream("echo", (req, res, body) => {
+        res.writeHead(200, {
+          "content-type": "application/json",
+          connection: "x-resp-hop",
+          "x-resp-hop": "secret",
+          "keep-alive": "timeout=5",
+          "x-resp-end": "kept",
+        });
+        res.end(JSON.stringify({ headers: req.headers, rawHeaders: req.rawHeaders, body }));
       });
-      res.end(JSON.stringify({ headers: req.headers, rawHeaders: req.rawHeaders, body }));
-    });
-    hang = await startUpstream("hang", () => {
-      /* never answers */
-    });
-    stream = await startUpstream("stream", (_req, res) => {
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.write("first-chunk;");
-      releaseStream.push(() => res.end("last-chunk"));
-    });
-    // An upstream that reports when the request it was reading goes away.
-    upload = await startUpstream("upload");
-    uploadServer = http.createServer((req) => {
-      req.on("data", () => uploadEvents.push("data"));
-      req.on("close", () => uploadEvents.push(req.complete ? "complete" : "aborted"));
-    });
-    await new Promise<void>((r) => uploadServer.listen(0, "127.0.0.1", r));
-    const uploadPort = (uploadServer.address() as net.AddressInfo).port;
-    const down = await closedPort();
-    const table = compileRoutes(
-      [
-        vs("echo.test", "echo"),
-        vs("hang.test", "hang"),
-        vs("down.test", "down"),
-        vs("stream.test", "stream"),
-        vs("upload.test", "upload"),
-        vs("slow.test", "hang", { timeout: "150ms" }),
-      ],
-      {
-        echo: echo.address,
-        hang: hang.address,
-        down: `127.0.0.1:${down}`,
-        stream: stream.address,
-        upload: `127.0.0.1:${uploadPort}`,
-      },
-    );
-    router = await startRouter({
-      listen: { host: "127.0.0.1", port: 0 },
-      table,
-      upstreamTimeoutMs: 300,
-      headersTimeoutMs: 300,
-      maxHeaderSize: 4096,
-    });
-    port = Number(new URL(router.url).port);
-  });
-  after(async () => {
-    for (const r of releaseStream) r();
-    await router.close();
-    for (const u of [echo, hang, stream, upload]) await u.close();
-    uploadServer.closeAllConnections();
-    await new Promise<void>((r) => uploadServer.close(() => r()));
-  });
-
-  it("strips hop-by-hop request headers, including those named in Connection", async () => {
-    const res = await raw(
-      port,
-      "GET /x HTTP/1.1\r\nHost: echo.test\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=9\r\n" +
-        "TE: trailers\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nX-Forwarded-For: 10.0.0.1\r\nX-Keep: yes\r\n\r\n",
-      /\r\n0\r\n\r\n$/,
-    );
-    assert.match(res, /^HTTP\/1\.1 200/);
-    const chunked = res.slice(res.indexOf("\r\n\r\n") + 4);
-    const body = JSON.parse(chunked.slice(chunked.indexOf("\r\n") + 2, chunked.lastIndexOf("}") + 1)) as {
-      headers: Record<string, string>;
-    };
-    const h = body.headers;
-    for (const gone of ["x-secret", "keep-alive", "te", "proxy-connection", "upgrade"])
-      assert.equal(h[gone], undefined, gone);
-    assert.equal(h["x-keep"], "yes");
-    assert.equal(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
-    assert.equal(h["x-forwarded-host"], "echo.test");
-    // Response hop-by-hop headers do not reach the client.
-    const head = res.slice(0, res.indexOf("\r\n\r\n")).toLowerCase();
-    assert.ok(!head.includes("x-resp-hop"), head);
-    assert.ok(!head.includes("timeout=5"), head);
-    assert.ok(head.includes("x-resp-end: kept"), head);
-  });
-
-  it("forwards chunked request bodies and keeps the connection alive", async () => {
-    const res = await raw(
-      port,
-      "POST /c HTTP/1.1\r\nHost: echo.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n" +
-        "GET /second HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 0\r\n\r\n",
-      /\r\n0\r\n\r\n[\s\S]*\r\n0\r\n\r\n$/,
-    );
-    assert.equal(res.match(/HTTP\/1\.1 200/g)?.length, 2, res);
-    assert.match(res, /"body":"hello world"/);
-  });
-
-  it("answers 502 when the upstream refuses, 504 when it does not answer in time", async () => {
-    const down = await request(router.url, { headers: { host: "down.test" } });
-    assert.equal(down.status, 502);
-    const t0 = Date.now();
-    const slow = await request(router.url, { headers: { host: "hang.test" } });
-    assert.equal(slow.status, 504);
-    assert.ok(Date.now() - t0 >= 250, "the router waited for the upstream timeout");
-    // A route's own timeout wins over the router default.
-    const t1 = Date.now();
-    const routeTimeout = await request(router.url, { headers: { host: "slow.test" } });
-    assert.equal(routeTimeout.status, 504);
-    assert.ok(Date.now() - t1 < 290, "route timeout (150ms) applied");
-    assert.equal(router.metrics.snapshot("down")!.errors, 1);
-    assert.ok(router.metrics.snapshot("hang")!.errors >= 2);
-  });
-
-  it("answers 503 when no route matches", async () => {
-    const r = await request(router.url, { headers: { host: "unknown.test" } });
-    assert.equal(r.status, 503);
-  });
-
-  it("streams responses: the client reads the first chunk before the upstream has finished", async () => {
-    const got = await new Promise<string>((resolve, reject) => {
-      http
-        .get(router.url, { headers: { host: "stream.test" } }, (res) => {
-          let text = "";
-          res.on("data", (d: Buffer) => {
-            text += d.toString();
-            if (text === "first-chunk;") releaseStream.shift()?.();
-          });
-          res.on("end", () => resolve(text));
-        })
-        .on("error", reject);
-    });
-    assert.equal(got, "first-chunk;last-chunk");
-  });
-
-  it("a client aborting mid-body closes the upstream request and leaks no socket", async () => {
-    const baseline = router.connections();
-    const s = net.connect(port, "127.0.0.1");
-    await new Promise<void>((r) => s.once("connect", () => r()));
-    s.write("POST /up HTTP/1.1\r\nHost: upload.test\r\nContent-Length: 1000000\r\n\r\n");
-    s.write(Buffer.alloc(64 * 1024, 97));
-    await until(() => uploadEvents.includes("data"), "the upstream to receive body bytes");
-    s.destroy();
-    await until(() => uploadEvents.includes("aborted"), "the upstream request to be aborted");
-    await until(() => router.connections() === baseline, "the router to close the client socket");
-    const ok = await request(router.url, { headers: { host: "echo.test" } });
-    assert.equal(ok.status, 200);
-  });
-
-  it("malformed requests get 400 (oversized headers 431) and the router keeps serving", async () => {
-    const bad = await raw(port, "GARBAGE\r\n\r\n");
-    assert.match(bad, /^HTTP\/1\.1 400/);
-    const smuggle = await raw(
-      port,
-      "POST / HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    );
-    assert.match(smuggle, /^HTTP\/1\.1 400/);
-    const big = await raw(port, `GET / HTTP/1.1\r\nHost: echo.test\r\nX-Big: ${"a".repeat(8000)}\r\n\r\n`);
-    assert.match(big, /^HTTP\/1\.1 431/);
-    const ok = await request(router.url, { headers: { host: "echo.test" } });
-    assert.equal(ok.status, 200);
-  });
-
-  it("a client that never finishes its headers is disconnected", async () => {
-    const baseline = router.connections();
-    const s = net.connect(port, "127.0.0.1");
-    const closed = new Promise<string>((resolve) => {
-      let got = "";
-      s.on("data", (d) => {
-        got += d.toString();
+      hang = await startUpstream("hang", () => {
+        /* never answers */
       });
-      s.on("close", () => resolve(got));
-      s.on("error", () => {});
+      stream = await startUpstream("stream", (_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("first-chunk;");
+        releaseStream.push(() => res.end("last-chunk"));
+      });
+      // An upstream that reports when the request it was reading goes away.
+      upload = await startUpstream("upload");
+      uploadServer = http.createServer((req) => {
+        req.on("data", () => uploadEvents.push("data"));
+        req.on("close", () => uploadEvents.push(req.complete ? "complete" : "aborted"));
+      });
+      await new Promise<void>((r) => uploadServer.listen(0, "127.0.0.1", r));
+      const uploadPort = (uploadServer.address() as net.AddressInfo).port;
+      const down = await closedPort();
+      const table = compileRoutes(
+        [
+          vs("echo.test", "echo"),
+          vs("hang.test", "hang"),
+          vs("down.test", "down"),
+          vs("stream.test", "stream"),
+          vs("upload.test", "upload"),
+          vs("slow.test", "hang", { timeout: "150ms" }),
+        ],
+        {
+          echo: echo.address,
+          hang: hang.address,
+          down: `127.0.0.1:${down}`,
+          stream: stream.address,
+          upload: `127.0.0.1:${uploadPort}`,
+        },
+      );
+      router = await startRouter({
+        engine,
+        listen: { host: "127.0.0.1", port: 0 },
+        table,
+        upstreamTimeoutMs: 300,
+        headersTimeoutMs: 300,
+        maxHeaderSize: 4096,
+      });
+      port = Number(new URL(router.url).port);
     });
-    s.write("GET / HTTP/1.1\r\nHost: echo.test\r\n");
-    const got = await closed;
-    assert.match(got, /^(HTTP\/1\.1 408|)/);
-    await until(() => router.connections() === baseline, "the router to release the slow client");
+    after(async () => {
+      for (const r of releaseStream) r();
+      await router.close();
+      for (const u of [echo, hang, stream, upload]) await u.close();
+      uploadServer.closeAllConnections();
+      await new Promise<void>((r) => uploadServer.close(() => r()));
+    });
+
+    it("strips hop-by-hop request headers, including those named in Connection", async () => {
+      const res = await raw(
+        port,
+        "GET /x HTTP/1.1\r\nHost: echo.test\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=9\r\n" +
+          "TE: trailers\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nX-Forwarded-For: 10.0.0.1\r\nX-Keep: yes\r\n\r\n",
+        /\r\n0\r\n\r\n$/,
+      );
+      assert.match(res, /^HTTP\/1\.1 200/);
+      const chunked = res.slice(res.indexOf("\r\n\r\n") + 4);
+      const body = JSON.parse(chunked.slice(chunked.indexOf("\r\n") + 2, chunked.lastIndexOf("}") + 1)) as {
+        headers: Record<string, string>;
+      };
+      const h = body.headers;
+      for (const gone of ["x-secret", "keep-alive", "te", "proxy-connection", "upgrade"])
+        assert.equal(h[gone], undefined, gone);
+      assert.equal(h["x-keep"], "yes");
+      assert.equal(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+      assert.equal(h["x-forwarded-host"], "echo.test");
+      // Response hop-by-hop headers do not reach the client.
+      const head = res.slice(0, res.indexOf("\r\n\r\n")).toLowerCase();
+      assert.ok(!head.includes("x-resp-hop"), head);
+      assert.ok(!head.includes("timeout=5"), head);
+      assert.ok(head.includes("x-resp-end: kept"), head);
+    });
+
+    it("forwards chunked request bodies and keeps the connection alive", async () => {
+      const res = await raw(
+        port,
+        "POST /c HTTP/1.1\r\nHost: echo.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n" +
+          "GET /second HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 0\r\n\r\n",
+        /\r\n0\r\n\r\n[\s\S]*\r\n0\r\n\r\n$/,
+      );
+      assert.equal(res.match(/HTTP\/1\.1 200/g)?.length, 2, res);
+      assert.match(res, /"body":"hello world"/);
+    });
+
+    it("answers 502 when the upstream refuses, 504 when it does not answer in time", async () => {
+      const down = await request(router.url, { headers: { host: "down.test" } });
+      assert.equal(down.status, 502);
+      const t0 = Date.now();
+      const slow = await request(router.url, { headers: { host: "hang.test" } });
+      assert.equal(slow.status, 504);
+      assert.ok(Date.now() - t0 >= 250, "the router waited for the upstream timeout");
+      // A route's own timeout wins over the router default.
+      const t1 = Date.now();
+      const routeTimeout = await request(router.url, { headers: { host: "slow.test" } });
+      assert.equal(routeTimeout.status, 504);
+      assert.ok(Date.now() - t1 < 290, "route timeout (150ms) applied");
+      assert.equal(router.metrics.snapshot("down")!.errors, 1);
+      assert.ok(router.metrics.snapshot("hang")!.errors >= 2);
+    });
+
+    it("answers 503 when no route matches", async () => {
+      const r = await request(router.url, { headers: { host: "unknown.test" } });
+      assert.equal(r.status, 503);
+    });
+
+    it("streams responses: the client reads the first chunk before the upstream has finished", async () => {
+      const got = await new Promise<string>((resolve, reject) => {
+        http
+          .get(router.url, { headers: { host: "stream.test" } }, (res) => {
+            let text = "";
+            res.on("data", (d: Buffer) => {
+              text += d.toString();
+              if (text === "first-chunk;") releaseStream.shift()?.();
+            });
+            res.on("end", () => resolve(text));
+          })
+          .on("error", reject);
+      });
+      assert.equal(got, "first-chunk;last-chunk");
+    });
+
+    it("a client aborting mid-body closes the upstream request and leaks no socket", async () => {
+      const baseline = router.connections();
+      const s = net.connect(port, "127.0.0.1");
+      await new Promise<void>((r) => s.once("connect", () => r()));
+      s.write("POST /up HTTP/1.1\r\nHost: upload.test\r\nContent-Length: 1000000\r\n\r\n");
+      s.write(Buffer.alloc(64 * 1024, 97));
+      await until(() => uploadEvents.includes("data"), "the upstream to receive body bytes");
+      s.destroy();
+      await until(() => uploadEvents.includes("aborted"), "the upstream request to be aborted");
+      await until(() => router.connections() === baseline, "the router to close the client socket");
+      const ok = await request(router.url, { headers: { host: "echo.test" } });
+      assert.equal(ok.status, 200);
+    });
+
+    it("malformed requests get 400 (oversized headers 431) and the router keeps serving", async () => {
+      const bad = await raw(port, "GARBAGE\r\n\r\n");
+      assert.match(bad, /^HTTP\/1\.1 400/);
+      const smuggle = await raw(
+        port,
+        "POST / HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      );
+      assert.match(smuggle, /^HTTP\/1\.1 400/);
+      const big = await raw(port, `GET / HTTP/1.1\r\nHost: echo.test\r\nX-Big: ${"a".repeat(8000)}\r\n\r\n`);
+      assert.match(big, /^HTTP\/1\.1 431/);
+      const ok = await request(router.url, { headers: { host: "echo.test" } });
+      assert.equal(ok.status, 200);
+    });
+
+    it("a client that never finishes its headers is disconnected", async () => {
+      const baseline = router.connections();
+      const s = net.connect(port, "127.0.0.1");
+      const closed = new Promise<string>((resolve) => {
+        let got = "";
+        s.on("data", (d) => {
+          got += d.toString();
+        });
+        s.on("close", () => resolve(got));
+        s.on("error", () => {});
+      });
+      s.write("GET / HTTP/1.1\r\nHost: echo.test\r\n");
+      const got = await closed;
+      assert.match(got, /^(HTTP\/1\.1 408|)/);
+      await until(() => router.connections() === baseline, "the router to release the slow client");
+    });
   });
-});
+}
