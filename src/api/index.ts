@@ -10,6 +10,15 @@ export {
   parseCondition,
 } from "./condition.ts";
 export {
+  type ApiVersionString,
+  convertExperiment,
+  convertMetric,
+  downgradeExperiment,
+  downgradeMetric,
+  fieldPathToJsonPointer,
+  STASH_PREFIX,
+} from "./convert.ts";
+export {
   DEFAULTS,
   deploymentPattern,
   effectiveSpec,

@@ -56,13 +56,13 @@ export function upgradeExperiment(input: Obj): UpgradeResult {
   const warnings: string[] = [];
   if (exp["apiVersion"] !== V2ALPHA1) return { object: exp, warnings };
   exp["apiVersion"] = V2ALPHA2;
-  markUpgraded(exp);
+  const v1Semantics = !markUpgraded(exp);
 
   const spec = isObj(exp["spec"]) ? exp["spec"] : undefined;
   if (spec) {
     upgradeStrategy(spec, warnings);
     upgradeVersionInfo(spec);
-    upgradeCriteria(spec);
+    upgradeCriteria(spec, v1Semantics);
     upgradeDuration(spec);
     if ("metrics" in spec) {
       // v2alpha1 kept the controller's metric snapshot in the spec; v2alpha2 keeps it in status.
@@ -95,12 +95,20 @@ export function upgradeExperiment(input: Obj): UpgradeResult {
   return { object: exp, warnings };
 }
 
-function markUpgraded(obj: Obj): void {
+/** Marks the object as written in v2alpha1; returns true when it was in fact written in v2alpha2. */
+function markUpgraded(obj: Obj): boolean {
   const metadata = isObj(obj["metadata"]) ? obj["metadata"] : {};
   obj["metadata"] = metadata;
   const annotations = isObj(metadata["annotations"]) ? metadata["annotations"] : {};
+  if (annotations[SOURCE_VERSION_ANNOTATION] === "v2alpha2") {
+    // Written in v2alpha2 and read back through v2alpha1 (a conversion round trip): it is v2alpha2 again.
+    delete annotations[SOURCE_VERSION_ANNOTATION];
+    if (Object.keys(annotations).length === 0) delete metadata["annotations"];
+    return true;
+  }
   metadata["annotations"] = annotations;
   annotations[SOURCE_VERSION_ANNOTATION] = "v2alpha1";
+  return false;
 }
 
 function upgradeStrategy(spec: Obj, warnings: string[]): void {
@@ -155,7 +163,7 @@ function upgradeVersionInfo(spec: Obj): void {
   }
 }
 
-function upgradeCriteria(spec: Obj): void {
+function upgradeCriteria(spec: Obj, v1Semantics: boolean): void {
   const criteria = isObj(spec["criteria"]) ? spec["criteria"] : undefined;
   if (!criteria) return;
   if ("reward" in criteria) {
@@ -166,8 +174,9 @@ function upgradeCriteria(spec: Obj): void {
   const usesMetrics = ["rewards", "objectives", "indicators"].some(
     (k) => Array.isArray(criteria[k]) && (criteria[k] as unknown[]).length > 0,
   );
-  if (usesMetrics && criteria["requestCount"] === undefined)
+  if (v1Semantics && usesMetrics && criteria["requestCount"] === undefined) {
     criteria["requestCount"] = V2ALPHA1_REQUEST_COUNT;
+  }
 }
 
 function upgradeDuration(spec: Obj): void {
@@ -183,7 +192,7 @@ export function upgradeMetric(input: Obj): UpgradeResult {
   const warnings: string[] = [];
   if (metric["apiVersion"] !== V2ALPHA1) return { object: metric, warnings };
   metric["apiVersion"] = V2ALPHA2;
-  markUpgraded(metric);
+  const v1Semantics = !markUpgraded(metric);
   const spec = isObj(metric["spec"]) ? metric["spec"] : undefined;
   if (!spec) return { object: metric, warnings };
 
@@ -198,6 +207,8 @@ export function upgradeMetric(input: Obj): UpgradeResult {
         : ss["name"];
   }
 
+  // Below: what a metric written in v2alpha1 meant; skipped for a v2alpha2 metric read through v2alpha1.
+  if (!v1Semantics) return { object: metric, warnings };
   if (Array.isArray(spec["params"])) {
     // `$interval` was "<seconds since start>s"; `$elapsedTime` is the same number without the unit.
     spec["params"] = spec["params"].map((p) =>
