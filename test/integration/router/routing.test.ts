@@ -198,3 +198,43 @@ for (const engine of ["fast", "node"] as const) {
     });
   });
 }
+
+describe("router with 2 cluster workers", () => {
+  let v1: Upstream;
+  let v2: Upstream;
+  let router: Router;
+  let upstreams: Record<string, string>;
+  before(async () => {
+    v1 = await startUpstream("blue");
+    v2 = await startUpstream("green");
+    upstreams = { "sample-app-v1-blue": v1.address, "sample-app-v2-green": v2.address };
+    router = await startRouter({
+      listen: { host: "127.0.0.1", port: 0 },
+      admin: { host: "127.0.0.1", port: 0 },
+      workers: 2,
+      table: compileRoutes(seed000([100, 0]), upstreams),
+    });
+  });
+  after(async () => {
+    await router.close();
+    await v1.close();
+    await v2.close();
+  });
+
+  it("swaps the table in every worker before setRoutes resolves, and sums their metrics", async () => {
+    const wakanda = { host: "example.com", country: "wakanda" };
+    const first = await load(router.url, 300, 16, wakanda);
+    assert.ok(first.every((r) => r.status === 200 && r.body === "blue"));
+    await router.setRoutes(compileRoutes(seed000([0, 100]), upstreams));
+    const second = await load(router.url, 300, 16, wakanda);
+    assert.ok(second.every((r) => r.status === 200 && r.body === "green"));
+    await router.metrics.sync();
+    assert.equal(router.metrics.snapshot("sample-app-v1-blue")!.count, 300);
+    assert.equal(router.metrics.snapshot("sample-app-v2-green")!.count, 300);
+    const prom = await request(`${router.adminUrl}/metrics`);
+    assert.match(
+      prom.body,
+      /revision_app_request_latencies_count\{revision_name="sample-app-v2-green",response_code_class="2xx"\} 300/,
+    );
+  });
+});
