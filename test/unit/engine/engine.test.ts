@@ -161,6 +161,30 @@ describe("SPEC B §10 worked trace", () => {
     assert.equal(finish?.tasks?.[0]?.output, "finish ran\n");
   });
 
+  it("reports every recorded event once, after its status write", async () => {
+    const exp = traceExperiment();
+    const events: string[] = [];
+    const w = world([exp], {
+      engine: {
+        onEvent: (_k, e, written) => events.push(`${written.status?.stage}|${e.reason}: ${e.message}`),
+      },
+    });
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    assert.deepEqual(events, [
+      "Waiting|ExperimentInitialized: Experiment status initialized",
+      "Waiting|TargetAcquired: ",
+      "Initializing|StageAdvanced: Advanced to Initializing",
+      "Running|StageAdvanced: Advanced to Running",
+      "Running|IterationUpdate: Completed Iteration 1",
+      "Running|IterationUpdate: Completed Iteration 2",
+      "Running|IterationUpdate: Completed Iteration 3",
+      "Running|IterationUpdate: Completed Loop 1",
+      "Finishing|HandlerLaunched: Finish handler 'finish' launched",
+      "Completed|StageAdvanced: Advanced to Completed",
+      "Completed|ExperimentCompleted: Experiment Completed",
+    ]);
+  });
+
   it("reads every metric for every version in each iteration", async () => {
     const exp = traceExperiment();
     const w = world([exp]);
