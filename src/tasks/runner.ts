@@ -169,7 +169,13 @@ export class InProcessTaskRunner implements TaskRunner {
       platform: this.#platform,
       clock: this.#clock,
       signal: taskSignal,
-      env: this.#env,
+      // As the original action Job's container had them.
+      env: {
+        ...this.#env,
+        EXPERIMENT_NAME: working.metadata.name,
+        EXPERIMENT_NAMESPACE: working.metadata.namespace || "default",
+        ACTION: action,
+      },
       timeoutMs,
       log,
     };

@@ -181,6 +181,14 @@ describe("common/bash and run", () => {
     assert.equal(result.tasks[0]!.output, "candidate t0k&n default/sample-app {{ x }}\nscratch-ok\n");
   });
 
+  it("scripts see the experiment and action in their environment, as in the original action Job", async () => {
+    const result = await runner().run(
+      "finish",
+      experiment([{ run: 'echo "$EXPERIMENT_NAMESPACE/$EXPERIMENT_NAME $ACTION"' }]),
+    );
+    assert.equal(result.tasks[0]!.output, "default/canary-progressive finish\n");
+  });
+
   it("run fails when its secret does not exist", async () => {
     const result = await runner().run(
       "finish",
