@@ -81,6 +81,14 @@ export class Connection {
     socket.on("error", (err: NodeJS.ErrnoException) => {
       if (socket === this.socket) this.onSocketEnd(err.code ?? "socket-error");
     });
+    // The server's FIN: the socket cannot carry another request; forget it at once so the next
+    // request opens a fresh one instead of writing into a closing socket.
+    socket.on("end", () => {
+      if (socket === this.socket) {
+        this.onSocketEnd(null);
+        socket.destroy();
+      }
+    });
     socket.on("close", () => {
       if (socket === this.socket) this.onSocketEnd(null);
     });

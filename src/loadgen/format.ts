@@ -16,7 +16,7 @@ export function formatResult(r: LoadResult): string {
   lines.push(
     `Requests: ${r.completed} completed of ${r.sent} sent in ${formatDuration(r.elapsedMs)} ` +
       `(${fix(r.actualQps, 1)} req/s)` +
-      (r.dropped > 0 ? `, ${r.dropped} dropped (due but no free connection)` : "") +
+      (r.dropped > 0 ? `, ${r.dropped} dropped (due, but no connection free in time)` : "") +
       (r.cancelled > 0 ? `, ${r.cancelled} cancelled` : "") +
       (r.stopReason === "aborted" || r.stopReason === "stopped" ? ` [${r.stopReason}]` : ""),
   );

@@ -54,7 +54,7 @@ export interface LoadResult {
   completed: number;
   /** In flight when the run was stopped or aborted; not counted anywhere else. */
   cancelled: number;
-  /** Due at a fixed rate but never sent because the duration ended first (server too slow). */
+  /** Due within the duration at a fixed rate but still unsent one timeout after it ended (server far too slow). */
   dropped: number;
   /** completed / elapsed seconds. */
   actualQps: number;

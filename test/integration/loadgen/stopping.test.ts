@@ -83,3 +83,20 @@ test("runLoad refuses to run forever, and invalid options fail before any reques
   assert.throws(() => startLoad({ url: server.url, qps: -5 }), /qps:/);
   assert.equal(server.requests(), before);
 });
+
+test("requests due within the duration but queued behind a slow server are sent late, not lost", async () => {
+  // 1 connection, 100 ms per response, 40 qps for 500 ms: 20 due, ~5 fit in the duration.
+  const r = await runLoad({ url: `${server.url}slow`, qps: 40, duration: 500, connections: 1 });
+  assert.equal(r.sent, 20);
+  assert.equal(r.completed, 20);
+  assert.equal(r.dropped, 0);
+  // The last one was due at 475 ms and went out after ~1.9 s of queueing.
+  assert.ok(r.latencyMs.max > 1400, `max latency ${r.latencyMs.max}`);
+});
+
+test("queued requests still unsent a timeout after the duration are dropped", async () => {
+  const r = await runLoad({ url: `${server.url}slow`, qps: 40, duration: 500, connections: 1, timeout: 300 });
+  assert.ok(r.dropped > 0 && r.dropped < 20, `dropped ${r.dropped}`);
+  assert.equal(r.sent + r.dropped, 20);
+  assert.ok(r.elapsedMs < 1200, `elapsed ${r.elapsedMs}`);
+});
