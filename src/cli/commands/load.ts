@@ -14,7 +14,7 @@ import {
 } from "../../loadgen/index.ts";
 import { CliError } from "../errors.ts";
 
-interface LoadFlags {
+export interface LoadFlags {
   method?: string;
   header: string[];
   body?: string;
@@ -83,7 +83,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function toLoadOptions(url: string, flags: LoadFlags): Promise<LoadOptions> {
+export async function toLoadOptions(url: string, flags: LoadFlags): Promise<LoadOptions> {
   if (flags.output !== "text" && flags.output !== "json") {
     throw new CliError(`--output: must be text or json, got ${JSON.stringify(flags.output)}`, 2);
   }
