@@ -436,7 +436,8 @@ export class Engine {
     st.analysis = analysis;
     const baseline = versions[0]!.name;
 
-    const verdict = rollbackNeeded(analysisExp, analysis.versionAssessments?.data ?? {});
+    // Only an observed violation rolls back: a version with no value yet is inconclusive.
+    const verdict = rollbackNeeded(analysisExp, analysis.versionAssessments?.data ?? {}, reading.data);
     if (verdict.rollback) {
       // SPEC A: on rollback the version to promote is the baseline.
       st.versionRecommendedForPromotion = baseline;

@@ -250,13 +250,28 @@ describe("patterns", () => {
     const exp = traceExperiment();
     exp.spec.strategy.deploymentPattern = "BlueGreen";
     delete exp.spec.strategy.actions;
-    const w = world([exp]); // iteration 1: candidate mean-latency unreadable => objective false
+    // Iteration 1: the candidate's mean latency is measured above the 50 ms objective.
+    const script: MetricScript = (m, v) =>
+      m.endsWith("/mean-latency") ? { value: v === "sample-app-v2" ? 80 : 20 } : { value: 0 };
+    const w = world([exp], { script });
     await drive(w.engine, w.clock, [keyOf(exp)]);
     const e = await final(w, "exp");
     assert.equal(e.status?.message, "ExperimentCompleted: Experiment rolled back");
     assert.equal(e.status?.completedIterations, 0);
     assert.equal(w.actuator.applied.length, 0);
     assert.deepEqual(w.tasks.calls, []);
+  });
+
+  it("BlueGreen does not roll back on missing evidence: an unmeasured candidate is inconclusive", async () => {
+    const exp = traceExperiment();
+    exp.spec.strategy.deploymentPattern = "BlueGreen";
+    delete exp.spec.strategy.actions;
+    const w = world([exp], { script: traceMetrics }); // iteration 1: candidate mean-latency unreadable
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    const e = await final(w, "exp");
+    assert.equal(e.status?.message, "ExperimentCompleted: Experiment completed successfully");
+    assert.equal(e.status?.completedIterations, 3);
+    assert.equal(e.status?.versionRecommendedForPromotion, "sample-app-v2");
   });
 
   it("Conformance never patches weights", async () => {
