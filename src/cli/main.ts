@@ -13,6 +13,9 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import("./commands/load.ts"),
   () => import("./commands/sample-app.ts"),
   () => import("./commands/describe.ts"),
+  () => import("./commands/local.ts"),
+  () => import("./commands/get.ts"),
+  () => import("./commands/controller.ts"),
   () => import("./commands/router.ts"),
 ];
 

@@ -1,0 +1,102 @@
+// `iter8 local run DIR`: runs a tutorial directory (its unchanged manifests plus lab.yaml) on this
+// machine; see src/platforms/local/run.ts. Also lets `iter8 describe NAME` read the local state
+// directory.
+
+import type { Command } from "commander";
+import { TutorialError } from "../../platforms/local/errors.ts";
+import { NotFoundError, resolveLocalExperiment } from "../../platforms/local/resolve.ts";
+import { runLocal } from "../../platforms/local/run.ts";
+import { defaultStateDir } from "../../platforms/local/store.ts";
+import { CliError } from "../errors.ts";
+import { registerExperimentResolver } from "./describe.ts";
+
+interface RunFlags {
+  interval?: string;
+  stateDir?: string;
+  metrics?: string;
+  lab?: string;
+  fresh?: boolean;
+}
+
+export function register(program: Command): void {
+  registerExperimentResolver(async (name, namespace) => {
+    try {
+      return resolveLocalExperiment(name, namespace, defaultStateDir());
+    } catch (e) {
+      if (e instanceof NotFoundError) throw new CliError(e.message);
+      throw e;
+    }
+  });
+  const local = program.command("local").description("run experiments on this machine, without a cluster");
+  local
+    .command("run")
+    .description(
+      "run a tutorial directory: its Kubernetes manifests unchanged plus lab.yaml (images -> local commands, load Jobs, Helm)",
+    )
+    .argument("<dir>", "tutorial directory, e.g. examples/canary-progressive-helm")
+    .option("--interval <seconds>", "override the experiment's spec.duration.intervalSeconds")
+    .option(
+      "--state-dir <dir>",
+      "where experiments are kept (default $ITER8_STATE_DIR or ~/.local/state/iter8)",
+    )
+    .option("--metrics <backend>", "builtin (the router's statistics) or prometheus (a real Prometheus)")
+    .option("--lab <file>", "use this lab file instead of DIR/lab.yaml")
+    .option("--fresh", "start the experiment afresh even if the state directory holds an unfinished run")
+    .action(async (dir: string, flags: RunFlags) => {
+      let intervalSeconds: number | undefined;
+      if (flags.interval !== undefined) {
+        intervalSeconds = Number(flags.interval);
+        if (flags.interval.trim() === "" || !(intervalSeconds > 0) || !Number.isFinite(intervalSeconds))
+          throw new CliError(
+            `--interval: must be a positive number of seconds, got ${JSON.stringify(flags.interval)}`,
+            2,
+          );
+      }
+      if (flags.metrics !== undefined && flags.metrics !== "builtin" && flags.metrics !== "prometheus")
+        throw new CliError(
+          `--metrics: must be builtin or prometheus, got ${JSON.stringify(flags.metrics)}`,
+          2,
+        );
+      const abort = new AbortController();
+      let signalName: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signalName = sig;
+        process.stderr.write(
+          `iter8: ${sig}: stopping (the experiment resumes from its state when run again)\n`,
+        );
+        abort.abort(new Error(sig));
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        const result = await runLocal({
+          dir,
+          stateDir: flags.stateDir ?? defaultStateDir(),
+          ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
+          ...(flags.metrics ? { metrics: flags.metrics as "builtin" | "prometheus" } : {}),
+          ...(flags.lab ? { labFile: flags.lab } : {}),
+          ...(flags.fresh ? { fresh: true } : {}),
+          out: (s) => process.stdout.write(s),
+          err: (s) => process.stderr.write(s),
+          signal: abort.signal,
+        });
+        process.exitCode = result.exitCode;
+      } catch (e) {
+        if (signalName) {
+          process.exitCode = signalName === "SIGINT" ? 130 : 143;
+          return;
+        }
+        if (e instanceof TutorialError) {
+          process.stderr.write(
+            `iter8: ${dir}: not started:\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`,
+          );
+          process.exitCode = 2;
+          return;
+        }
+        throw e;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    });
+}

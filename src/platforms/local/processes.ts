@@ -1,0 +1,158 @@
+// The versions' processes: each Knative revision runs as the local command its image maps to, on a
+// free loopback port (the `PORT` variable, as Knative sets it), with the container's env. Ready once
+// it answers HTTP. No process outlives the run: each runs under a small shell watchdog reading a pipe
+// from this process; when the pipe closes (stop, or this process dies even by SIGKILL) the watchdog
+// terminates it.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+const WATCHDOG = `
+exec 3<&0
+"$@" </dev/null &
+child=$!
+(
+  while read -r _ <&3; do :; done
+  kill -TERM "$child" 2>/dev/null
+  sleep 2
+  kill -KILL "$child" 2>/dev/null
+) &
+wait "$child"
+`;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** argv as the lab writes it: a leading `iter8` is this iter8 (same node, same entry point). */
+export function resolveCommand(argv: string[]): string[] {
+  if (argv[0] !== "iter8") return argv;
+  const entry = process.env["ITER8_ENTRY"] ?? process.argv[1];
+  if (!entry) throw new Error("cannot tell how this iter8 was started (no entry script)");
+  return [process.execPath, ...process.execArgv, entry, ...argv.slice(1)];
+}
+
+export interface VersionProcessOptions {
+  revision: string;
+  argv: string[];
+  env: Record<string, string>;
+  readyTimeoutMs?: number;
+  onLog?: (line: string) => void;
+}
+
+export class VersionProcess {
+  readonly revision: string;
+  readonly address: string;
+  readonly pid: number | undefined;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  #ready = false;
+  #exitCode: number | null | undefined;
+  #stopping: Promise<void> | undefined;
+  readonly #tail: string[] = [];
+
+  constructor(revision: string, address: string, child: ChildProcess, onLog?: (line: string) => void) {
+    this.revision = revision;
+    this.address = address;
+    this.#child = child;
+    this.pid = child.pid;
+    this.#exited = new Promise((resolve) => {
+      child.once("exit", (code) => {
+        this.#exitCode = code;
+        this.#ready = false;
+        resolve(code);
+      });
+      child.once("error", () => {
+        this.#exitCode = null;
+        resolve(null);
+      });
+    });
+    let partial = "";
+    const collect = (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) {
+        this.#tail.push(l);
+        if (this.#tail.length > 20) this.#tail.shift();
+        onLog?.(l);
+      }
+    };
+    child.stdout?.setEncoding("utf8").on("data", collect);
+    child.stderr?.setEncoding("utf8").on("data", collect);
+  }
+
+  get ready(): boolean {
+    return this.#ready && this.#exitCode === undefined;
+  }
+
+  /** Resolves once the process answers HTTP on its port. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.#exitCode !== undefined)
+        throw new Error(
+          `revision ${this.revision}: its process exited with status ${this.#exitCode}: ${this.#tail.join(" | ").trim()}`,
+        );
+      try {
+        const res = await fetch(`http://${this.address}/`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        this.#ready = true;
+        return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(`revision ${this.revision}: no HTTP answer on ${this.address} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#child.stdin?.end();
+      signalGroup(this.#child, "SIGTERM");
+      const killer = setTimeout(() => signalGroup(this.#child, "SIGKILL"), 3000);
+      await this.#exited;
+      clearTimeout(killer);
+    })();
+    return this.#stopping;
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startVersionProcess(opts: VersionProcessOptions): Promise<VersionProcess> {
+  const port = await freePort();
+  const argv = resolveCommand(opts.argv);
+  const child = spawn("/bin/sh", ["-c", WATCHDOG, `iter8-${opts.revision}`, ...argv], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...opts.env, PORT: String(port) },
+    detached: true,
+  });
+  const p = new VersionProcess(opts.revision, `127.0.0.1:${port}`, child, opts.onLog);
+  const onExit = () => signalGroup(child, "SIGTERM");
+  process.once("exit", onExit);
+  child.once("exit", () => process.removeListener("exit", onExit));
+  try {
+    await p.waitReady(opts.readyTimeoutMs ?? 20_000);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  return p;
+}
