@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     lateness_p99_ms: number;
   }> = [];
   for (const [qps, seconds, connections] of [
-    [10, 3, 4],
+    [10, 5, 4],
     [100, 3, 4],
     [1000, 2, 8],
     [5000, 2, 16],
