@@ -160,6 +160,8 @@ class Pool {
       return;
     }
     c.idleSince = this.proxy.now;
+    // It may have been paused for a slow client on the last response; idle sockets must notice a close.
+    c.sock.resume();
     this.idle.push(c);
   }
 
@@ -874,11 +876,15 @@ function requestHeadText(req: RequestHead, plan: Plan, clientAddress: string): s
 function responseHeadText(res: ResponseHead, close: boolean, clientMinor: number, interim: boolean): string {
   const h = res.headers;
   const listed = res.connectionListed;
+  // A Content-Length beside a Transfer-Encoding is ignored by the upstream's framing and must not
+  // reach the client (request smuggling).
+  const dropLength = res.bodyKind === BODY_CHUNKED || res.bodyKind === BODY_UNTIL_CLOSE;
   let out = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     if (HOP_BY_HOP_NAMES.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
+    if (dropLength && name === "content-length") continue;
     out += `${name}: ${h[i + 1]}\r\n`;
   }
   if (!interim) {
