@@ -1,0 +1,112 @@
+// `iter8 controller`: runs the Kubernetes controller (SPEC B §3 on the cluster in the current
+// kubeconfig or in-cluster), its health endpoints and, given a serving certificate, the CRD
+// conversion webhook. SIGTERM/SIGINT stop it cleanly: watches end, the Lease is released, and
+// actions under way stay recorded as Running for the next leader.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { Controller } from "../../platforms/kubernetes/controller.ts";
+import { startConversionServer } from "../../platforms/kubernetes/conversion.ts";
+import { startHealthServer } from "../../platforms/kubernetes/health.ts";
+import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
+import { DEFAULT_INSTALL_NAMESPACE } from "../../platforms/kubernetes/resources.ts";
+import { CliError } from "../errors.ts";
+
+interface Flags {
+  kubeconfig?: string;
+  context?: string;
+  namespaces?: string;
+  installNamespace: string;
+  leaderElect?: boolean;
+  leaseDuration: string;
+  healthPort: string;
+  healthAddress: string;
+  webhookPort: string;
+  webhookAddress: string;
+  webhookCertDir?: string;
+  relistSeconds: string;
+}
+
+function positiveInt(value: string, flag: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new CliError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command("controller")
+    .description("run the Kubernetes controller: watch Experiments and run them on the cluster")
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+    .option("--context <name>", "kubeconfig context")
+    .option("--namespaces <a,b>", "watch only these namespaces (default: all)")
+    .option(
+      "--install-namespace <ns>",
+      "namespace iter8 is installed in (bare metric names, Lease)",
+      DEFAULT_INSTALL_NAMESPACE,
+    )
+    .option("--leader-elect", "take the leader.iter8.tools Lease before acting (for several replicas)")
+    .option("--lease-duration <seconds>", "Lease duration", "15")
+    .option("--health-port <port>", "port of /healthz and /readyz (0 = any)", "8081")
+    .option("--health-address <addr>", "address of the health endpoints", "0.0.0.0")
+    .option("--webhook-port <port>", "port of the conversion webhook (HTTPS)", "9443")
+    .option("--webhook-address <addr>", "address of the conversion webhook", "0.0.0.0")
+    .option("--webhook-cert-dir <dir>", "directory with tls.crt and tls.key; serves the conversion webhook")
+    .option("--relist-seconds <seconds>", "restart every watch from a fresh LIST this often", "300")
+    .action(async (flags: Flags) => {
+      await runController(flags);
+    });
+}
+
+async function runController(flags: Flags): Promise<void> {
+  const namespaces = flags.namespaces
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  let client: ReturnType<typeof kubeClient>;
+  try {
+    client = kubeClient({
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+  const controller = new Controller({
+    client,
+    ...(namespaces && namespaces.length > 0 ? { namespaces } : {}),
+    installNamespace: flags.installNamespace,
+    leaderElect: flags.leaderElect === true,
+    leaseDurationMs: positiveInt(flags.leaseDuration, "--lease-duration") * 1000,
+    relistSeconds: positiveInt(flags.relistSeconds, "--relist-seconds"),
+  });
+  const health = await startHealthServer(() => controller.ready, {
+    port: positiveInt(flags.healthPort, "--health-port", 0),
+    host: flags.healthAddress,
+  });
+  process.stderr.write(`${JSON.stringify({ level: "info", msg: "health endpoints", port: health.port })}\n`);
+  let webhook: Awaited<ReturnType<typeof startConversionServer>> | undefined;
+  if (flags.webhookCertDir) {
+    webhook = await startConversionServer({
+      certPem: readFileSync(join(flags.webhookCertDir, "tls.crt"), "utf8"),
+      keyPem: readFileSync(join(flags.webhookCertDir, "tls.key"), "utf8"),
+      port: positiveInt(flags.webhookPort, "--webhook-port", 0),
+      host: flags.webhookAddress,
+    });
+    process.stderr.write(
+      `${JSON.stringify({ level: "info", msg: "conversion webhook", port: webhook.port })}\n`,
+    );
+  }
+  const onSignal = () => {
+    void controller.stop();
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  await controller.start();
+  health.server.close();
+  webhook?.server.close();
+  client.close();
+  process.stderr.write(`${JSON.stringify({ level: "info", msg: "controller stopped" })}\n`);
+}

@@ -1,0 +1,124 @@
+// Traffic on Kubernetes (SPEC B §3.5 with SPEC A's fixes): each version's weight is one integer field
+// of some object named by its `weightObjRef`. Reading evaluates the fieldPath on the object; writing
+// sends one JSON Patch per object with an `add` op for every field of that object, so a Knative
+// traffic block never passes through a state that does not sum to 100.
+
+import type { Experiment, VersionWeight, WeightObjRef } from "../../api/types.ts";
+import type { TrafficActuator } from "../../engine/ports.ts";
+import { allVersions } from "../../engine/weights.ts";
+import type { Discovery } from "./discovery.ts";
+import { JSON_PATCH, type KubeClient, resourcePath } from "./rest.ts";
+
+/** `.spec.http[0].route[1].weight` -> `/spec/http/0/route/1/weight` (the original's conversion). */
+export function fieldPathToPointer(fieldPath: string): string {
+  if (!fieldPath.startsWith("."))
+    throw new Error(`fieldPath ${JSON.stringify(fieldPath)} must start with '.'`);
+  return fieldPath.replaceAll("[", "/").replaceAll("].", "/").replaceAll("]", "").replaceAll(".", "/");
+}
+
+/** The value at a JSON pointer, or undefined. */
+export function valueAtPointer(obj: unknown, pointer: string): unknown {
+  let cur: unknown = obj;
+  for (const raw of pointer.split("/").slice(1)) {
+    const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = Array.isArray(cur) ? cur[Number(seg)] : (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+interface Target {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+function targetOf(exp: Experiment, ref: WeightObjRef): Target {
+  if (!ref.apiVersion || !ref.kind || !ref.name) {
+    throw new Error("weightObjRef needs apiVersion, kind and name");
+  }
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    namespace: ref.namespace || exp.metadata.namespace || "default",
+    name: ref.name,
+  };
+}
+
+const targetKey = (t: Target) => `${t.apiVersion}|${t.kind}|${t.namespace}|${t.name}`;
+
+export class KubeTrafficActuator implements TrafficActuator {
+  readonly #client: KubeClient;
+  readonly #discovery: Discovery;
+
+  constructor(client: KubeClient, discovery: Discovery) {
+    this.#client = client;
+    this.#discovery = discovery;
+  }
+
+  async #path(t: Target): Promise<string> {
+    const r = await this.#discovery.forKind(t.apiVersion, t.kind);
+    return resourcePath(t.apiVersion, r.plural, r.namespaced ? t.namespace : undefined, t.name);
+  }
+
+  async read(experiment: Experiment): Promise<VersionWeight[]> {
+    const versions = allVersions(experiment);
+    const cache = new Map<string, Promise<Record<string, unknown>>>();
+    const known: VersionWeight[] = [];
+    const missing: string[] = [];
+    for (const v of versions) {
+      const ref = v.weightObjRef;
+      if (!ref?.fieldPath) {
+        missing.push(v.name);
+        continue;
+      }
+      const t = targetOf(experiment, ref);
+      const k = targetKey(t);
+      if (!cache.has(k))
+        cache.set(
+          k,
+          this.#path(t).then((p) => this.#client.get(p)),
+        );
+      const obj = await cache.get(k)!;
+      const pointer = fieldPathToPointer(ref.fieldPath);
+      const raw = valueAtPointer(obj, pointer);
+      const value = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : Number.NaN;
+      if (!Number.isInteger(value)) {
+        throw new Error(
+          `${t.kind} ${t.namespace}/${t.name} has no integer at ${ref.fieldPath} (found ${JSON.stringify(raw)})`,
+        );
+      }
+      known.push({ name: v.name, value });
+    }
+    if (missing.length === 1) {
+      // One version without a weightObjRef: it has the rest, listed last (SPEC B §3.5).
+      known.push({ name: missing[0]!, value: 100 - known.reduce((s, w) => s + w.value, 0) });
+    } else if (
+      missing.length > 1 &&
+      experiment.spec.strategy.deploymentPattern !== "FixedSplit" &&
+      known.length > 0
+    ) {
+      throw new Error(`versions ${missing.join(", ")} have no weightObjRef; at most one may omit it`);
+    }
+    return known;
+  }
+
+  async apply(experiment: Experiment, weights: VersionWeight[]): Promise<void> {
+    const byObject = new Map<string, { target: Target; ops: { op: "add"; path: string; value: number }[] }>();
+    for (const v of allVersions(experiment)) {
+      const ref = v.weightObjRef;
+      if (!ref?.fieldPath) continue;
+      const w = weights.find((x) => x.name === v.name);
+      if (!w) throw new Error(`no weight recommended for version ${v.name}`);
+      const t = targetOf(experiment, ref);
+      const k = targetKey(t);
+      const entry = byObject.get(k) ?? { target: t, ops: [] };
+      entry.ops.push({ op: "add", path: fieldPathToPointer(ref.fieldPath), value: w.value });
+      byObject.set(k, entry);
+    }
+    for (const { target, ops } of byObject.values()) {
+      await this.#client.request("PATCH", await this.#path(target), { body: ops, contentType: JSON_PATCH });
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// The Kubernetes platform: controller, adapters, conversion webhook, CRDs and cluster reads.
+export { fieldPathToPointer, KubeTrafficActuator, valueAtPointer } from "./actuator.ts";
+export { Controller, type ControllerOptions } from "./controller.ts";
+export {
+  canonical,
+  convert,
+  downgrade,
+  reviewConversion,
+  startConversionServer,
+  upgrade,
+} from "./conversion.ts";
+export { type ConversionClient, crdFiles, experimentCrd, metricCrd } from "./crds.ts";
+export { Discovery } from "./discovery.ts";
+export { startHealthServer } from "./health.ts";
+export { type KubeconfigFlags, kubeClient, loadKubeConfig } from "./kubeconfig.ts";
+export { LeaderElector } from "./leader.ts";
+export { KubeSecretSource, KubeTaskPlatform, readSecret } from "./platform.ts";
+export * from "./resources.ts";
+export { KubeApiError, KubeClient } from "./rest.ts";
+export { KubeExperimentStore } from "./store.ts";

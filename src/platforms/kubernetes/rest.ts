@@ -1,0 +1,229 @@
+// A small REST client for the Kubernetes API. `@kubernetes/client-node` loads the kubeconfig (files,
+// contexts, in-cluster service account, impersonation) and supplies the TLS and auth options; the
+// requests themselves go through node:https so that every call states its content type (JSON Patch,
+// merge patch), error bodies are parsed into a reason, and watches are plain line-delimited streams
+// we can restart ourselves.
+
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent, request } from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export const JSON_PATCH = "application/json-patch+json";
+export const MERGE_PATCH = "application/merge-patch+json";
+
+/** A non-2xx answer from the API server, with the `Status` object's reason and message. */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  readonly status: number;
+  /** `NotFound`, `Conflict`, `Forbidden`, `Expired`, `Invalid`, ... (empty if the body had none). */
+  readonly reason: string;
+  readonly body: string;
+
+  constructor(method: string, path: string, status: number, body: string) {
+    let reason = "";
+    let message = body.slice(0, 500);
+    try {
+      const parsed = JSON.parse(body) as { reason?: string; message?: string };
+      reason = parsed.reason ?? "";
+      message = parsed.message ?? message;
+    } catch {
+      // not a Status object: keep the raw text
+    }
+    super(`${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ""}: ${message}`);
+    this.status = status;
+    this.reason = reason;
+    this.body = body;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 404;
+}
+export function isConflictError(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 409;
+}
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 409 && err.reason === "AlreadyExists";
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface WatchEvent<T = Record<string, unknown>> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
+interface Connection {
+  server: URL;
+  options: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+export class KubeClient {
+  readonly kc: KubeConfig;
+  readonly #connection: Promise<Connection>;
+  #agent: Agent | HttpAgent | undefined;
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+    this.#connection = this.#connect();
+  }
+
+  /** The namespace of the current kubeconfig context (default `default`). */
+  get contextNamespace(): string {
+    const ctx = this.kc.getContextObject(this.kc.getCurrentContext());
+    return ctx?.namespace || "default";
+  }
+
+  async #connect(): Promise<Connection> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    const opts: Record<string, unknown> & { headers?: Record<string, string> } = { headers: {} };
+    await this.kc.applyToHTTPSOptions(opts as never);
+    const { headers, ...options } = opts;
+    return { server: new URL(cluster.server), options, headers: headers ?? {} };
+  }
+
+  #agentFor(conn: Connection): Agent | HttpAgent {
+    if (!this.#agent) {
+      this.#agent =
+        conn.server.protocol === "http:"
+          ? new HttpAgent({ keepAlive: true, maxSockets: 16 })
+          : new Agent({ ...(conn.options as object), keepAlive: true, maxSockets: 16 });
+    }
+    return this.#agent;
+  }
+
+  async #open(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    accept = "application/json",
+  ): Promise<import("node:http").IncomingMessage> {
+    const conn = await this.#connection;
+    const url = new URL(path, conn.server);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string | number> = { ...conn.headers, accept };
+    if (payload !== undefined) {
+      headers["content-type"] = opts.contentType ?? "application/json";
+      headers["content-length"] = Buffer.byteLength(payload);
+    }
+    const send = url.protocol === "http:" ? httpRequest : request;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          ...(url.protocol === "http:" ? {} : conn.options),
+          method,
+          agent: this.#agentFor(conn),
+          headers,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+        resolve,
+      );
+      if (opts.timeoutMs) {
+        req.setTimeout(opts.timeoutMs, () =>
+          req.destroy(new Error(`${method} ${url.pathname}: no response in ${opts.timeoutMs} ms`)),
+        );
+      }
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+
+  /** One request; resolves with the parsed JSON body, rejects with KubeApiError on non-2xx. */
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<T> {
+    const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, text);
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  get<T = Record<string, unknown>>(path: string, opts: RequestOptions = {}): Promise<T> {
+    return this.request<T>("GET", path, opts);
+  }
+
+  /**
+   * A watch stream: calls `onEvent` for each event until the server closes the stream, the signal
+   * aborts, or an error happens. Resolves when the stream ends (the caller restarts it), rejects on
+   * transport errors and on an `ERROR` event (410 Gone arrives as one, with a Status object).
+   */
+  async watch<T = Record<string, unknown>>(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (ev: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const res = await this.#open("GET", path, { query: { ...query, watch: true }, signal });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw new KubeApiError("WATCH", path, status, Buffer.concat(chunks).toString("utf8"));
+    }
+    let buffer = "";
+    try {
+      for await (const chunk of res) {
+        buffer += (chunk as Buffer).toString("utf8");
+        let nl = buffer.indexOf("\n");
+        while (nl >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf("\n");
+          if (!line) continue;
+          const ev = JSON.parse(line) as WatchEvent<T>;
+          if (ev.type === "ERROR") {
+            const st = ev.object as unknown as { code?: number; reason?: string; message?: string };
+            throw new KubeApiError("WATCH", path, st.code ?? 500, JSON.stringify(st));
+          }
+          onEvent(ev);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.#agent?.destroy();
+    this.#agent = undefined;
+  }
+}
+
+/** `/apis/group/version` or `/api/v1` for an apiVersion. */
+export function apiBase(apiVersion: string): string {
+  return apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+/** The URL path of a (namespaced or cluster-scoped) resource collection or object. */
+export function resourcePath(
+  apiVersion: string,
+  plural: string,
+  namespace: string | undefined,
+  name?: string,
+  subresource?: string,
+): string {
+  let p = apiBase(apiVersion);
+  if (namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${plural}`;
+  if (name !== undefined) p += `/${encodeURIComponent(name)}`;
+  if (subresource) p += `/${subresource}`;
+  return p;
+}

@@ -1,0 +1,76 @@
+// The committed CRDs are exactly what scripts/gen-crds.ts generates from the API schemas, and they
+// carry what kubectl and the controller rely on: versions, status subresource, printer columns.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+import { crdFiles, experimentCrd, metricCrd } from "../../../src/platforms/kubernetes/crds.ts";
+
+const DIR = join(import.meta.dirname, "..", "..", "..", "deploy", "crds");
+
+type Version = {
+  name: string;
+  served: boolean;
+  storage: boolean;
+  subresources?: unknown;
+  additionalPrinterColumns: { name: string; jsonPath: string }[];
+  schema: { openAPIV3Schema: { properties: Record<string, { properties?: Record<string, unknown> }> } };
+};
+
+describe("deploy/crds", () => {
+  for (const [name, text] of Object.entries(crdFiles())) {
+    test(`${name} is up to date (run node scripts/gen-crds.ts)`, () => {
+      assert.equal(readFileSync(join(DIR, name), "utf8"), text);
+    });
+  }
+
+  test("Experiment: v2alpha2 stored, v2alpha1 served, status subresource, kubectl columns", () => {
+    const crd = experimentCrd() as { spec: { versions: Version[]; conversion: { strategy: string } } };
+    const [v2, v1] = crd.spec.versions;
+    assert.deepEqual([v2!.name, v2!.storage, v2!.served], ["v2alpha2", true, true]);
+    assert.deepEqual([v1!.name, v1!.storage, v1!.served], ["v2alpha1", false, true]);
+    assert.equal(crd.spec.conversion.strategy, "Webhook");
+    for (const v of [v2!, v1!]) {
+      assert.deepEqual(v.subresources, { status: {} });
+      assert.deepEqual(
+        v.additionalPrinterColumns.map((c) => c.name.toUpperCase()),
+        ["TYPE", "TARGET", "STAGE", "COMPLETED ITERATIONS", "MESSAGE"],
+      );
+      // The engine's resumption records survive pruning.
+      const status = v.schema.openAPIV3Schema.properties["status"]!.properties!;
+      assert.ok("actions" in status && "retry" in status);
+    }
+  });
+
+  test("Metric columns are TYPE DESCRIPTION; no status subresource", () => {
+    const crd = metricCrd() as { spec: { versions: Version[] } };
+    for (const v of crd.spec.versions) {
+      assert.deepEqual(
+        v.additionalPrinterColumns.map((c) => [c.name.toUpperCase(), c.jsonPath]),
+        [
+          ["TYPE", ".spec.type"],
+          ["DESCRIPTION", ".spec.description"],
+        ],
+      );
+      assert.equal(v.subresources, undefined);
+    }
+  });
+
+  test("a conversion client URL and CA bundle replace the in-cluster service", () => {
+    const crd = experimentCrd({ url: "https://127.0.0.1:1/convert", caBundlePem: "PEM" }) as {
+      spec: { conversion: { webhook: { clientConfig: Record<string, unknown> } } };
+    };
+    assert.deepEqual(crd.spec.conversion.webhook.clientConfig, {
+      url: "https://127.0.0.1:1/convert",
+      caBundle: Buffer.from("PEM").toString("base64"),
+    });
+    const committed = parse(readFileSync(join(DIR, "iter8.tools_experiments.yaml"), "utf8"));
+    assert.deepEqual(committed.spec.conversion.webhook.clientConfig.service, {
+      namespace: "iter8-system",
+      name: "iter8-controller",
+      path: "/convert",
+      port: 443,
+    });
+  });
+});
