@@ -30,6 +30,8 @@ const UPSTREAM_IDLE_MS = 4_000;
 /** Idle keep-alive client connections are closed after this. */
 const CLIENT_KEEPALIVE_MS = 5_000;
 const MAX_IDLE_PER_UPSTREAM = 1024;
+/** Response bodies up to this size are sent with their head in a single write. */
+const SMALL_BODY = 16 * 1024;
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
   408: "Request Timeout",
@@ -336,6 +338,7 @@ class UpConn {
         off = data.length;
       }
     }
+    o.flushHead();
   }
 
   private complete(): void {
@@ -571,6 +574,7 @@ class Exchange {
   private mirrorCopies: Exchange[] | null = null;
   private headText = "";
   private retried = false;
+  private pendingHead: string | null = null;
   lastUpstreamActivity = 0;
 
   constructor(proxy: FastProxy, client: ClientConn | null, req: RequestHead) {
@@ -713,19 +717,42 @@ class Exchange {
     if (this.client === null) return;
     this.responseStarted = true;
     this.closeAfter = !this.req.keepAlive || head.bodyKind === BODY_UNTIL_CLOSE || this.clientEnded;
-    const sock = this.client.sock;
-    sock.cork();
-    sock.write(responseHeadText(head, this.closeAfter, this.req.minor, false), "latin1");
-    process.nextTick(uncork, sock);
+    const text = responseHeadText(head, this.closeAfter, this.req.minor, false);
+    // Hold the head back until the body bytes of the same read (usually all of them) can go with it
+    // in one write; the upstream connection flushes it at the end of the read otherwise.
+    if (head.bodyKind === BODY_NONE) this.client.sock.write(text, "latin1");
+    else this.pendingHead = text;
   }
 
   onResponseBody(chunk: Buffer): void {
     if (this.client === null) return;
     this.lastUpstreamActivity = performance.now();
-    if (!this.client.sock.write(chunk)) this.up?.sock.pause();
+    const sock = this.client.sock;
+    let ok: boolean;
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      if (chunk.length <= SMALL_BODY) ok = sock.write(head + chunk.toString("latin1"), "latin1");
+      else {
+        sock.cork();
+        sock.write(head, "latin1");
+        ok = sock.write(chunk);
+        sock.uncork();
+      }
+    } else ok = sock.write(chunk);
+    if (!ok) this.up?.sock.pause();
+  }
+
+  /** Send a held-back response head (end of an upstream read). */
+  flushHead(): void {
+    const head = this.pendingHead;
+    if (head === null) return;
+    this.pendingHead = null;
+    this.client?.sock.write(head, "latin1");
   }
 
   onResponseEnd(up: UpConn): void {
+    this.flushHead();
     this.up = null;
     if (this.requestDone && up.reusable) up.pool.release(up);
     else up.destroy();
@@ -829,10 +856,6 @@ class Exchange {
     }
     client.exchangeDone(!closeConn);
   }
-}
-
-function uncork(sock: net.Socket): void {
-  sock.uncork();
 }
 
 /** The request head sent upstream: hop-by-hop headers removed, the plan applied, X-Forwarded-* added. */
