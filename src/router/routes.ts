@@ -370,6 +370,8 @@ class Compiler {
 
   /** tag = null: the service's default split; else the single target of that tag. */
   private compileTraffic(svc: KService, tag: string | null): Split | null {
+    // No valid revision: its manifest's problem has been reported already.
+    if (svc.revisions.length === 0) return null;
     const latest = svc.revisions[svc.revisions.length - 1]!;
     if (svc.traffic === undefined || svc.traffic === null) {
       if (tag !== null) return null;

@@ -437,3 +437,107 @@ describe("compileRoutes: invalid tables name the field", () => {
     );
   });
 });
+
+describe("compileRoutes: seed 001 shape (Knative traffic with tags)", () => {
+  const ksvc = (revision: string, traffic?: unknown) => ({
+    apiVersion: "serving.knative.dev/v1",
+    kind: "Service",
+    metadata: { name: "sample-app", namespace: "iter8-system" },
+    spec: { template: { metadata: { name: revision } }, ...(traffic ? { traffic } : {}) },
+  });
+  const traffic = (p1: number, p2: number) => [
+    { tag: "current", revisionName: "sample-app-v1", percent: p1 },
+    { tag: "candidate", latestRevision: true, percent: p2 },
+  ];
+  const up = { "sample-app-v1": "127.0.0.1:7001", "sample-app-v2": "127.0.0.1:7002" };
+
+  it("splits the service host by percent and pins tag hosts to their revision", () => {
+    const r = createResolver(
+      compileRoutes([ksvc("sample-app-v1"), ksvc("sample-app-v2", traffic(70, 30))], up),
+    );
+    const v = (host: string, x: number) => plan(r.resolve(req(host), draws(x), [])).version;
+    assert.equal(v("sample-app.iter8-system.svc.cluster.local", 0.69), "sample-app-v1");
+    assert.equal(v("sample-app.iter8-system.svc.cluster.local", 0.7), "sample-app-v2");
+    for (const x of [0, 0.99]) {
+      assert.equal(v("candidate-sample-app.iter8-system", x), "sample-app-v2");
+      assert.equal(v("current-sample-app.iter8-system.svc.cluster.local", x), "sample-app-v1");
+    }
+  });
+
+  it("a single manifest without traffic sends everything to its revision", () => {
+    const r = createResolver(compileRoutes([ksvc("sample-app-v1")], up));
+    assert.equal(plan(r.resolve(req("sample-app.iter8-system"), Math.random, [])).version, "sample-app-v1");
+  });
+
+  it("rejects duplicate tags and revision names not prefixed by the service name", () => {
+    const dup = errorsOf(() =>
+      compileRoutes(
+        [
+          ksvc("sample-app-v1"),
+          ksvc("sample-app-v2", [
+            { ...traffic(50, 50)[0], percent: 50 },
+            { ...traffic(50, 50)[1], tag: "current" },
+          ]),
+        ],
+        up,
+      ),
+    );
+    assert.ok(
+      dup.some((i) => i.path === "spec.traffic[1].tag" && /duplicate tag/.test(i.message)),
+      JSON.stringify(dup),
+    );
+    const prefix = errorsOf(() => compileRoutes([ksvc("other-v1")], { "other-v1": "127.0.0.1:1" }));
+    assert.ok(
+      prefix.some((i) => i.path === "spec.template.metadata.name"),
+      JSON.stringify(prefix),
+    );
+  });
+});
+
+describe("compileRoutes: robustness", () => {
+  /** Every path (array of keys) inside a JSON value. */
+  function paths(v: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
+    const out: Array<Array<string | number>> = [prefix];
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) out.push(...paths(v[i], [...prefix, i]));
+    else if (v && typeof v === "object")
+      for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
+    return out;
+  }
+  function setAt(root: any, path: Array<string | number>, value: unknown): unknown {
+    if (path.length === 0) return value;
+    let o = root;
+    for (const k of path.slice(0, -1)) o = o[k];
+    o[path.at(-1)!] = value;
+    return root;
+  }
+
+  it("any mutation of the seeds' objects compiles or fails with RouteTableError, never anything else", () => {
+    const base = docs(SEED000_SERVICES, SEED000_ROUTING, SEED004_SERVICES, SEED004_ROUTING);
+    const all = paths(base).filter((p) => p.length > 0);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: all.length - 1 }), fc.jsonValue({ maxDepth: 2 })), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (edits) => {
+          let objects = structuredClone(base) as unknown;
+          for (const [i, value] of edits) {
+            try {
+              objects = setAt(objects, all[i]!, structuredClone(value));
+            } catch {
+              // The path no longer exists after an earlier edit: skip it.
+            }
+          }
+          try {
+            compileRoutes(objects as unknown[], { ...UP000, ...UP004 });
+          } catch (err) {
+            assert.ok(err instanceof RouteTableError, `unexpected ${(err as Error).stack}`);
+            assert.ok(err.issues.length > 0);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
