@@ -9,6 +9,12 @@ import { ChainSecretSource, EnvSecretSource, FileSecretSource, type SecretSource
 
 export type { VersionStatsSnapshot, VersionStatsSource } from "./builtin-provider.ts";
 export { BUILTIN_METRICS, BuiltinMetricsProvider, percentileOf, versionLabel } from "./builtin-provider.ts";
+export {
+  CollectedHistogramsProvider,
+  CompositeBuiltinProvider,
+  hasCollectedHistogram,
+  histogramPercentile,
+} from "./collected-hists-provider.ts";
 export type { HttpMetricsProviderOptions } from "./http-provider.ts";
 export { CLUSTER_PROMETHEUS_URL, HttpMetricsProvider, prometheusHint } from "./http-provider.ts";
 export type { SecretRef, SecretSource } from "./secrets.ts";
