@@ -226,12 +226,15 @@ export function recordChanges<T>(
   path: string,
   name: string,
   pick: (o: Obj) => T,
+  opts: { keepRepeats?: boolean } = {},
 ): { values: T[]; stop(): void } {
   const values: T[] = [];
   const ac = new AbortController();
   const push = (o: Obj) => {
     const v = pick(o);
-    if (values.length === 0 || JSON.stringify(values.at(-1)) !== JSON.stringify(v)) values.push(v);
+    if (opts.keepRepeats || values.length === 0 || JSON.stringify(values.at(-1)) !== JSON.stringify(v)) {
+      values.push(v);
+    }
   };
   void (async () => {
     while (!ac.signal.aborted) {

@@ -1,0 +1,142 @@
+// `iter8 kube get experiments [NAME] [-n NS | -A] [--watch]` and `iter8 kube describe NAME [-n NS]`:
+// the kubectl columns and the iter8ctl description of Experiments in the cluster of the current
+// kubeconfig (or --kubeconfig/--context). The local-state `get`/`describe` stay as they are.
+
+import type { Command } from "commander";
+import {
+  type ClusterExperiment,
+  listExperiments,
+  readExperiment,
+  watchExperiments,
+} from "../../platforms/kubernetes/cluster-read.ts";
+import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
+import type { KubeClient } from "../../platforms/kubernetes/rest.ts";
+import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
+import { CliError } from "../errors.ts";
+import { describeCommand, registerExperimentResolver } from "./describe.ts";
+
+interface ClusterFlags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+const RESOURCES = ["experiments", "experiment", "exp", "experiments.iter8.tools"];
+
+function connect(flags: ClusterFlags): KubeClient {
+  try {
+    return kubeClient({
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("-n, --namespace <namespace>", "namespace (default: the context's)");
+}
+
+/** The `kubectl get experiments` table of a cluster (exported for other commands). */
+export async function clusterExperimentTable(
+  client: KubeClient,
+  scope: { namespace: string; allNamespaces?: boolean; name?: string },
+): Promise<string> {
+  const { items } = await listExperiments(client, scope);
+  if (items.length === 0) return "";
+  return renderExperimentTable(items, scope.allNamespaces ? { allNamespaces: true } : {});
+}
+
+export function register(program: Command): void {
+  const kube = program
+    .command("kube")
+    .description("read experiments from a Kubernetes cluster (current kubeconfig)");
+
+  clusterOptions(
+    kube
+      .command("get")
+      .description(
+        "list experiments with the kubectl columns NAME TYPE TARGET STAGE COMPLETED ITERATIONS MESSAGE",
+      )
+      .argument("<resource>", "experiments")
+      .argument("[name]", "only this experiment")
+      .option("-A, --all-namespaces", "all namespaces, with a NAMESPACE column")
+      .option("-w, --watch", "after listing, print a row whenever an experiment changes"),
+  ).action(
+    async (
+      resource: string,
+      name: string | undefined,
+      flags: ClusterFlags & { allNamespaces?: boolean; watch?: boolean },
+    ) => {
+      if (!RESOURCES.includes(resource))
+        throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
+      const client = connect(flags);
+      const scope = {
+        namespace: flags.namespace ?? client.contextNamespace,
+        ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+        ...(name ? { name } : {}),
+      };
+      try {
+        const first = await listExperiments(client, scope);
+        const options = flags.allNamespaces ? { allNamespaces: true } : {};
+        if (!flags.watch) {
+          if (first.items.length === 0) {
+            process.stderr.write(
+              flags.allNamespaces
+                ? "No resources found\n"
+                : `No resources found in ${scope.namespace} namespace.\n`,
+            );
+            return;
+          }
+          process.stdout.write(renderExperimentTable(first.items, options));
+          return;
+        }
+        const printer = new ExperimentWatchPrinter(options);
+        if (first.items.length > 0) process.stdout.write(printer.initial(first.items));
+        const ac = new AbortController();
+        const stop = () => ac.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        await watchExperiments(
+          client,
+          scope,
+          first.resourceVersion,
+          (e) => process.stdout.write(printer.update(e)),
+          ac.signal,
+        );
+      } finally {
+        client.close();
+      }
+    },
+  );
+
+  clusterOptions(
+    kube
+      .command("describe")
+      .description("describe an experiment in the cluster (iter8ctl layout)")
+      .argument("<name>", "experiment name")
+      .option("-o, --output <format>", "output format: text, json, yaml", "text"),
+  ).action(async (name: string, flags: ClusterFlags & { output?: string }) => {
+    const client = connect(flags);
+    try {
+      registerExperimentResolver(async (n, ns) => {
+        const namespace = ns ?? client.contextNamespace;
+        const found: ClusterExperiment | undefined = await readExperiment(client, namespace, n);
+        if (!found) throw new CliError(`experiments.iter8.tools "${n}" not found in namespace ${namespace}`);
+        return found;
+      });
+      process.stdout.write(
+        await describeCommand(name, {
+          ...(flags.namespace ? { namespace: flags.namespace } : {}),
+          ...(flags.output ? { output: flags.output } : {}),
+        }),
+      );
+    } finally {
+      client.close();
+    }
+  });
+}

@@ -1,0 +1,333 @@
+// Controller behaviour on a real kube-apiserver, every controller running as the chart's
+// ServiceAccount: resuming after a restart without repeating or skipping an iteration, leader
+// election between two replicas, invalid experiments ending Failed with the reason, and watches
+// that survive dropped connections and pick up what happened meanwhile.
+import assert from "node:assert/strict";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
+import { experimentsPath, LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
+import { KubeApiError, KubeClient, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
+import { waitFor } from "./harness/http.ts";
+import {
+  apply,
+  completed,
+  condition,
+  controllerAsServiceAccount,
+  INSTALL_NS,
+  type Obj,
+  recordChanges,
+  SA,
+  startEnv,
+  type TestEnv,
+  waitForExperiment,
+} from "./support.ts";
+
+function virtualService(namespace: string, name: string): Obj {
+  const route = (host: string, weight: number) => ({ destination: { host }, weight });
+  return {
+    apiVersion: "networking.istio.io/v1alpha3",
+    kind: "VirtualService",
+    metadata: { name, namespace },
+    spec: { hosts: ["example.com"], http: [{ route: [route("v1", 100), route("v2", 0)] }] },
+  };
+}
+
+/** A Canary experiment shifting the weights of `vs` (like seed 000, in the test's namespace). */
+function canary(namespace: string, name: string, vs: string, iterations: number, extra: Obj = {}): Obj {
+  const ref = (i: number) => ({
+    apiVersion: "networking.istio.io/v1alpha3",
+    kind: "VirtualService",
+    name: vs,
+    namespace,
+    fieldPath: `.spec.http[0].route[${i}].weight`,
+  });
+  return {
+    apiVersion: "iter8.tools/v2alpha2",
+    kind: "Experiment",
+    metadata: { name, namespace },
+    spec: {
+      target: `${namespace}/${vs}`,
+      strategy: { testingPattern: "Canary", deploymentPattern: "Progressive" },
+      criteria: {
+        objectives: [
+          { metric: "iter8-knative/mean-latency", upperLimit: 50 },
+          { metric: "iter8-knative/error-rate", upperLimit: "0.01" },
+        ],
+      },
+      duration: { intervalSeconds: 1, iterationsPerLoop: iterations },
+      versionInfo: {
+        baseline: { name: "current", weightObjRef: ref(0) },
+        candidates: [{ name: "candidate", weightObjRef: ref(1) }],
+      },
+      ...extra,
+    },
+  };
+}
+
+/** Weights after each iteration of a winning candidate (SPEC B §4.5, increment 10, cap 95). */
+function expectedWeights(iterations: number): number[][] {
+  const out = [[100, 0]];
+  for (let i = 1; i <= iterations; i++) {
+    const c = Math.min(10 * i, 95);
+    out.push([100 - c, c]);
+  }
+  return out;
+}
+
+const vsWeights = (o: Obj) =>
+  ((o["spec"] as { http: { route: { weight?: number }[] }[] }).http[0]!.route ?? []).map((r) => r.weight);
+
+async function eventsOf(env: TestEnv, namespace: string, name: string) {
+  const list = await env.admin.get<{
+    items: { reason: string; message: string; reportingInstance?: string; involvedObject: Obj }[];
+  }>(resourcePath("v1", "events", namespace));
+  return list.items.filter((e) => e.involvedObject["name"] === name);
+}
+
+describe("controller on a real API server", { timeout: 240_000 }, () => {
+  let env: TestEnv;
+
+  before(async () => {
+    env = await startEnv();
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  test("a controller restarted mid-experiment resumes: no iteration repeated or skipped", async () => {
+    const ns = await env.cp.createNamespace("restart");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs"));
+    const weights = recordChanges(
+      env.admin,
+      resourcePath("networking.istio.io/v1alpha3", "virtualservices", ns),
+      "vs",
+      vsWeights,
+    );
+    // Every status write of the experiment, in order (repeats kept).
+    const counts = recordChanges(
+      env.admin,
+      experimentsPath(ns),
+      "exp",
+      (o) => ((o["status"] ?? {}) as { completedIterations?: number }).completedIterations ?? 0,
+      { keepRepeats: true },
+    );
+    const first = controllerAsServiceAccount(env);
+    const running = first.controller.start();
+    try {
+      await apply(env.admin, env.discovery, canary(ns, "exp", "vs", 8));
+      const mid = await waitForExperiment(
+        env.admin,
+        ns,
+        "exp",
+        "3 iterations",
+        (e) => (e.status?.completedIterations ?? 0) >= 3,
+      );
+      await first.controller.stop();
+      await running;
+      const atStop = (await waitForExperiment(env.admin, ns, "exp", "read", () => true)).status!
+        .completedIterations!;
+      assert.ok(atStop >= mid.status!.completedIterations! && atStop < 8, `stopped at ${atStop}`);
+
+      const second = controllerAsServiceAccount(env);
+      void second.controller.start();
+      try {
+        const done = await waitForExperiment(env.admin, ns, "exp", "Completed", completed);
+        assert.equal(done.status!.completedIterations, 8);
+        assert.equal(done.status!.message, "ExperimentCompleted: Experiment completed successfully");
+        // Every iteration moved the weights exactly one step: none repeated, none skipped.
+        assert.deepEqual(weights.values, expectedWeights(8));
+        // completedIterations only ever grew by one.
+        const seen = counts.values;
+        for (let i = 1; i < seen.length; i++) {
+          assert.ok(seen[i]! - seen[i - 1]! <= 1 && seen[i]! >= seen[i - 1]!, `counts ${seen.join(",")}`);
+        }
+        assert.equal(seen.at(-1), 8, JSON.stringify(seen));
+      } finally {
+        await second.controller.stop();
+      }
+    } finally {
+      counts.stop();
+      weights.stop();
+      await first.controller.stop();
+    }
+  });
+
+  test("of two replicas with --leader-elect only the Lease holder acts; the other takes over when it stops", async () => {
+    const ns = await env.cp.createNamespace("leader");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs1"));
+    await apply(env.admin, env.discovery, virtualService(ns, "vs2"));
+    const opts = { leaderElect: true, leaseDurationMs: 3000 };
+    const a = controllerAsServiceAccount(env, { ...opts, identity: "replica-a" });
+    const b = controllerAsServiceAccount(env, { ...opts, identity: "replica-b" });
+    let both = 0;
+    const sampler = setInterval(() => {
+      if (a.controller.leading && b.controller.leading) both++;
+    }, 20);
+    void a.controller.start();
+    try {
+      await waitFor("replica-a to lead", async () => (a.controller.leading ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      void b.controller.start();
+      await apply(env.admin, env.discovery, canary(ns, "first", "vs1", 4));
+      await waitForExperiment(env.admin, ns, "first", "Completed", completed);
+      assert.equal(b.controller.leading, false);
+      const lease = await env.admin.get<{ spec: { holderIdentity: string } }>(
+        `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NS}/leases/${LEASE_NAME}`,
+      );
+      assert.equal(lease.spec.holderIdentity, "replica-a");
+      const firstEvents = await eventsOf(env, ns, "first");
+      assert.ok(firstEvents.length > 0);
+      assert.deepEqual([...new Set(firstEvents.map((e) => e.reportingInstance))], ["replica-a"]);
+
+      // The leader stops cleanly (releasing the Lease): the standby takes over.
+      await a.controller.stop();
+      await waitFor("replica-b to lead", async () => (b.controller.leading ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      await apply(env.admin, env.discovery, canary(ns, "second", "vs2", 3));
+      await waitForExperiment(env.admin, ns, "second", "Completed", completed);
+      const secondEvents = await eventsOf(env, ns, "second");
+      assert.deepEqual([...new Set(secondEvents.map((e) => e.reportingInstance))], ["replica-b"]);
+      assert.equal(both, 0, "both replicas were leading at the same time");
+    } finally {
+      clearInterval(sampler);
+      await a.controller.stop();
+      await b.controller.stop();
+    }
+  });
+
+  test("invalid experiments end Failed with the reason in the message", async () => {
+    const ns = await env.cp.createNamespace("invalid");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs"));
+    const { controller } = controllerAsServiceAccount(env);
+    void controller.start();
+    try {
+      const badTask = canary(ns, "bad-task", "vs", 2, {
+        target: `${ns}/t1`,
+        strategy: { testingPattern: "Canary", actions: { start: [{ task: "common/no-such-task" }] } },
+      });
+      const twoCandidates = canary(ns, "two-candidates", "vs", 2, { target: `${ns}/t2` });
+      const vi = (twoCandidates["spec"] as { versionInfo: { candidates: Obj[] } }).versionInfo;
+      vi.candidates.push({ name: "candidate-2" });
+      const unknownMetric = canary(ns, "unknown-metric", "vs", 2, {
+        target: `${ns}/t3`,
+        criteria: { objectives: [{ metric: "iter8-knative/no-such-metric", upperLimit: 1 }] },
+      });
+      for (const e of [badTask, twoCandidates, unknownMetric]) await apply(env.admin, env.discovery, e);
+
+      const cases: [string, RegExp][] = [
+        ["bad-task", /common\/no-such-task/],
+        ["two-candidates", /candidates/],
+        ["unknown-metric", /Unable to find metric iter8-knative\/no-such-metric/],
+      ];
+      for (const [name, reason] of cases) {
+        const e = await waitForExperiment(env.admin, ns, name, "Completed", completed);
+        const failed = condition(e, "Failed");
+        assert.equal(failed?.status, "True", name);
+        assert.match(failed?.message ?? "", reason, name);
+        assert.equal(e.status?.message, "ExperimentCompleted: Experiment failed");
+        assert.equal(e.status?.stage, "Completed");
+      }
+      // Nothing was shifted by the failed experiments.
+      const vs = await env.admin.get<Obj>(
+        `${resourcePath("networking.istio.io/v1alpha3", "virtualservices", ns)}/vs`,
+      );
+      assert.deepEqual(vsWeights(vs), [100, 0]);
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  test("watches survive dropped connections and the relist catches what happened meanwhile", async () => {
+    const ns = await env.cp.createNamespace("disconnect");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs1"));
+    await apply(env.admin, env.discovery, virtualService(ns, "vs2"));
+    // A TCP proxy in front of the API server that the test can cut.
+    const upstream = new URL(env.cp.server);
+    const sockets = new Set<Socket>();
+    let open = true;
+    const proxy = createServer((client) => {
+      if (!open) {
+        client.destroy();
+        return;
+      }
+      const server = tcpConnect(Number(upstream.port), upstream.hostname);
+      for (const s of [client, server]) {
+        sockets.add(s);
+        s.on("close", () => sockets.delete(s));
+        s.on("error", () => {});
+      }
+      client.pipe(server).pipe(client);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const port = (proxy.address() as { port: number }).port;
+    const { kc } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
+    const viaProxy = new KubeConfig();
+    viaProxy.loadFromOptions({
+      clusters: kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
+    const { controller } = controllerAsServiceAccount(env, { client: new KubeClient(viaProxy) });
+    void controller.start();
+    try {
+      await apply(env.admin, env.discovery, canary(ns, "first", "vs1", 5));
+      await waitForExperiment(
+        env.admin,
+        ns,
+        "first",
+        "2 iterations",
+        (e) => (e.status?.completedIterations ?? 0) >= 2,
+      );
+      // Cut every connection and refuse new ones while a second experiment is created.
+      open = false;
+      for (const s of sockets) s.destroy();
+      await apply(env.admin, env.discovery, canary(ns, "second", "vs2", 3));
+      open = true;
+      const first = await waitForExperiment(env.admin, ns, "first", "Completed", completed);
+      const second = await waitForExperiment(env.admin, ns, "second", "Completed", completed);
+      assert.equal(first.status?.completedIterations, 5);
+      assert.equal(second.status?.completedIterations, 3);
+      assert.equal(condition(first, "Failed")?.status, "False");
+    } finally {
+      await controller.stop();
+      proxy.close();
+      for (const s of sockets) s.destroy();
+    }
+  });
+
+  test("the ServiceAccount has exactly the chart's least privileges", async () => {
+    const { kc } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
+    const sa = new KubeClient(kc);
+    const forbidden = async (method: string, path: string, body?: unknown) => {
+      await assert.rejects(
+        sa.request(method, path, body === undefined ? {} : { body }),
+        (err: unknown) => err instanceof KubeApiError && err.status === 403,
+        `${method} ${path} should be forbidden`,
+      );
+    };
+    try {
+      // Allowed: what the controller needs.
+      await sa.get(experimentsPath());
+      await sa.get(resourcePath("iter8.tools/v2alpha2", "metrics", "iter8-knative", "mean-latency"));
+      // Not allowed: anything else.
+      await forbidden("GET", resourcePath("v1", "secrets", "default")); // list secrets
+      await forbidden("DELETE", experimentsPath("default", "anything"));
+      await forbidden("POST", experimentsPath("default"), {
+        apiVersion: "iter8.tools/v2alpha2",
+        kind: "Experiment",
+      });
+      await forbidden("GET", resourcePath("apps/v1", "deployments", "default"));
+      await forbidden(
+        "DELETE",
+        resourcePath("networking.istio.io/v1alpha3", "virtualservices", "default", "x"),
+      );
+      await forbidden("GET", `/apis/coordination.k8s.io/v1/namespaces/default/leases/${LEASE_NAME}`);
+    } finally {
+      sa.close();
+    }
+  });
+});
