@@ -16,6 +16,7 @@ const commands: Array<() => Promise<{ register: Register }>> = [
   () => import("./commands/local.ts"),
   () => import("./commands/get.ts"),
   () => import("./commands/controller.ts"),
+  () => import("./commands/kube.ts"),
   () => import("./commands/router.ts"),
 ];
 
