@@ -387,11 +387,8 @@ class ClientConn {
     sock.on("data", (d: Buffer) => this.onData(d));
     sock.on("drain", () => this.ex?.onClientDrain());
     sock.on("error", () => {});
-    sock.on("end", () => {
-      // Half-close: answer what was asked, then close.
-      if (this.phase === P_HEAD) this.destroy();
-      else this.ex?.markClientEnded();
-    });
+    // A client closing its side gives up on the exchange in flight (as node:http treats it by default).
+    sock.on("end", () => this.destroy());
     sock.on("close", () => this.onClose());
   }
 
@@ -568,7 +565,6 @@ class Exchange {
   private responseStarted = false;
   private status = 0;
   private closeAfter = false;
-  private clientEnded = false;
   private finished = false;
   private deadline = 0;
   private mirrorCopies: Exchange[] | null = null;
@@ -701,10 +697,6 @@ class Exchange {
     this.up?.sock.resume();
   }
 
-  markClientEnded(): void {
-    this.clientEnded = true;
-  }
-
   onInterim(head: ResponseHead): void {
     if (this.client === null) return;
     this.client.sock.write(responseHeadText(head, false, this.req.minor, true), "latin1");
@@ -716,7 +708,7 @@ class Exchange {
     this.lastUpstreamActivity = this.proxy.now;
     if (this.client === null) return;
     this.responseStarted = true;
-    this.closeAfter = !this.req.keepAlive || head.bodyKind === BODY_UNTIL_CLOSE || this.clientEnded;
+    this.closeAfter = !this.req.keepAlive || head.bodyKind === BODY_UNTIL_CLOSE;
     const text = responseHeadText(head, this.closeAfter, this.req.minor, false);
     // Hold the head back until the body bytes of the same read (usually all of them) can go with it
     // in one write; the upstream connection flushes it at the end of the read otherwise.
@@ -759,7 +751,7 @@ class Exchange {
     this.finish(this.status);
     if (this.client !== null) {
       if (!this.requestDone) this.closeAfter = true;
-      this.client.exchangeDone(!this.closeAfter && !this.clientEnded);
+      this.client.exchangeDone(!this.closeAfter);
     }
   }
 
@@ -843,7 +835,7 @@ class Exchange {
     }
     this.responseStarted = true;
     const body = `${message}\n`;
-    const closeConn = close || !this.req.keepAlive || this.clientEnded || !this.requestDone;
+    const closeConn = close || !this.req.keepAlive || !this.requestDone;
     client.sock.write(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\n${closeConn ? "connection: close\r\n" : ""}\r\n${body}`,

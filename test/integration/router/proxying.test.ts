@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import * as http from "node:http";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { compileRoutes, type Router, startRouter } from "../../../src/router/index.ts";
 import { closedPort, raw, request, startUpstream, type Upstream, until } from "./helpers.ts";
 
@@ -235,6 +236,61 @@ for (const engine of ["fast", "node"] as const) {
       await until(() => router.connections() === baseline, "the router to close the client socket");
       const ok = await request(router.url, { headers: { host: "echo.test" } });
       assert.equal(ok.status, 200);
+    });
+
+    it("random and mutated requests never crash it or leak connections", async () => {
+      const baseline = router.connections();
+      const valid =
+        "POST /x HTTP/1.1\r\nHost: echo.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello";
+      const inputs = [
+        ...fc.sample(fc.uint8Array({ maxLength: 300 }), 40).map((a) => Buffer.from(a)),
+        ...fc
+          .sample(
+            fc.tuple(
+              fc.nat({ max: valid.length }),
+              fc.nat({ max: valid.length }),
+              fc.string({ maxLength: 8 }),
+            ),
+            60,
+          )
+          .map(([a, b, ins]) =>
+            Buffer.from(valid.slice(0, Math.min(a, b)) + ins + valid.slice(Math.max(a, b)), "latin1"),
+          ),
+      ];
+      await Promise.all(
+        inputs.map(
+          (input) =>
+            new Promise<void>((resolve) => {
+              const s = net.connect(port, "127.0.0.1");
+              s.on("error", () => {});
+              s.on("close", () => resolve());
+              s.on("data", () => {});
+              s.end(input);
+              // The router answers and closes, or waits for the rest: the client gives up after a while.
+              setTimeout(() => s.destroy(), 300);
+            }),
+        ),
+      );
+      await until(() => router.connections() === baseline, "every connection to be released");
+      const ok = await request(router.url, { headers: { host: "echo.test" } });
+      assert.equal(ok.status, 200);
+    });
+
+    it("a client giving up while waiting for the response closes the upstream request", async () => {
+      const baseline = router.connections();
+      const before = hang.seen.length;
+      const counted = router.metrics.snapshot("hang")?.count ?? 0;
+      const s = net.connect(port, "127.0.0.1");
+      s.on("error", () => {});
+      s.write("GET /wait HTTP/1.1\r\nHost: hang.test\r\n\r\n");
+      await until(() => hang.seen.length > before, "the upstream to get the request");
+      s.destroy();
+      await until(() => router.connections() === baseline, "the router to release the client");
+      assert.equal(
+        router.metrics.snapshot("hang")?.count ?? 0,
+        counted,
+        "an abandoned request is not counted",
+      );
     });
 
     it("malformed requests get 400 (oversized headers 431) and the router keeps serving", async () => {
