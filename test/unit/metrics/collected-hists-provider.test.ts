@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import type { Experiment } from "../../../src/api/types.ts";
 import type { MetricReading } from "../../../src/engine/ports.ts";
 import type { FortioResult } from "../../../src/loadgen/index.ts";
@@ -19,6 +20,7 @@ import {
   histogramPercentile,
   type LatencyBucket,
 } from "../../../src/metrics/collected-hists-provider.ts";
+import { HttpMetricsProvider } from "../../../src/metrics/http-provider.ts";
 import { MetricsStore } from "../../../src/router/metrics.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
 import { baseline, candidate, experiment, metric, query } from "./fixtures.ts";
@@ -188,6 +190,37 @@ describe("histogramPercentile", () => {
       assert.ok(v >= previous && v >= 0 && v <= 50, `p${pct} = ${v} after ${previous}`);
       previous = v;
     }
+  });
+  // Independent check of the sweep: the distribution function F of the buckets (each count spread
+  // uniformly, zero-width buckets as point masses) computed directly, bucket by bucket. The p-th
+  // percentile q must satisfy F(q−) ≤ p/100 × total ≤ F(q), whatever the overlaps.
+  it("inverts the buckets' distribution function (property)", () => {
+    const F = (buckets: LatencyBucket[], x: number, inclusive: boolean) =>
+      buckets.reduce((sum, bk) => {
+        if (bk.end === bk.start) return sum + (x > bk.start || (inclusive && x === bk.start) ? bk.count : 0);
+        return sum + bk.count * Math.min(1, Math.max(0, (x - bk.start) / (bk.end - bk.start)));
+      }, 0);
+    const bucket = fc
+      .tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 9 }))
+      .map(([start, width, count]) => b(start, start + width, count));
+    fc.assert(
+      fc.property(
+        fc.array(bucket, { minLength: 1, maxLength: 12 }),
+        fc.double({ min: 0.5, max: 100, noNaN: true }),
+        (buckets, pct) => {
+          const total = buckets.reduce((n, bk) => n + bk.count, 0);
+          const q = histogramPercentile(buckets, pct);
+          if (total === 0) return q === undefined;
+          const target = (pct / 100) * total;
+          const tolerance = 1e-9 * total;
+          return (
+            F(buckets, q as number, false) <= target + tolerance &&
+            target <= F(buckets, q as number, true) + tolerance
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
   it("rejects a percentile outside (0, 100]", () => {
     assert.throws(() => histogramPercentile([b(0, 1, 1)], 0), /percentile must be in \(0, 100\], got 0/);
@@ -363,6 +396,16 @@ describe("CompositeBuiltinProvider", () => {
     );
     const notMap = await read(p, withHists("garbage"), "request-count", "candidate");
     assert.match(notMap.error ?? "", /aggregatedBuiltinHists\.data must be a map/);
+  });
+
+  it("answers through the builtin slot of HttpMetricsProvider, sample size included", async () => {
+    const http = new HttpMetricsProvider({
+      builtin: new CompositeBuiltinProvider(new BuiltinMetricsProvider(routerStats())),
+    });
+    const e = withHists({ current: entry(SHAPE, { "200": 95, "500": 5 }, 0.6) });
+    assert.deepEqual(await read(http, e, "latency-95th-percentile"), { value: 15, sampleSize: 100 });
+    assert.deepEqual(await read(http, e, "error-rate"), { value: 0.05, sampleSize: 100 });
+    assert.deepEqual(await read(http, e, "request-count", "candidate"), { value: 5, sampleSize: 5 });
   });
 
   it("without a fallback is the collected-histograms provider alone (Kubernetes)", async () => {
