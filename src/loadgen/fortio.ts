@@ -47,3 +47,34 @@ export function toFortioResult(r: LoadResult): FortioResult {
     RetCodes,
   };
 }
+
+/**
+ * Accumulates runs the way `metrics/collect` does across loop iterations (SPEC B §5.6): Count and
+ * Sum added, Max the larger, Min the smaller of non-empty runs, buckets concatenated, RetCodes
+ * added per code. Avg and each bucket's Percent are recomputed. Inputs are not modified.
+ */
+export function mergeFortioResults(a: FortioResult, b: FortioResult): FortioResult {
+  const ha = a.DurationHistogram;
+  const hb = b.DurationHistogram;
+  const count = ha.Count + hb.Count;
+  const sum = ha.Sum + hb.Sum;
+  let cumulative = 0;
+  const Data = [...ha.Data, ...hb.Data].map((bucket) => {
+    cumulative += bucket.Count;
+    return { ...bucket, Percent: count > 0 ? (cumulative / count) * 100 : 0 };
+  });
+  const RetCodes: Record<string, number> = { ...a.RetCodes };
+  for (const [code, n] of Object.entries(b.RetCodes)) RetCodes[code] = (RetCodes[code] ?? 0) + n;
+  const mins = [ha, hb].filter((h) => h.Count > 0).map((h) => h.Min);
+  return {
+    DurationHistogram: {
+      Count: count,
+      Min: mins.length > 0 ? Math.min(...mins) : 0,
+      Max: Math.max(ha.Max, hb.Max),
+      Sum: sum,
+      Avg: count > 0 ? sum / count : 0,
+      Data,
+    },
+    RetCodes,
+  };
+}

@@ -3,7 +3,13 @@
 
 export { formatDuration, parseDuration } from "./duration.ts";
 export { formatProgress, formatResult } from "./format.ts";
-export { type FortioBucket, type FortioHistogram, type FortioResult, toFortioResult } from "./fortio.ts";
+export {
+  type FortioBucket,
+  type FortioHistogram,
+  type FortioResult,
+  mergeFortioResults,
+  toFortioResult,
+} from "./fortio.ts";
 export {
   DEFAULT_CONNECTIONS,
   DEFAULT_QPS,

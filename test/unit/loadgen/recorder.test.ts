@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { toFortioResult } from "../../../src/loadgen/fortio.ts";
+import { mergeFortioResults, toFortioResult } from "../../../src/loadgen/fortio.ts";
 import { normalizeLoadOptions } from "../../../src/loadgen/options.ts";
 import { Recorder } from "../../../src/loadgen/recorder.ts";
 
@@ -85,4 +85,23 @@ test("Fortio shape: seconds, bucket counts sum to Count, -1 for errors", () => {
     assert.ok(b.Start >= 0.0014 && b.End <= 0.0026, `bucket ${b.Start}..${b.End}`);
   }
   assert.equal(f.DurationHistogram.Data.at(-1)!.Percent, 100);
+});
+
+test("merging Fortio results adds counts, sums and codes and keeps every bucket", () => {
+  const a = toFortioResult(fixedRateRecorder().result(OPTS, new Date(0), 50, "requests", 0, 0));
+  const r = new Recorder(true);
+  r.onSend(0, 0, 1);
+  r.onResponse(200, 0, 0, 100);
+  const b = toFortioResult(r.result(OPTS, new Date(0), 100, "requests", 0, 0));
+  const m = mergeFortioResults(a, b);
+  assert.equal(m.DurationHistogram.Count, 6);
+  assert.ok(Math.abs(m.DurationHistogram.Sum - (a.DurationHistogram.Sum + 0.1)) < 1e-12);
+  assert.ok(Math.abs(m.DurationHistogram.Max - 0.1) < 0.0002);
+  assert.equal(m.DurationHistogram.Min, a.DurationHistogram.Min);
+  assert.equal(m.DurationHistogram.Data.length, a.DurationHistogram.Data.length + 1);
+  assert.equal(m.DurationHistogram.Data.at(-1)!.Percent, 100);
+  assert.deepEqual(m.RetCodes, { "200": 4, "503": 1, "-1": 1 });
+  assert.deepEqual(a.RetCodes, { "200": 3, "503": 1, "-1": 1 }); // inputs untouched
+  const empty = toFortioResult(new Recorder(true).result(OPTS, new Date(0), 0, "aborted", 0, 0));
+  assert.deepEqual(mergeFortioResults(empty, b).DurationHistogram.Min, b.DurationHistogram.Min);
 });
