@@ -165,6 +165,8 @@ class LocalRun {
     if (resume) {
       experiment = stored;
       routing = previous.routing;
+      // The saved state is announced below; print rows again only when it changes.
+      this.#lastRow = rowKey(stored);
       o.out(
         `resuming ${key.namespace}/${key.name} from ${store.pathOf(key)}: stage ${stored.status?.stage ?? "-"}, ${stored.status?.completedIterations ?? 0} iterations completed\n`,
       );
@@ -345,6 +347,14 @@ class LocalRun {
     });
     if (resume) {
       if (this.#o.intervalSeconds !== undefined) await store.updateSpec(experiment);
+      // The router's statistics restart with it; the built-in metrics are cumulative over what it
+      // saw. Let the versions serve one interval before the next iteration so that iteration has
+      // data (on a cluster, Prometheus would have kept the history).
+      if (experiment.status?.stage === "Running") {
+        const seconds = experiment.spec.duration?.intervalSeconds ?? 20;
+        o.out(`waiting ${seconds} s for traffic before the next iteration\n`);
+        await systemClock.sleep(seconds * 1000, signal);
+      }
     } else {
       await store.put(experiment);
     }
@@ -385,7 +395,7 @@ class LocalRun {
 
   #onWrite(exp: Experiment): void {
     const cells = [...experimentCells(exp), formatSplit(exp)];
-    const row = cells.join("\u0000");
+    const row = rowKey(exp);
     const st = exp.status;
     const n = st?.completedIterations ?? 0;
     const last = this.#record.history[this.#record.history.length - 1];
@@ -433,6 +443,11 @@ class LocalRun {
       ...[...this.#processes.values()].map((p) => p.stop()),
     ]);
   }
+}
+
+/** What a printed progress line shows, to print only changes. */
+function rowKey(exp: Experiment): string {
+  return [...experimentCells(exp), formatSplit(exp)].join("\u0000");
 }
 
 function round(n: number): string {
