@@ -5,9 +5,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
+import { chartFiles } from "../../../src/platforms/kubernetes/chart.ts";
 import { crdFiles, experimentCrd, metricCrd } from "../../../src/platforms/kubernetes/crds.ts";
 
-const DIR = join(import.meta.dirname, "..", "..", "..", "deploy", "crds");
+const DEPLOY = join(import.meta.dirname, "..", "..", "..", "deploy");
+const DIR = join(DEPLOY, "crds");
 
 type Version = {
   name: string;
@@ -72,5 +74,36 @@ describe("deploy/crds", () => {
       path: "/convert",
       port: 443,
     });
+  });
+
+  for (const [name, text] of Object.entries(chartFiles(DEPLOY))) {
+    test(`helm chart ${name} is up to date (run node scripts/gen-crds.ts)`, () => {
+      assert.equal(readFileSync(join(DEPLOY, "helm", "iter8", name), "utf8"), text);
+    });
+  }
+
+  test("the chart templates only the namespace, image, replicas, options and the webhook certificate", () => {
+    const allowed = new Set([
+      "{{ .Release.Namespace }}",
+      "{{ .Values.image }}",
+      "{{ .Values.replicas }}",
+      "{{- with .Values.watchNamespaces }}",
+      '{{ join "," . }}',
+      "{{- end }}",
+      "{{- if .Values.sampleMetrics }}",
+      '{{- $ca := genCA "iter8-webhook-ca" 3650 }}',
+      '{{- $host := printf "iter8-controller.%s.svc" .Release.Namespace }}',
+      "{{- $cert := genSignedCert $host nil (list $host) 3650 $ca }}",
+      "{{ $ca.Cert | b64enc }}",
+      "{{ $cert.Cert | b64enc }}",
+      "{{ $cert.Key | b64enc }}",
+    ]);
+    for (const [name, text] of Object.entries(chartFiles(DEPLOY))) {
+      for (const action of text.match(/\{\{[^}]*\}\}/g) ?? []) {
+        assert.ok(allowed.has(action), `${name}: unexpected template action ${action}`);
+      }
+      // Once the actions are removed, what is left is the plain manifests' YAML.
+      assert.ok(!/(namespace|sampleSize): iter8-system/.test(text), `${name} hard-codes the install namespace`);
+    }
   });
 });
