@@ -68,6 +68,9 @@ for (const engine of ["fast", "node"] as const) {
             "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
           );
           res.socket!.destroySoon();
+        } else if (req.url === "/nc") {
+          res.writeHead(204);
+          res.end();
         } else res.end("0123456789");
       });
       await new Promise<void>((r) => big.listen(0, "127.0.0.1", r));
@@ -146,6 +149,41 @@ for (const engine of ["fast", "node"] as const) {
       );
       assert.equal(res.match(/HTTP\/1\.1 200/g)?.length, 2, res);
       assert.match(res, /"body":"hello world"/);
+    });
+
+    it("HTTP/1.0 clients, HEAD, 204 and Expect: 100-continue", async () => {
+      const v10 = await raw(port, "GET /old HTTP/1.0\r\nHost: echo.test\r\n\r\n");
+      assert.match(v10, /^HTTP\/1\.1 200/);
+      assert.doesNotMatch(
+        v10.toLowerCase(),
+        /transfer-encoding/,
+        "no chunked framing for an HTTP/1.0 client",
+      );
+      assert.match(v10, /"host":"echo.test"/);
+      const head = await raw(port, "HEAD /h HTTP/1.1\r\nHost: big.test\r\nConnection: close\r\n\r\n");
+      assert.match(head, /^HTTP\/1\.1 200/);
+      assert.ok(head.endsWith("\r\n\r\n"), "a HEAD response has no body");
+      const twoRequests = await raw(
+        port,
+        "GET /nc HTTP/1.1\r\nHost: big.test\r\n\r\nGET /small HTTP/1.1\r\nHost: big.test\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(twoRequests, /^HTTP\/1\.1 204[\s\S]*\r\n\r\nHTTP\/1\.1 200[\s\S]*0123456789$/);
+      const cont = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(port, "127.0.0.1");
+        let got = "";
+        s.on("data", (d) => {
+          got += d.toString();
+          if (got.startsWith("HTTP/1.1 100") && !got.includes("200")) s.write("hello");
+          if (got.includes("\r\n0\r\n\r\n")) {
+            s.destroy();
+            resolve(got);
+          }
+        });
+        s.on("error", reject);
+        s.write("POST /c HTTP/1.1\r\nHost: echo.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+      });
+      assert.match(cont, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
+      assert.match(cont, /"body":"hello"/);
     });
 
     it("answers 502 when the upstream refuses, 504 when it does not answer in time", async () => {
