@@ -158,8 +158,16 @@ async function main(): Promise<void> {
 
   // One core's worth of upstream: static nginx (1 worker) by default, so proxies, not the upstream,
   // are what limits throughput; a minimal node:http server with --upstream node.
-  const upstream =
-    args.upstream === "nginx" ? await startNginx(null, 1) : await startNodeServer("upstream.ts");
+  let upstream: { url: string; proc: Started };
+  if (args.upstream === "nginx") {
+    try {
+      upstream = await startNginx(null, 1);
+    } catch (err) {
+      notes.push(`nginx upstream unavailable (${firstLine(err)}); used the node:http upstream`);
+      args.upstream = "node";
+      upstream = await startNodeServer("upstream.ts");
+    }
+  } else upstream = await startNodeServer("upstream.ts");
   log(`upstream (${args.upstream}) ${upstream.url}`);
   await checkProxies(upstream.url);
 
