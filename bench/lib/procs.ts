@@ -60,6 +60,7 @@ export function installSignalHandlers(): void {
 
 export interface Started {
   child: ChildProcess;
+  failed: () => Error | null;
   stderr: () => string;
   stop: () => Promise<void>;
 }
@@ -73,11 +74,20 @@ export function start(cmd: string, args: string[], opts: { cwd?: string } = {}):
     err = (err + d).slice(-4000);
   });
   child.on("exit", () => children.delete(child));
+  // A command that cannot start (ENOENT) reports it here rather than by exiting.
+  let spawnError: Error | null = null;
+  child.on("error", (e) => {
+    spawnError = e;
+    children.delete(child);
+    err += `${cmd}: ${e.message}`;
+    child.emit("exit", null, null);
+  });
   return {
     child,
+    failed: () => spawnError,
     stderr: () => err,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null || spawnError !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       killGroup(child, "SIGTERM");
       const t = setTimeout(() => killGroup(child, "SIGKILL"), 2000);
@@ -122,7 +132,7 @@ export function waitForLine(s: Started, re: RegExp, timeoutMs = 15_000): Promise
 export async function waitForPort(host: string, port: number, s: Started, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (s.child.exitCode !== null)
+    if (s.child.exitCode !== null || s.failed() !== null)
       throw new Error(`exited (${s.child.exitCode}) before listening: ${s.stderr().trim()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const sock = net.connect({ host, port }, () => {
