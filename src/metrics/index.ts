@@ -4,6 +4,7 @@
 import type { Metric } from "../api/types.ts";
 import type { MetricsProvider, ObjectKey } from "../engine/ports.ts";
 import { BuiltinMetricsProvider, type VersionStatsSource } from "./builtin-provider.ts";
+import { CompositeBuiltinProvider } from "./collected-hists-provider.ts";
 import { HttpMetricsProvider } from "./http-provider.ts";
 import { ChainSecretSource, EnvSecretSource, FileSecretSource, type SecretSource } from "./secrets.ts";
 
@@ -56,9 +57,11 @@ export function createLocalMetrics(options: LocalMetricsOptions = {}): LocalMetr
   const builtin =
     options.routerStats === undefined ? undefined : new BuiltinMetricsProvider(options.routerStats);
   const prometheusUrl = options.prometheusUrl ?? (env.ITER8_PROMETHEUS_URL || undefined);
+  // `provider: iter8` metrics: histograms written by `metrics/collect` win for a version that has
+  // them; otherwise the router's own per-version stats answer.
   const provider = new HttpMetricsProvider({
     secrets: new ChainSecretSource(sources),
-    ...(builtin === undefined ? {} : { builtin }),
+    builtin: new CompositeBuiltinProvider(builtin),
     ...(prometheusUrl === undefined ? {} : { prometheusUrl }),
     ...(options.resolveMetric === undefined ? {} : { resolveMetric: options.resolveMetric }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
