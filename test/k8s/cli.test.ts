@@ -1,0 +1,185 @@
+// `iter8 controller` and `iter8 kube get|describe` as real processes against the real API server:
+// the controller process (as the chart's ServiceAccount, with --leader-elect) serves /healthz and
+// /readyz and the conversion webhook the CRDs point at, runs seed 004 applied in v2alpha1, and stops
+// cleanly on SIGTERM, releasing its Lease; the CLI prints the kubectl columns and the iter8ctl
+// description read from the cluster.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { stringify } from "yaml";
+import { experimentCrd, metricCrd } from "../../src/platforms/kubernetes/crds.ts";
+import { LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
+import { waitFor } from "./harness/http.ts";
+import {
+  apply,
+  completed,
+  fastSeed,
+  INSTALL_NS,
+  markKsvcReady,
+  type Obj,
+  ROOT,
+  readYaml,
+  SA,
+  SEEDS,
+  startEnv,
+  type TestEnv,
+  waitForExperiment,
+} from "./support.ts";
+
+const MAIN = join(ROOT, "src", "cli", "main.ts");
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    p.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    p.on("error", reject);
+    p.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function status(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: "127.0.0.1", port, path }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on("error", reject);
+  });
+}
+
+describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, () => {
+  let env: TestEnv;
+  let controller: ChildProcess | undefined;
+  let logs = "";
+  let adminKubeconfig: string;
+
+  before(async () => {
+    env = await startEnv();
+    adminKubeconfig = env.cp.kubeconfigPath;
+  });
+  after(async () => {
+    if (controller && controller.exitCode === null) controller.kill("SIGKILL");
+    await env?.stop();
+  });
+
+  test("controller process: probes, webhook, seed 004 end to end, kube get/describe, clean SIGTERM", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "iter8-cli-"));
+    const cert = await env.cp.servingCert("iter8-controller-webhook");
+    writeFileSync(join(dir, "tls.crt"), cert.certPem);
+    writeFileSync(join(dir, "tls.key"), cert.keyPem);
+    const sa = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
+    controller = spawn(
+      process.execPath,
+      [
+        MAIN,
+        "controller",
+        `--kubeconfig=${sa.kubeconfigPath}`,
+        `--install-namespace=${INSTALL_NS}`,
+        "--leader-elect",
+        "--lease-duration=3",
+        "--health-port=0",
+        "--health-address=127.0.0.1",
+        "--webhook-port=0",
+        "--webhook-address=127.0.0.1",
+        `--webhook-cert-dir=${dir}`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    controller.stderr!.on("data", (d) => {
+      logs += d;
+    });
+    const portOf = (msg: string) =>
+      waitFor(
+        `controller to log "${msg}"`,
+        async () => {
+          for (const line of logs.split("\n")) {
+            if (!line.startsWith("{")) continue;
+            const rec = JSON.parse(line) as { msg: string; port?: number };
+            if (rec.msg === msg) return rec.port;
+          }
+          return undefined;
+        },
+        { timeoutMs: 20_000, abortIf: () => (controller!.exitCode !== null ? `exited: ${logs}` : undefined) },
+      );
+    const healthPort = await portOf("health endpoints");
+    const webhookPort = await portOf("conversion webhook");
+    assert.equal(await status(healthPort!, "/healthz"), 200);
+    await waitFor("readyz", async () => ((await status(healthPort!, "/readyz")) === 200 ? true : undefined), {
+      timeoutMs: 20_000,
+    });
+
+    // The CRDs now convert through the controller process's webhook.
+    const crdDir = mkdtempSync(join(tmpdir(), "iter8-crds-"));
+    const client = { url: `https://127.0.0.1:${webhookPort}/convert`, caBundlePem: env.cp.caPem };
+    writeFileSync(
+      join(crdDir, "crds.yaml"),
+      `${stringify(experimentCrd(client))}---\n${stringify(metricCrd(client))}`,
+    );
+    await env.cp.installCRDs([crdDir]);
+
+    const ns = await env.cp.createNamespace("cli");
+    for (const doc of readYaml(join(SEEDS, "004-service.yaml"))) await apply(env.admin, env.discovery, doc);
+    await markKsvcReady(env.admin, "default", "sample-app", [
+      { revisionName: "sample-app-v1", latestRevision: false, percent: 100 },
+      { revisionName: "sample-app-v2", latestRevision: true, percent: 0 },
+    ]);
+    const seed: Obj = fastSeed("004-experiment.yaml");
+    await apply(env.admin, env.discovery, seed, ns);
+    await waitForExperiment(env.admin, ns, "mirroring", "Completed", completed, 90_000);
+
+    const get = await run(["kube", "get", "experiments", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
+    assert.equal(get.code, 0, get.stderr);
+    const lines = get.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^NAME\s+TYPE\s+TARGET\s+STAGE\s+COMPLETED ITERATIONS\s+MESSAGE$/);
+    assert.match(
+      lines[1]!,
+      /^mirroring\s+Conformance\s+default\/sample-app\s+Completed\s+10\s+ExperimentCompleted: Experiment completed successfully$/,
+    );
+    const all = await run(["kube", "get", "experiments", "-A", `--kubeconfig=${adminKubeconfig}`]);
+    assert.match(all.stdout, new RegExp(`^${ns}\\s+mirroring\\s+Conformance`, "m"));
+
+    const described = await run([
+      "kube",
+      "describe",
+      "mirroring",
+      "-n",
+      ns,
+      `--kubeconfig=${adminKubeconfig}`,
+    ]);
+    assert.equal(described.code, 0, described.stderr);
+    for (const line of [
+      "Experiment name: mirroring",
+      `Experiment namespace: ${ns}`,
+      "Target: default/sample-app",
+      "Testing pattern: Conformance",
+      "Experiment stage: Completed",
+      "Number of completed iterations: 10",
+      "Recommended baseline: current",
+    ]) {
+      assert.ok(described.stdout.includes(line), `missing "${line}" in:\n${described.stdout}`);
+    }
+    const missing = await run(["kube", "describe", "nope", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /"nope" not found/);
+
+    // SIGTERM: exits 0 promptly and gives the Lease up.
+    const exited = new Promise<number | null>((r) => controller!.on("exit", (code) => r(code)));
+    controller.kill("SIGTERM");
+    assert.equal(await exited, 0, logs);
+    const lease = await env.admin.get<{ spec: { holderIdentity?: string } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NS}/leases/${LEASE_NAME}`,
+    );
+    assert.equal(lease.spec.holderIdentity ?? "", "");
+    assert.match(logs, /controller stopped/);
+  });
+});
