@@ -159,6 +159,17 @@ class LocalRun {
     const stored = await store.get(key);
     const previous = readJson<RunRecord>(this.#runFile);
     const resume = stored !== undefined && !isCompleted(stored) && !o.fresh && previous !== undefined;
+    if (
+      stored !== undefined &&
+      !isCompleted(stored) &&
+      previous &&
+      previous.pid !== process.pid &&
+      alive(previous.pid)
+    ) {
+      throw new TutorialError([
+        `${store.pathOf(key)}: experiment ${key.namespace}/${key.name} is being run by process ${previous.pid}; stop it or use another --state-dir`,
+      ]);
+    }
 
     let experiment: Experiment;
     let routing: RoutingState;
@@ -442,6 +453,15 @@ class LocalRun {
       this.#router?.close(),
       ...[...this.#processes.values()].map((p) => p.stop()),
     ]);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -256,3 +256,20 @@ describe("failure handling (concurrently: each run mostly waits for its interval
     }
   });
 });
+
+describe("a run stopped with SIGTERM", () => {
+  it("stops everything it started, exits 143, and a second run on the same state waits its turn", async () => {
+    const state = tempDir("term");
+    const args = ["local", "run", canary, "--interval", "1", "--state-dir", state];
+    const run = startCli(args);
+    await run.waitFor(/IterationUpdate: Completed Iteration 2\n/);
+    const other = await runCli(args);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /is being run by process \d+; stop it or use another --state-dir/);
+    run.kill("SIGTERM");
+    assert.equal(await run.exited, 143);
+    assert.deepEqual(processesWithMarker(run.marker), [], "nothing left once the run has exited");
+    const exp = readJson<Exp>(join(state, "experiments/default.canary-progressive.json"));
+    assert.equal(exp.status.stage, "Running");
+  });
+});
