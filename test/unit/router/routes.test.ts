@@ -541,3 +541,68 @@ describe("compileRoutes: robustness", () => {
     );
   });
 });
+
+describe("compileRoutes: gateway re-entry", () => {
+  it("matches the second hop against headers and authority set by the first, and applies both hops' operations", () => {
+    const edge = {
+      apiVersion: "networking.istio.io/v1beta1",
+      kind: "VirtualService",
+      metadata: { name: "edge", namespace: "default" },
+      spec: {
+        hosts: ["a.com"],
+        http: [
+          {
+            match: [{ headers: { tier: { exact: "gold" } } }],
+            headers: { request: { set: { "x-seg": "gold" } } },
+            rewrite: { authority: "inner.local" },
+            route: [{ destination: { host: "knative-local-gateway.istio-system.svc.cluster.local" } }],
+          },
+          { route: [{ destination: { host: "knative-local-gateway.istio-system.svc.cluster.local" } }] },
+        ],
+      },
+    };
+    const inner = {
+      apiVersion: "networking.istio.io/v1beta1",
+      kind: "VirtualService",
+      metadata: { name: "inner", namespace: "default" },
+      spec: {
+        gateways: ["knative-serving/knative-local-gateway"],
+        hosts: ["*"],
+        http: [
+          {
+            match: [{ headers: { "x-seg": { exact: "gold" } }, authority: { exact: "inner.local" } }],
+            route: [{ destination: { host: "g" }, headers: { request: { set: { "x-hop": "2" } } } }],
+          },
+          { route: [{ destination: { host: "o" } }] },
+        ],
+      },
+    };
+    const r = createResolver(compileRoutes([edge, inner], { g: "127.0.0.1:1", o: "127.0.0.1:2" }));
+    const gold = plan(r.resolve(req("a.com", { tier: "gold" }), Math.random, []));
+    assert.equal(gold.version, "g");
+    assert.equal(gold.authority, "inner.local");
+    assert.deepEqual(gold.addHeaders, ["x-seg", "gold", "x-hop", "2"]);
+    const other = plan(r.resolve(req("a.com", { tier: "silver" }), Math.random, []));
+    assert.equal(other.version, "o");
+    assert.equal(other.authority, null);
+  });
+
+  it("a loop through gateways ends in 503 instead of recursing forever", () => {
+    const loop = {
+      apiVersion: "networking.istio.io/v1beta1",
+      kind: "VirtualService",
+      metadata: { name: "loop", namespace: "default" },
+      spec: {
+        gateways: ["mesh", "knative-serving/knative-local-gateway"],
+        hosts: ["*"],
+        http: [
+          { route: [{ destination: { host: "knative-local-gateway.istio-system.svc.cluster.local" } }] },
+        ],
+      },
+    };
+    const res = createResolver(compileRoutes([loop], {})).resolve(req("x.com"), Math.random, []);
+    assert.ok(isFailure(res));
+    assert.equal(res.status, 503);
+    assert.match(res.reason, /loop/);
+  });
+});
