@@ -3,6 +3,7 @@
 // election between two replicas, invalid experiments ending Failed with the reason, and watches
 // that survive dropped connections and pick up what happened meanwhile.
 import assert from "node:assert/strict";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -296,6 +297,99 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
       await controller.stop();
       proxy.close();
       for (const s of sockets) s.destroy();
+    }
+  });
+
+  test("metrics from an HTTP backend with a Bearer token from a Secret; common/readiness waits for an object", async () => {
+    const ns = await env.cp.createNamespace("secrets");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs"));
+    // A metrics backend on loopback that insists on the token.
+    const seen: string[] = [];
+    const backend = createHttpServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      seen.push(req.headers.authorization ?? "");
+      if (req.headers.authorization !== "Bearer s3cret") {
+        res.writeHead(401).end("{}");
+        return;
+      }
+      const version = url.searchParams.get("version");
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ value: version === "current" ? 12 : 80 }));
+    });
+    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
+    const port = (backend.address() as { port: number }).port;
+    await apply(env.admin, env.discovery, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "metrics-token", namespace: ns },
+      stringData: { token: "s3cret" },
+    });
+    await apply(env.admin, env.discovery, {
+      apiVersion: "iter8.tools/v2alpha2",
+      kind: "Metric",
+      metadata: { name: "http-latency", namespace: ns },
+      spec: {
+        type: "Gauge",
+        urlTemplate: `http://127.0.0.1:${port}/query`,
+        params: [{ name: "version", value: "$name" }],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a metric header template, filled from the Secret
+        headerTemplates: [{ name: "Authorization", value: "Bearer ${token}" }],
+        authType: "Bearer",
+        secret: "metrics-token",
+        jqExpression: ".value",
+      },
+    });
+    const { controller } = controllerAsServiceAccount(env);
+    void controller.start();
+    try {
+      const exp = canary(ns, "exp", "vs", 3, {
+        strategy: {
+          testingPattern: "Canary",
+          actions: {
+            start: [
+              {
+                task: "common/readiness",
+                with: {
+                  initialDelaySeconds: 0,
+                  intervalSeconds: 1,
+                  numRetries: 30,
+                  objRefs: [
+                    {
+                      kind: "virtualservice.v1alpha3.networking.istio.io",
+                      name: "late",
+                      waitFor: "jsonpath={.spec.hosts[0]}=example.com",
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+        criteria: { objectives: [{ metric: "http-latency", upperLimit: 50 }] },
+      });
+      await apply(env.admin, env.discovery, exp);
+      await waitForExperiment(env.admin, ns, "exp", "start action running", (e) =>
+        (e.status?.message ?? "").includes("Start handler 'start' launched"),
+      );
+      // The object the readiness task waits for appears only now.
+      await apply(env.admin, env.discovery, virtualService(ns, "late"));
+      const done = await waitForExperiment(env.admin, ns, "exp", "Completed", completed);
+      assert.equal(condition(done, "Failed")?.status, "False", JSON.stringify(done.status));
+      assert.equal(done.status?.completedIterations, 3);
+      const data = done.status?.analysis?.aggregatedMetrics?.data?.[`${ns}/http-latency`]?.data ?? {};
+      assert.equal(Number(data["current"]?.value), 12);
+      assert.equal(Number(data["candidate"]?.value), 80);
+      // The candidate misses its objective: no winner, the baseline keeps 95% (SPEC B §4.5).
+      assert.equal(done.status?.versionRecommendedForPromotion, "current");
+      assert.deepEqual(done.status?.currentWeightDistribution, [
+        { name: "current", value: 95 },
+        { name: "candidate", value: 5 },
+      ]);
+      assert.ok(seen.length > 0 && seen.every((h) => h === "Bearer s3cret"));
+    } finally {
+      await controller.stop();
+      backend.close();
     }
   });
 
