@@ -21,6 +21,7 @@ export class Connection {
   sentAt = 0;
   private socket: net.Socket | null = null;
   private readonly parser = new ResponseParser();
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   // Requests already answered on the current socket: a failure on a reused socket before any
   // response byte is the keep-alive race (server closed an idle connection), retried once.
   private answeredOnSocket = 0;
@@ -72,12 +73,22 @@ export class Connection {
   }
 
   private open(): void {
-    const socket = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
+    // `onread` hands bytes straight from one reused buffer to the parser, skipping the stream
+    // machinery and a buffer allocation per read (the parser copies what it must keep).
+    const socket: net.Socket = net.connect({
+      host: this.opts.host,
+      port: this.opts.port,
+      noDelay: true,
+      onread: {
+        buffer: this.readBuffer,
+        callback: (n: number, buf: Uint8Array) => {
+          if (socket === this.socket) this.onData((buf as Buffer).subarray(0, n));
+          return true;
+        },
+      },
+    });
     this.socket = socket;
     this.answeredOnSocket = 0;
-    socket.on("data", (chunk: Buffer) => {
-      if (socket === this.socket) this.onData(chunk);
-    });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       if (socket === this.socket) this.onSocketEnd(err.code ?? "socket-error");
     });
