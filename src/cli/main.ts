@@ -6,19 +6,25 @@ import { CliError } from "./errors.ts";
 
 type Register = (program: Command) => void;
 
-// One entry per subcommand module, in the order `iter8 --help` lists them.
-const commands: Array<() => Promise<{ register: Register }>> = [
-  // (subcommand modules are added here)
-  () => import("./commands/validate.ts"),
-  () => import("./commands/load.ts"),
-  () => import("./commands/sample-app.ts"),
-  () => import("./commands/describe.ts"),
-  () => import("./commands/local.ts"),
-  () => import("./commands/get.ts"),
-  () => import("./commands/controller.ts"),
-  () => import("./commands/kube.ts"),
-  () => import("./commands/router.ts"),
+// One entry per subcommand module, in the order `iter8 --help` lists them. Modules are imported
+// only when needed: a command pulls in just its own dependencies (the Kubernetes client alone costs
+// a second of start-up), and `--help` or an unknown name loads them all.
+const commands: Array<{ name: string; load: () => Promise<{ register: Register }> }> = [
+  { name: "validate", load: () => import("./commands/validate.ts") },
+  { name: "describe", load: () => import("./commands/describe.ts") },
+  { name: "get", load: () => import("./commands/get.ts") },
+  { name: "local", load: () => import("./commands/local.ts") },
+  { name: "load", load: () => import("./commands/load.ts") },
+  { name: "sample-app", load: () => import("./commands/sample-app.ts") },
+  { name: "router", load: () => import("./commands/router.ts") },
+  { name: "controller", load: () => import("./commands/controller.ts") },
+  { name: "kube", load: () => import("./commands/kube.ts") },
 ];
+
+/** The subcommand named on the command line: the first argument that is not an option. */
+function requestedCommand(argv: string[]): string | undefined {
+  return argv.slice(2).find((a) => !a.startsWith("-"));
+}
 
 export async function main(argv: string[]): Promise<number> {
   const name = process.env["ITER8_PROGRAM_NAME"] ?? "iter8";
@@ -27,7 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const load of commands) (await load()).register(program);
+  const wanted = requestedCommand(argv);
+  const only = commands.find((c) => c.name === wanted);
+  const versionOnly = wanted === undefined && argv.some((a) => a === "-V" || a === "--version");
+  const needed = only ? [only] : versionOnly ? [] : commands;
+  for (const c of needed) (await c.load()).register(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
