@@ -4,9 +4,7 @@
 // that survive dropped connections and pick up what happened meanwhile.
 import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import { experimentsPath, LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
 import { KubeApiError, KubeClient, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
 import { waitFor } from "./harness/http.ts";
@@ -15,6 +13,7 @@ import {
   completed,
   condition,
   controllerAsServiceAccount,
+  cuttableProxy,
   INSTALL_NS,
   type Obj,
   recordChanges,
@@ -199,6 +198,54 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     }
   });
 
+  test("a leader cut off from the API server steps down before the standby takes over", async () => {
+    const ns = await env.cp.createNamespace("partition");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs"));
+    const proxy = await cuttableProxy(env);
+    const opts = { leaderElect: true, leaseDurationMs: 3000 };
+    const a = controllerAsServiceAccount(env, { ...opts, identity: "cut-a", client: proxy.client });
+    const b = controllerAsServiceAccount(env, { ...opts, identity: "cut-b" });
+    let both = 0;
+    const sampler = setInterval(() => {
+      if (a.controller.leading && b.controller.leading) both++;
+    }, 10);
+    void a.controller.start();
+    try {
+      await waitFor("cut-a to lead", async () => (a.controller.leading ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      void b.controller.start();
+      await apply(env.admin, env.discovery, canary(ns, "exp", "vs", 6));
+      await waitForExperiment(
+        env.admin,
+        ns,
+        "exp",
+        "2 iterations",
+        (e) => (e.status?.completedIterations ?? 0) >= 2,
+      );
+      proxy.cut();
+      await waitFor("cut-a to step down", async () => (a.controller.leading ? undefined : true), {
+        timeoutMs: 10_000,
+      });
+      await waitFor("cut-b to lead", async () => (b.controller.leading ? true : undefined), {
+        timeoutMs: 10_000,
+      });
+      const done = await waitForExperiment(env.admin, ns, "exp", "Completed", completed);
+      assert.equal(done.status?.completedIterations, 6);
+      assert.equal(condition(done, "Failed")?.status, "False");
+      assert.equal(both, 0, "both replicas were leading at the same time");
+      const lease = await env.admin.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+        `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NS}/leases/${LEASE_NAME}`,
+      );
+      assert.equal(lease.spec.holderIdentity, "cut-b");
+    } finally {
+      clearInterval(sampler);
+      await b.controller.stop();
+      await a.controller.stop();
+      proxy.close();
+    }
+  });
+
   test("invalid experiments end Failed with the reason in the message", async () => {
     const ns = await env.cp.createNamespace("invalid");
     await apply(env.admin, env.discovery, virtualService(ns, "vs"));
@@ -245,34 +292,8 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     const ns = await env.cp.createNamespace("disconnect");
     await apply(env.admin, env.discovery, virtualService(ns, "vs1"));
     await apply(env.admin, env.discovery, virtualService(ns, "vs2"));
-    // A TCP proxy in front of the API server that the test can cut.
-    const upstream = new URL(env.cp.server);
-    const sockets = new Set<Socket>();
-    let open = true;
-    const proxy = createServer((client) => {
-      if (!open) {
-        client.destroy();
-        return;
-      }
-      const server = tcpConnect(Number(upstream.port), upstream.hostname);
-      for (const s of [client, server]) {
-        sockets.add(s);
-        s.on("close", () => sockets.delete(s));
-        s.on("error", () => {});
-      }
-      client.pipe(server).pipe(client);
-    });
-    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-    const port = (proxy.address() as { port: number }).port;
-    const { kc } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
-    const viaProxy = new KubeConfig();
-    viaProxy.loadFromOptions({
-      clusters: kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
-      users: kc.users,
-      contexts: kc.contexts,
-      currentContext: kc.currentContext,
-    });
-    const { controller } = controllerAsServiceAccount(env, { client: new KubeClient(viaProxy) });
+    const proxy = await cuttableProxy(env);
+    const { controller } = controllerAsServiceAccount(env, { client: proxy.client });
     void controller.start();
     try {
       await apply(env.admin, env.discovery, canary(ns, "first", "vs1", 5));
@@ -284,10 +305,9 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
         (e) => (e.status?.completedIterations ?? 0) >= 2,
       );
       // Cut every connection and refuse new ones while a second experiment is created.
-      open = false;
-      for (const s of sockets) s.destroy();
+      proxy.cut();
       await apply(env.admin, env.discovery, canary(ns, "second", "vs2", 3));
-      open = true;
+      proxy.restore();
       const first = await waitForExperiment(env.admin, ns, "first", "Completed", completed);
       const second = await waitForExperiment(env.admin, ns, "second", "Completed", completed);
       assert.equal(first.status?.completedIterations, 5);
@@ -296,7 +316,6 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     } finally {
       await controller.stop();
       proxy.close();
-      for (const s of sockets) s.destroy();
     }
   });
 

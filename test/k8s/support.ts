@@ -5,8 +5,10 @@
 // wait on what they write.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:https";
+import { createServer as createTcpServer, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
 import { parseAllDocuments, stringify } from "yaml";
 import type { Experiment } from "../../src/api/types.ts";
 import type { EngineLogger } from "../../src/engine/engine.ts";
@@ -298,4 +300,59 @@ export function controllerAsServiceAccount(
     ...opts,
   });
   return { controller, client };
+}
+
+/**
+ * A TCP proxy in front of the API server that a test can cut (drop every connection and refuse new
+ * ones) and restore, with a ServiceAccount client that goes through it.
+ */
+export async function cuttableProxy(env: TestEnv): Promise<{
+  client: KubeClient;
+  cut(): void;
+  restore(): void;
+  close(): void;
+}> {
+  const upstream = new URL(env.cp.server);
+  const sockets = new Set<Socket>();
+  let open = true;
+  const proxy = createTcpServer((downstream) => {
+    if (!open) {
+      downstream.destroy();
+      return;
+    }
+    const up = tcpConnect(Number(upstream.port), upstream.hostname);
+    for (const s of [downstream, up]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {});
+    }
+    downstream.pipe(up).pipe(downstream);
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  const port = (proxy.address() as { port: number }).port;
+  const { kc } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
+  const viaProxy = new KubeConfig();
+  viaProxy.loadFromOptions({
+    clusters: kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` })),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  const destroyAll = () => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    client: new KubeClient(viaProxy),
+    cut() {
+      open = false;
+      destroyAll();
+    },
+    restore() {
+      open = true;
+    },
+    close() {
+      proxy.close();
+      destroyAll();
+    },
+  };
 }

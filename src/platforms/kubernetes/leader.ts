@@ -137,8 +137,10 @@ export class LeaderElector {
    */
   async run(stop: AbortSignal, lead: (signal: AbortSignal) => Promise<void> | void): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs, log } = this.#opts;
+    let electedAt = Date.now();
     while (!stop.aborted) {
       let ok = false;
+      electedAt = Date.now();
       try {
         ok = await this.tryAcquireOrRenew();
       } catch (err) {
@@ -154,30 +156,43 @@ export class LeaderElector {
     const onStop = () => term.abort();
     stop.addEventListener("abort", onStop, { once: true });
     const leading = Promise.resolve().then(() => lead(term.signal));
-    let lastRenew = Date.now();
+    // Step down when no renewal succeeded for renewDeadlineMs, whatever the requests are doing: a
+    // timer, not a check between requests, so a hanging request cannot keep us acting too long.
+    let deadline: NodeJS.Timeout | undefined;
+    // Measured from when the renewing request was sent: that is the renewTime the others see.
+    const armDeadline = (sentAt: number) => {
+      if (deadline) clearTimeout(deadline);
+      deadline = setTimeout(
+        () => {
+          log?.("leader election: could not renew in time; stepping down", { identity: this.#opts.identity });
+          term.abort();
+        },
+        Math.max(0, sentAt + renewDeadlineMs - Date.now()),
+      );
+    };
+    armDeadline(electedAt);
     try {
       while (!term.signal.aborted) {
         await sleep(retryPeriodMs, term.signal);
         if (term.signal.aborted) break;
         let outcome: "renewed" | "lost" | "error";
+        const sentAt = Date.now();
         try {
           outcome = (await this.tryAcquireOrRenew()) ? "renewed" : "lost";
         } catch (err) {
           log?.("leader election: renew failed", { error: (err as Error).message });
           outcome = "error";
         }
-        if (outcome === "renewed") {
-          lastRenew = Date.now();
-          continue;
-        }
-        // Someone else holds the Lease, or renewing failed for longer than the deadline (before the
-        // Lease can expire for the others): stop acting now.
-        if (outcome === "lost" || Date.now() - lastRenew >= renewDeadlineMs) {
+        if (term.signal.aborted) break;
+        if (outcome === "renewed") armDeadline(sentAt);
+        else if (outcome === "lost") {
+          // Someone else holds the Lease: stop acting now.
           log?.("leader election: lost leadership", { identity: this.#opts.identity });
           term.abort();
         }
       }
     } finally {
+      if (deadline) clearTimeout(deadline);
       stop.removeEventListener("abort", onStop);
       this.#leading = false;
       await leading.catch(() => {});
