@@ -160,3 +160,8 @@ function sourceDocument(text: string, doc: LoadedDocument): unknown {
 function inputName(file: string): string {
   return file === "-" ? "standard input" : file;
 }
+
+// Until a cluster resolver is registered (iter8 kube), `describe NAME` reads the local state directory.
+registerExperimentResolver(async (name, ns) =>
+  (await import("../../platforms/local/resolve.ts")).resolveLocalExperiment(name, ns),
+);

@@ -1,14 +1,12 @@
 // `iter8 local run DIR`: runs a tutorial directory (its unchanged manifests plus lab.yaml) on this
-// machine; see src/platforms/local/run.ts. Also lets `iter8 describe NAME` read the local state
-// directory.
+// machine; see src/platforms/local/run.ts. (`iter8 describe NAME` reads the local state directory
+// through src/platforms/local/resolve.ts.)
 
 import type { Command } from "commander";
 import { TutorialError } from "../../platforms/local/errors.ts";
-import { NotFoundError, resolveLocalExperiment } from "../../platforms/local/resolve.ts";
 import { runLocal } from "../../platforms/local/run.ts";
 import { defaultStateDir } from "../../platforms/local/store.ts";
 import { CliError } from "../errors.ts";
-import { registerExperimentResolver } from "./describe.ts";
 
 interface RunFlags {
   interval?: string;
@@ -19,14 +17,6 @@ interface RunFlags {
 }
 
 export function register(program: Command): void {
-  registerExperimentResolver(async (name, namespace) => {
-    try {
-      return resolveLocalExperiment(name, namespace, defaultStateDir());
-    } catch (e) {
-      if (e instanceof NotFoundError) throw new CliError(e.message);
-      throw e;
-    }
-  });
   const local = program.command("local").description("run experiments on this machine, without a cluster");
   local
     .command("run")

@@ -3,12 +3,22 @@
 // weight sequence, final status, describe output and promotion, and no process left behind.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { runLoad } from "../../../src/loadgen/index.ts";
 import { compileRoutes, startRouter } from "../../../src/router/index.ts";
 import { startSampleApp } from "../../../src/sampleapp/index.ts";
-import { buildOnce, examples, iterationLines, orphansAfter, readJson, runCli, tempDir } from "./helpers.ts";
+import {
+  buildOnce,
+  examples,
+  iterationLines,
+  orphansAfter,
+  readJson,
+  runCli,
+  startCli,
+  tempDir,
+} from "./helpers.ts";
 
 type Exp = {
   status: {
@@ -24,6 +34,10 @@ type Run = {
   history: Array<{ iteration: number; weights: Record<string, number> }>;
   counts: Record<string, number>;
 };
+
+const hasPrometheus =
+  spawnSync(process.env["ITER8_PROMETHEUS_BIN"] ?? "prometheus", ["--version"], { encoding: "utf8" })
+    .status === 0;
 
 before(() => buildOnce());
 
@@ -216,6 +230,55 @@ describe("the seed examples (concurrently: each run mostly waits for its interva
         Math.abs(dark - 0.4 * live) <= 5 * sd,
         `mirrored ${dark} of ${live} (${((100 * dark) / live).toFixed(1)} %)`,
       );
+    });
+  });
+
+  describe("canary-progressive-helm with a real Prometheus", () => {
+    it("completes with the built-in backend's verdict, and get --watch follows it live", {
+      skip: hasPrometheus ? false : "the prometheus binary is not installed (Debian package prometheus)",
+    }, async () => {
+      const state = tempDir("prom");
+      const run = startCli([
+        "local",
+        "run",
+        join(examples, "canary-progressive-helm"),
+        "--interval",
+        "1",
+        "--metrics",
+        "prometheus",
+        "--state-dir",
+        state,
+      ]);
+      // Start watching once the experiment exists.
+      await run.waitFor(/ExperimentInitialized/);
+      const watch = startCli(["get", "experiments", "--watch", "--state-dir", state]);
+      const code = await run.exited;
+      assert.equal(code, 0, run.stdout() + run.stderr());
+      await watch.waitFor(
+        /canary-progressive\s+Canary\s+default\/sample-app\s+Completed\s+10\s+ExperimentCompleted/,
+      );
+      watch.kill("SIGTERM");
+      assert.equal(await watch.exited, 0);
+      const watched = watch.stdout();
+      assert.match(watched, /^NAME\s+TYPE\s+TARGET\s+STAGE\s+COMPLETED ITERATIONS\s+MESSAGE\n/);
+      for (const n of [5, 9])
+        assert.match(watched, new RegExp(`Running\\s+${n}\\s+IterationUpdate: Completed Iteration ${n}\\n`));
+
+      assert.match(run.stdout(), /prometheus on http:\/\/127\.0\.0\.1:\d+, scraping/);
+      const exp = readJson<{
+        status: {
+          versionRecommendedForPromotion: string;
+          analysis: {
+            aggregatedMetrics: { data: Record<string, { data: Record<string, { value?: number }> }> };
+          };
+        };
+      }>(join(state, "experiments/default.canary-progressive.json"));
+      assert.equal(exp.status.versionRecommendedForPromotion, "candidate");
+      const count = exp.status.analysis.aggregatedMetrics.data["iter8-knative/request-count"]!.data;
+      assert.ok((count["candidate"]?.value ?? 0) > 50, "Prometheus counted the candidate's requests");
+      assert.equal(iterationLines(run.stdout()).at(-1)!.weights["candidate"], 75);
+      assert.match(run.stdout(), /revision sample-app-v2 \(sample-app-v2=100%\)/);
+      assert.deepEqual(await orphansAfter(run.marker), [], "Prometheus and the versions are stopped");
     });
   });
 });

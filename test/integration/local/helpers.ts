@@ -11,16 +11,31 @@ import { fileURLToPath } from "node:url";
 export const root = fileURLToPath(new URL("../../../", import.meta.url));
 export const examples = join(root, "examples");
 
-let built = false;
-/** Builds the CLI once per test file (tsc emits even when other parts of the tree have type errors). */
+/** Newest modification time of the files under `dir` (0 when it does not exist). */
+function newest(dir: string): number {
+  let max = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else max = Math.max(max, statSync(p).mtimeMs);
+    }
+  };
+  if (statSync(dir, { throwIfNoEntry: false })) walk(dir);
+  return max;
+}
+
+/**
+ * Builds the CLI unless dist/ is newer than every source file (tsc emits even when other parts of
+ * the tree have type errors; this test needs this part built).
+ */
 export function buildOnce(): void {
-  if (built) return;
+  if (newest(join(root, "dist")) > newest(join(root, "src"))) return;
   const started = Date.now();
   const r = spawnSync("npm", ["run", "build"], { cwd: root, encoding: "utf8", timeout: 180_000 });
   const emitted = statSync(join(root, "dist/platforms/local/run.js"), { throwIfNoEntry: false });
   if (r.status !== 0 && !(emitted && emitted.mtimeMs >= started - 1000))
     throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
-  built = true;
 }
 
 export function tempDir(prefix: string): string {
