@@ -133,9 +133,55 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
       { revisionName: "sample-app-v1", latestRevision: false, percent: 100 },
       { revisionName: "sample-app-v2", latestRevision: true, percent: 0 },
     ]);
+    // `iter8 kube get experiments --watch`, started before the experiment exists.
+    const watcher = spawn(
+      process.execPath,
+      [MAIN, "kube", "get", "experiments", "-n", ns, "--watch", `--kubeconfig=${adminKubeconfig}`],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let watched = "";
+    watcher.stdout!.on("data", (d) => {
+      watched += d;
+    });
+    let watchErr = "";
+    watcher.stderr!.on("data", (d) => {
+      watchErr += d;
+    });
+    await waitFor(
+      "the watch to list",
+      async () => (watchErr.includes("No resources found") ? true : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
     const seed: Obj = fastSeed("004-experiment.yaml");
     await apply(env.admin, env.discovery, seed, ns);
     await waitForExperiment(env.admin, ns, "mirroring", "Completed", completed, 90_000);
+    await waitFor(
+      "the watch to print the final row",
+      async () => (/Experiment completed successfully/.test(watched) ? true : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const watchExit = new Promise<number | null>((r) => watcher.on("exit", (code) => r(code)));
+    watcher.kill("SIGTERM");
+    assert.equal(await watchExit, 0);
+    const rows = watched.trimEnd().split("\n");
+    assert.match(rows[0]!, /^NAME\s+TYPE\s+TARGET\s+STAGE\s+COMPLETED ITERATIONS\s+MESSAGE$/);
+    // The tutorial's watch rows, one per status change.
+    for (let i = 1; i <= 9; i++) {
+      assert.ok(
+        rows.some((r) =>
+          new RegExp(
+            `^mirroring\\s+Conformance\\s+default/sample-app\\s+Running\\s+${i}\\s+IterationUpdate: Completed Iteration ${i}$`,
+          ).test(r),
+        ),
+        `no watch row for iteration ${i}:\n${watched}`,
+      );
+    }
 
     const get = await run(["kube", "get", "experiments", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
     assert.equal(get.code, 0, get.stderr);

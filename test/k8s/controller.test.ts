@@ -412,6 +412,23 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     }
   });
 
+  test("--namespaces limits the controller to the listed namespaces", async () => {
+    const watched = await env.cp.createNamespace("watched");
+    const ignored = await env.cp.createNamespace("ignored");
+    for (const ns of [watched, ignored]) await apply(env.admin, env.discovery, virtualService(ns, "vs"));
+    const { controller } = controllerAsServiceAccount(env, { namespaces: [watched] });
+    void controller.start();
+    try {
+      await apply(env.admin, env.discovery, canary(ignored, "exp", "vs", 2));
+      await apply(env.admin, env.discovery, canary(watched, "exp", "vs", 2));
+      await waitForExperiment(env.admin, watched, "exp", "Completed", completed);
+      const other = await waitForExperiment(env.admin, ignored, "exp", "read", () => true);
+      assert.equal(other.status, undefined, "an experiment outside --namespaces was touched");
+    } finally {
+      await controller.stop();
+    }
+  });
+
   test("the ServiceAccount has exactly the chart's least privileges", async () => {
     const { kc } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
     const sa = new KubeClient(kc);

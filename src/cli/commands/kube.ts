@@ -97,6 +97,12 @@ export function register(program: Command): void {
         }
         const printer = new ExperimentWatchPrinter(options);
         if (first.items.length > 0) process.stdout.write(printer.initial(first.items));
+        else
+          process.stderr.write(
+            flags.allNamespaces
+              ? "No resources found\n"
+              : `No resources found in ${scope.namespace} namespace.\n`,
+          );
         const ac = new AbortController();
         const stop = () => ac.abort();
         process.once("SIGINT", stop);
