@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { type Experiment, formatProblem, loadDocuments, type Metric } from "../../api/index.ts";
 import { compileRoutes, RouteTableError } from "../../router/index.ts";
+import { parseHelmArgs } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
 import { type Lab, LabError, type MetricsBackend, parseLab } from "./lab.ts";
 import { type LoadGenerator, loadGeneratorsFor } from "./traffic.ts";
@@ -292,6 +293,11 @@ export function loadTutorial(dirArg: string, opts: LoadTutorialOptions = {}): Tu
   };
 }
 
+function versionsOf(exp: Experiment) {
+  const info = exp.spec.versionInfo;
+  return info ? [info.baseline, ...(info.candidates ?? [])] : [];
+}
+
 function sameName(obj: Obj, ns: string, name: string): boolean {
   const md = isObj(obj["metadata"]) ? obj["metadata"] : {};
   return md["name"] === name && ((md["namespace"] as string | undefined) || "default") === ns;
@@ -317,6 +323,33 @@ function checkExperimentAgainstLab(exp: Experiment, file: string, lab: Lab, rout
           problems.push(
             `${file}: Experiment ${name}: spec.strategy.actions.${action}[${i}].with.cmd: runs ${cmd}, which needs a cluster: map it with helm: in ${lab.file}`,
           );
+          return;
+        }
+        // Whichever version is promoted, its values file must be mapped (checked now, not at the end).
+        const args = (t.with as Obj | undefined)?.["args"];
+        for (const v of versionsOf(exp)) {
+          const vars: Record<string, string> = { name: v.name };
+          for (const x of v.variables ?? []) vars[x.name] = x.value;
+          const argv = (Array.isArray(args) ? args : []).map((a) =>
+            String(a).replace(/\{\{-?\s*\.(\w+)\s*-?\}\}/g, (_, k: string) => vars[k] ?? ""),
+          );
+          try {
+            const parsed = parseHelmArgs(argv);
+            for (const url of parsed.values) {
+              if (!lab.helm.values[url])
+                problems.push(
+                  `${lab.file}: helm.values: no local file for ${url} (what spec.strategy.actions.${action}[${i}] passes when version ${v.name} is promoted)`,
+                );
+            }
+            if (parsed.release !== lab.helm.release)
+              problems.push(
+                `${lab.file}: helm.release: ${lab.helm.release}, but spec.strategy.actions.${action}[${i}] upgrades release ${parsed.release}`,
+              );
+          } catch (e) {
+            problems.push(
+              `${file}: Experiment ${name}: spec.strategy.actions.${action}[${i}].with.args: ${(e as Error).message}`,
+            );
+          }
         }
       }
     });
@@ -326,8 +359,7 @@ function checkExperimentAgainstLab(exp: Experiment, file: string, lab: Lab, rout
     if (!routing.some((m) => m.obj["kind"] === "Service" && sameName(m.obj, namespace, svc)))
       problems.push(`${lab.file}: helm.service: no Knative Service ${namespace}/${svc} in the manifests`);
   }
-  const info = exp.spec.versionInfo;
-  const versions = info ? [info.baseline, ...(info.candidates ?? [])] : [];
+  const versions = versionsOf(exp);
   versions.forEach((v, i) => {
     const w = v.weightObjRef;
     if (!w) return;

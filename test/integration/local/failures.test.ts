@@ -219,6 +219,19 @@ describe("failure handling (concurrently: each run mostly waits for its interval
           /sample-app\.rendered\.yaml: Service default\/sample-app: spec\.template\.spec\.containers\[0\]\.image: gcr\.io\/knative-samples\/knative-route-demo:red is not mapped/,
       },
       {
+        name: "a values file the promotion of one version would need but the lab does not map",
+        change: (d) =>
+          writeFileSync(
+            join(d, "lab.yaml"),
+            readFileSync(join(d, "lab.yaml"), "utf8").replace(
+              /^ {4}https:.*baseline-values\.yaml: helm\/baseline-values\.yaml\n/m,
+              "",
+            ),
+          ),
+        expect:
+          /lab\.yaml: helm\.values: no local file for https:\/\/\S+\/baseline-values\.yaml \(what spec\.strategy\.actions\.finish\[0\] passes when version current is promoted\)/,
+      },
+      {
         name: "an invalid experiment field",
         change: (d) =>
           writeFileSync(
