@@ -4,6 +4,7 @@
 // that survive dropped connections and pick up what happened meanwhile.
 import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { experimentsPath, LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
 import { KubeApiError, KubeClient, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
@@ -16,6 +17,8 @@ import {
   cuttableProxy,
   INSTALL_NS,
   type Obj,
+  ROOT,
+  readYaml,
   recordChanges,
   SA,
   startEnv,
@@ -427,6 +430,35 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     } finally {
       await controller.stop();
     }
+  });
+
+  test("the deploy manifests and the chart's sample metrics are accepted by the API server (dry run)", async () => {
+    const files = [
+      "controller/controller.yaml",
+      "metrics/iter8-knative.yaml",
+      "metrics/iter8-system-prometheus.yaml",
+    ];
+    let checked = 0;
+    for (const file of files) {
+      for (const obj of readYaml(join(ROOT, "deploy", file))) {
+        if (obj["kind"] === "Namespace") continue;
+        const md = obj["metadata"] as Obj;
+        const r = await env.discovery.forKind(String(obj["apiVersion"]), String(obj["kind"]));
+        const path = resourcePath(
+          String(obj["apiVersion"]),
+          r.plural,
+          r.namespaced ? String(md["namespace"]) : undefined,
+        );
+        // A fresh name: the tests' mock Metrics already use the sample names.
+        const body = { ...obj, metadata: { ...md, name: `${String(md["name"])}-dry` } };
+        await env.admin.request("POST", path, {
+          body,
+          query: { dryRun: "All", fieldValidation: "Strict" },
+        });
+        checked++;
+      }
+    }
+    assert.ok(checked >= 12, `checked ${checked} objects`);
   });
 
   test("the ServiceAccount has exactly the chart's least privileges", async () => {
