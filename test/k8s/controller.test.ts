@@ -249,6 +249,54 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     }
   });
 
+  test("experiments on one target run one at a time; deleting the holder hands the target on", async () => {
+    const nsA = await env.cp.createNamespace("lock-a");
+    const nsB = await env.cp.createNamespace("lock-b");
+    await apply(env.admin, env.discovery, virtualService(nsA, "vs"));
+    await apply(env.admin, env.discovery, virtualService(nsB, "vs"));
+    const { controller } = controllerAsServiceAccount(env);
+    void controller.start();
+    try {
+      const target = `${nsA}/shared-target`;
+      await apply(env.admin, env.discovery, canary(nsA, "first", "vs", 30, { target }));
+      await waitForExperiment(
+        env.admin,
+        nsA,
+        "first",
+        "running",
+        (e) => (e.status?.completedIterations ?? 0) >= 1,
+      );
+      await apply(env.admin, env.discovery, canary(nsB, "second", "vs", 2, { target }));
+      const waiting = await waitForExperiment(
+        env.admin,
+        nsB,
+        "second",
+        "initialised",
+        (e) => e.status?.initTime !== undefined,
+      );
+      // While the first holds the target the second waits (SPEC B §3.8), across namespaces.
+      await waitForExperiment(
+        env.admin,
+        nsA,
+        "first",
+        "two more iterations",
+        (e) => (e.status?.completedIterations ?? 0) >= 3,
+      );
+      const still = await waitForExperiment(env.admin, nsB, "second", "read", () => true);
+      assert.equal(still.status?.stage, "Waiting");
+      assert.equal(still.status?.message, "ExperimentInitialized: Experiment status initialized");
+      assert.equal(condition(still, "TargetAcquired")?.status, "False");
+      assert.equal(still.metadata.resourceVersion, waiting.metadata.resourceVersion);
+
+      await env.admin.request("DELETE", experimentsPath(nsA, "first"));
+      const done = await waitForExperiment(env.admin, nsB, "second", "Completed", completed);
+      assert.equal(done.status?.completedIterations, 2);
+      assert.equal(condition(done, "TargetAcquired")?.status, "True");
+    } finally {
+      await controller.stop();
+    }
+  });
+
   test("invalid experiments end Failed with the reason in the message", async () => {
     const ns = await env.cp.createNamespace("invalid");
     await apply(env.admin, env.discovery, virtualService(ns, "vs"));
