@@ -3,12 +3,16 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+// `describe NAME` reads the local state directory: point it at an empty one, never the user's.
+const emptyStateDir = mkdtempSync(join(tmpdir(), "iter8-describe-state-"));
 
 interface Run {
   code: number | null;
@@ -18,7 +22,11 @@ interface Run {
 
 function run(bin: "iter8" | "iter8ctl", args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(`./bin/${bin}`, args, { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(`./bin/${bin}`, args, {
+      cwd: root,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ITER8_STATE_DIR: emptyStateDir },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -98,7 +106,13 @@ describe("iter8ctl describe (built CLI)", () => {
 
   const failures: Array<[string, "iter8" | "iter8ctl", string[], string | undefined, RegExp]> = [
     ["no -f", "iter8ctl", ["describe"], undefined, /^iter8ctl: Missing experiment/],
-    ["a NAME without a resolver", "iter8", ["describe", "mirroring"], undefined, /use -f FILE/],
+    [
+      "a NAME not in the local state directory",
+      "iter8",
+      ["describe", "mirroring"],
+      undefined,
+      /experiment mirroring not found in state directory .* \(it holds no experiments\)/,
+    ],
     [
       "input that is not YAML",
       "iter8ctl",
