@@ -862,7 +862,7 @@ function requestHeadText(req: RequestHead, plan: Plan, clientAddress: string): s
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     if (HOP_BY_HOP_NAMES.has(name) || name === "host") continue;
-    if (listed !== null && listed.has(name)) continue;
+    if (listed?.has(name)) continue;
     if (touched.size > 0 && touched.has(name)) continue;
     const value = h[i + 1]!;
     if (name === "x-forwarded-for") {
@@ -898,7 +898,7 @@ function responseHeadText(res: ResponseHead, close: boolean, clientMinor: number
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     if (HOP_BY_HOP_NAMES.has(name)) continue;
-    if (listed !== null && listed.has(name)) continue;
+    if (listed?.has(name)) continue;
     if (dropLength && name === "content-length") continue;
     out += `${name}: ${h[i + 1]}\r\n`;
   }

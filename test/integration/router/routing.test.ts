@@ -13,6 +13,7 @@ import {
 import { load, request, startUpstream, type Upstream, until, withinSigma } from "./helpers.ts";
 
 function seed000(weights: [number, number]): unknown[] {
+  // biome-ignore lint/suspicious/noExplicitAny: deep edits of untyped seed manifests
   const objects = docs(SEED000_SERVICES, SEED000_ROUTING) as Array<Record<string, any>>;
   const vs = objects.find((o) => o["kind"] === "VirtualService")!;
   vs["spec"].http[0].route[0].weight = weights[0];

@@ -49,6 +49,7 @@ function vs(http: unknown[], extra: Record<string, unknown> = {}): Record<string
 }
 
 function seed000(weights: [number, number]) {
+  // biome-ignore lint/suspicious/noExplicitAny: deep edits of untyped seed manifests
   const objects = docs(SEED000_SERVICES, SEED000_ROUTING) as Array<Record<string, any>>;
   const routing = objects.find((o) => o["kind"] === "VirtualService")!;
   routing["spec"].http[0].route[0].weight = weights[0];
@@ -255,7 +256,9 @@ describe("compileRoutes: Istio features", () => {
   it("copies its inputs: editing the objects later does not change the table", () => {
     const objects = seed000([100, 0]);
     const table = compileRoutes(objects, UP000);
+    // biome-ignore lint/suspicious/noExplicitAny: deep edits of untyped seed manifests
     (objects[2] as any).spec.http[0].route[0].weight = 0;
+    // biome-ignore lint/suspicious/noExplicitAny: deep read of an untyped seed manifest
     assert.equal((table.source.objects[2] as any).spec.http[0].route[0].weight, 100);
   });
 });
@@ -503,6 +506,7 @@ describe("compileRoutes: robustness", () => {
       for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
     return out;
   }
+  // biome-ignore lint/suspicious/noExplicitAny: deep edits of untyped seed manifests
   function setAt(root: any, path: Array<string | number>, value: unknown): unknown {
     if (path.length === 0) return value;
     let o = root;
