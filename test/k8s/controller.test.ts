@@ -403,7 +403,6 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
         type: "Gauge",
         urlTemplate: `http://127.0.0.1:${port}/query`,
         params: [{ name: "version", value: "$name" }],
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a metric header template, filled from the Secret
         headerTemplates: [{ name: "Authorization", value: "Bearer ${token}" }],
         authType: "Bearer",
         secret: "metrics-token",
@@ -507,6 +506,37 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
       }
     }
     assert.ok(checked >= 12, `checked ${checked} objects`);
+  });
+
+  test("a v2alpha1 Metric (iter8 v0.2.5 form) is stored as v2alpha2 and reads back unchanged in v2alpha1", async () => {
+    const ns = await env.cp.createNamespace("metric-v1");
+    const v1 = {
+      apiVersion: "iter8.tools/v2alpha1",
+      kind: "Metric",
+      metadata: { name: "mean-latency", namespace: ns },
+      spec: {
+        description: "Mean latency",
+        units: "milliseconds",
+        provider: "prometheus",
+        type: "gauge",
+        sampleSize: { name: "request-count" },
+        params: [{ name: "query", value: "sum(increase(x{revision_name='$revision'}[$interval]))" }],
+      },
+    };
+    await apply(env.admin, env.discovery, v1);
+    const path = resourcePath("iter8.tools/v2alpha2", "metrics", ns, "mean-latency");
+    const stored = await env.admin.get<{ spec: Obj; metadata: { annotations?: Record<string, string> } }>(
+      path,
+    );
+    assert.equal(stored.spec["type"], "Gauge");
+    assert.equal(stored.spec["sampleSize"], "request-count");
+    assert.equal(stored.spec["jqExpression"], ".data.result[0].value[1] | tonumber");
+    assert.deepEqual(stored.spec["params"], [
+      { name: "query", value: "sum(increase(x{revision_name='$revision'}[${elapsedTime}s]))" },
+    ]);
+    assert.equal(stored.metadata.annotations?.["iter8.tools/source-version"], "v2alpha1");
+    const back = await env.admin.get<{ spec: Obj }>(path.replace("/v2alpha2/", "/v2alpha1/"));
+    assert.deepEqual(back.spec, v1.spec);
   });
 
   test("the ServiceAccount has exactly the chart's least privileges", async () => {

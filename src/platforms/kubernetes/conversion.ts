@@ -15,6 +15,9 @@ import { fieldPathToPointer } from "./actuator.ts";
 
 type Obj = Record<string, unknown>;
 
+/** The upgrade's replacement for v2alpha1's `$interval` (a metric template placeholder). */
+const ELAPSED_SECONDS = "$" + "{elapsedTime}s";
+
 /** Annotation holding the v2alpha2 spec a v2alpha1 view could not express. */
 export const STASH_ANNOTATION = "conversion.iter8.tools/v2alpha2";
 
@@ -109,6 +112,14 @@ function downgradeMetricBody(input: Obj): Obj {
     if (typeof spec["sampleSize"] === "string") {
       const parts = spec["sampleSize"].split("/");
       spec["sampleSize"] = parts.length === 2 ? { namespace: parts[0], name: parts[1] } : { name: parts[0] };
+    }
+    if (Array.isArray(spec["params"])) {
+      // The inverse of the upgrade's `$interval` -> `${elapsedTime}s`.
+      spec["params"] = spec["params"].map((p) =>
+        isObj(p) && typeof p["value"] === "string"
+          ? { ...p, value: p["value"].replaceAll(ELAPSED_SECONDS, "$interval") }
+          : p,
+      );
     }
     for (const k of [
       "method",

@@ -127,6 +127,26 @@ describe("conversion webhook", () => {
     assert.deepEqual(upgrade(v1), m);
   });
 
+  test("a v2alpha1 Metric with $interval round-trips v1 -> v2 -> v1 unchanged", () => {
+    const v1: Obj = {
+      apiVersion: "iter8.tools/v2alpha1",
+      kind: "Metric",
+      metadata: { name: "mean-latency", namespace: "iter8-system" },
+      spec: {
+        provider: "prometheus",
+        type: "gauge",
+        sampleSize: { name: "request-count" },
+        params: [{ name: "query", value: "sum(increase(x{revision_name='$revision'}[$interval]))" }],
+      },
+    };
+    const v2 = upgrade(v1);
+    assert.equal(
+      ((v2["spec"] as Obj)["params"] as Obj[])[0]!["value"],
+      "sum(increase(x{revision_name='$revision'}[" + "$" + "{elapsedTime}s]))",
+    );
+    assert.deepEqual(downgrade(v2), v1);
+  });
+
   test("property: any v2alpha2 task list round-trips through v2alpha1", () => {
     const task = fc.oneof(
       fc.record({ task: fc.constantFrom("common/exec", "knative/init-experiment", "notification/slack") }),
