@@ -177,6 +177,15 @@ export class KubeClient {
       for await (const c of res) chunks.push(c as Buffer);
       throw new KubeApiError("WATCH", path, status, Buffer.concat(chunks).toString("utf8"));
     }
+    // The server ends the watch after timeoutSeconds; a connection that dies silently (no FIN, no
+    // RST) would never end, so the client gives up a little after that on its own.
+    const limit = Number(query["timeoutSeconds"]);
+    const guard = Number.isFinite(limit)
+      ? setTimeout(
+          () => res.destroy(new Error(`watch ${path}: no end after ${limit + 30} s`)),
+          (limit + 30) * 1000,
+        )
+      : undefined;
     let buffer = "";
     try {
       for await (const chunk of res) {
@@ -198,6 +207,8 @@ export class KubeClient {
     } catch (err) {
       if (signal.aborted) return;
       throw err;
+    } finally {
+      if (guard) clearTimeout(guard);
     }
   }
 
