@@ -3,7 +3,9 @@
 // election between two replicas, invalid experiments ending Failed with the reason, and watches
 // that survive dropped connections and pick up what happened meanwhile.
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { experimentsPath, LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
@@ -153,6 +155,48 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
       counts.stop();
       weights.stop();
       await first.controller.stop();
+    }
+  });
+
+  test("a controller stopped during the finish action: the action is stopped and relaunched once by the next", async () => {
+    const ns = await env.cp.createNamespace("restart-action");
+    await apply(env.admin, env.discovery, virtualService(ns, "vs"));
+    const log = join(mkdtempSync(join(tmpdir(), "iter8-finish-")), "finish.log");
+    writeFileSync(log, "");
+    const exp = canary(ns, "exp", "vs", 1, {
+      strategy: {
+        testingPattern: "Canary",
+        actions: { finish: [{ run: `echo start >> ${log}; sleep 2; echo end >> ${log}` }] },
+      },
+    });
+    const first = controllerAsServiceAccount(env);
+    void first.controller.start();
+    let stopped = false;
+    try {
+      await apply(env.admin, env.discovery, exp);
+      await waitFor(
+        "the finish action to start",
+        async () => (readFileSync(log, "utf8").includes("start") ? true : undefined),
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      await first.controller.stop();
+      stopped = true;
+      const mid = await waitForExperiment(env.admin, ns, "exp", "read", () => true);
+      assert.equal(mid.status?.stage, "Finishing");
+      const second = controllerAsServiceAccount(env);
+      void second.controller.start();
+      try {
+        const done = await waitForExperiment(env.admin, ns, "exp", "Completed", completed);
+        assert.equal(done.status?.message, "ExperimentCompleted: Experiment Completed");
+        // The interrupted run was killed before its end; the relaunch ran to completion.
+        assert.deepEqual(readFileSync(log, "utf8").trim().split("\n"), ["start", "start", "end"]);
+      } finally {
+        await second.controller.stop();
+      }
+    } finally {
+      if (!stopped) await first.controller.stop();
     }
   });
 
