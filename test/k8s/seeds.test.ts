@@ -17,7 +17,9 @@ import {
   condition,
   controllerAsServiceAccount,
   fastSeed,
+  GOOD_LEVELS,
   markKsvcReady,
+  mockMetrics,
   type Obj,
   readYaml,
   recordChanges,
@@ -242,6 +244,80 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
     } finally {
       traffic.stop();
       messages.stop();
+    }
+  });
+
+  test("001 with a candidate that misses its latency objective: traffic stays with the baseline, helm promotes the baseline", async () => {
+    const ns = await env.cp.createNamespace("seed001b");
+    // mean-latency as a mock Counter (value = level x elapsed seconds): the candidate is always > 50.
+    const slow = {
+      apiVersion: "iter8.tools/v2alpha2",
+      kind: "Metric",
+      metadata: { name: "mean-latency", namespace: "iter8-knative" },
+      spec: {
+        type: "Counter",
+        provider: "mock",
+        mock: [
+          { name: "current", level: "0.1" },
+          { name: "candidate", level: 60 },
+        ],
+      },
+    };
+    await apply(env.admin, env.discovery, slow);
+    writeFileSync(helmLog, "");
+    const ksvc = {
+      apiVersion: "serving.knative.dev/v1",
+      kind: "Service",
+      metadata: { name: "sample-app", namespace: "default" },
+      spec: {
+        template: { metadata: { name: "sample-app-v2" }, spec: { containers: [{ image: "green" }] } },
+        traffic: [
+          { tag: "current", revisionName: "sample-app-v1", percent: 100 },
+          { tag: "candidate", latestRevision: true, percent: 0 },
+        ],
+      },
+    };
+    await remove(env.admin, env.discovery, ksvc);
+    await apply(env.admin, env.discovery, ksvc);
+    await markKsvcReady(env.admin, "default", "sample-app", [
+      { tag: "current", revisionName: "sample-app-v1", latestRevision: false, percent: 100 },
+      { tag: "candidate", revisionName: "sample-app-v2", latestRevision: true, percent: 0 },
+    ]);
+    const traffic = recordChanges(env.admin, KSVC_PATH, "sample-app", (o) =>
+      ((o["spec"] as { traffic: { percent: number }[] }).traffic ?? []).map((t) => t.percent),
+    );
+    try {
+      const seed = fastSeed("001-experiment.yaml");
+      await apply(env.admin, env.discovery, seed, ns);
+      const exp = await waitForExperiment(
+        env.admin,
+        ns,
+        "canary-progressive",
+        "Completed",
+        completed,
+        90_000,
+      );
+      // No winner: the candidate keeps only the 5% exploration share (SPEC B §4.5).
+      assert.deepEqual(traffic.values, [
+        [100, 0],
+        [95, 5],
+      ]);
+      assert.equal(exp.status?.completedIterations, 10);
+      assert.equal(exp.status?.versionRecommendedForPromotion, "current");
+      assert.equal(exp.status?.message, "ExperimentCompleted: Experiment Completed");
+      const calls = readFileSync(helmLog, "utf8")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as string[]);
+      assert.equal(calls.length, 1);
+      assert.equal(
+        calls[0]!.at(-1),
+        "--values=https://raw.githubusercontent.com/iter8-tools/iter8/master/samples/knative/canaryprogressive/baseline-values.yaml",
+      );
+    } finally {
+      traffic.stop();
+      for (const m of mockMetrics("iter8-knative", GOOD_LEVELS)) await apply(env.admin, env.discovery, m);
     }
   });
 
