@@ -57,7 +57,15 @@ export function metricCells(metric: Metric): string[] {
  * what was already printed unless a new cell is wider.
  */
 export class ColumnWriter {
-  private readonly rememberedWidths: number[] = [];
+  private readonly rememberedWidths: number[];
+
+  /**
+   * `minWidths[col]`: a width (padding included) a column starts with, so a stream of rows whose
+   * widest value is known up front (a stage name, a traffic split) stays aligned from the first row.
+   */
+  constructor(minWidths: readonly number[] = []) {
+    this.rememberedWidths = [...minWidths];
+  }
 
   /** Formats a block of rows printed together; returns text ending in a newline per row. */
   format(rows: ReadonlyArray<readonly string[]>): string {

@@ -138,7 +138,7 @@ class LocalRun {
   #engine: Engine | undefined;
   #record!: RunRecord;
   #runFile = "";
-  readonly #writer = new ColumnWriter();
+  #writer = new ColumnWriter();
   #printedHeader = false;
   #lastRow = "";
 
@@ -427,6 +427,10 @@ class LocalRun {
     if (!this.#printedHeader) {
       rows.push([...EXPERIMENT_COLUMNS, "TRAFFIC"]);
       this.#printedHeader = true;
+      // Size STAGE and TRAFFIC for their widest values now, so later rows line up under the header.
+      const names = [exp.spec.versionInfo?.baseline, ...(exp.spec.versionInfo?.candidates ?? [])];
+      const widestSplit = names.map((v) => `${v?.name}=100`).join(" ");
+      this.#writer = new ColumnWriter([0, 0, 0, "Initializing".length + 3, 0, widestSplit.length + 3]);
     }
     // The split goes before the free-text message so the columns stay aligned.
     const ordered = (r: string[]) => [...r.slice(0, 5), r[6]!, r[5]!];
