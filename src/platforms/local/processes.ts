@@ -4,33 +4,10 @@
 // from this process; when the pipe closes (stop, or this process dies even by SIGKILL) the watchdog
 // terminates it.
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import { freePort, signalGroup, spawnSupervised } from "./supervise.ts";
 
-const WATCHDOG = `
-exec 3<&0
-"$@" </dev/null &
-child=$!
-(
-  while read -r _ <&3; do :; done
-  kill -TERM "$child" 2>/dev/null
-  sleep 2
-  kill -KILL "$child" 2>/dev/null
-) &
-wait "$child"
-`;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./supervise.ts";
 
 /** argv as the lab writes it: a leading `iter8` is this iter8 (same node, same entry point). */
 export function resolveCommand(argv: string[]): string[] {
@@ -127,27 +104,14 @@ export class VersionProcess {
   }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 export async function startVersionProcess(opts: VersionProcessOptions): Promise<VersionProcess> {
   const port = await freePort();
   const argv = resolveCommand(opts.argv);
-  const child = spawn("/bin/sh", ["-c", WATCHDOG, `iter8-${opts.revision}`, ...argv], {
-    stdio: ["pipe", "pipe", "pipe"],
+  const child = spawnSupervised(argv, {
+    name: `iter8-${opts.revision}`,
     env: { ...process.env, ...opts.env, PORT: String(port) },
-    detached: true,
   });
   const p = new VersionProcess(opts.revision, `127.0.0.1:${port}`, child, opts.onLog);
-  const onExit = () => signalGroup(child, "SIGTERM");
-  process.once("exit", onExit);
-  child.once("exit", () => process.removeListener("exit", onExit));
   try {
     await p.waitReady(opts.readyTimeoutMs ?? 20_000);
   } catch (e) {

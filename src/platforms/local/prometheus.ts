@@ -11,11 +11,11 @@
 // manager's fixed update period), so the first sample arrives 5-6 s after `startPrometheus`
 // resolves: start it before the traffic that matters and `waitForTargetsUp()`.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, signalGroup, spawnSupervised } from "./supervise.ts";
 
 export interface PrometheusOptions {
   /** Scrape targets as URLs, e.g. `http://127.0.0.1:8081/metrics` (path defaults to /metrics). */
@@ -85,24 +85,6 @@ export function prometheusConfig(targets: string[], scrapeIntervalSeconds: numbe
     2,
   );
 }
-
-/**
- * Runs `"$@"`; a watcher stops it when stdin (our pipe) reaches EOF, i.e. on stop() or when we are
- * gone, and then removes the data directory (`$ITER8_PROMETHEUS_DIR`). The watcher outlives the
- * shell only until that EOF. Exits with the child's status.
- */
-const WATCHDOG = `
-exec 3<&0
-"$@" </dev/null &
-child=$!
-(
-  while read -r _ <&3; do :; done
-  kill -TERM "$child" 2>/dev/null
-  while kill -0 "$child" 2>/dev/null; do sleep 0.1; done
-  rm -rf "$ITER8_PROMETHEUS_DIR"
-) &
-wait "$child"
-`;
 
 export class LocalPrometheus {
   /** Base URL, e.g. `http://127.0.0.1:40123` (no trailing slash). */
@@ -220,10 +202,11 @@ async function launch(
     `--web.listen-address=127.0.0.1:${port}`,
     "--log.level=warn",
   ];
-  const child = spawn("/bin/sh", ["-c", WATCHDOG, "iter8-prometheus", bin, ...args], {
-    stdio: ["pipe", "ignore", "pipe"],
-    env: { ...process.env, ITER8_PROMETHEUS_DIR: dir },
-    detached: true, // its own process group, so stop() can signal Prometheus and the watchdog together
+  // Supervised: stopped, and its data directory removed, even if iter8 itself is killed.
+  const child = spawnSupervised([bin, ...args], {
+    name: "iter8-prometheus",
+    output: ["ignore", "pipe"],
+    cleanupDir: dir,
   });
   const stderrTail: string[] = [];
   let partial = "";
@@ -243,11 +226,6 @@ async function launch(
   });
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
   const instance = new LocalPrometheus(url, port, options.targets, child, dir, exited);
-  // If this process exits without stop(), the closed pipe makes the watchdog stop Prometheus; this
-  // handler covers normal exits faster.
-  const onExit = () => signalGroup(child, "SIGTERM");
-  process.once("exit", onExit);
-  void exited.then(() => process.removeListener("exit", onExit));
 
   const timeoutMs = options.readyTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
@@ -282,27 +260,6 @@ async function launch(
     }
     await pause(100);
   }
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function pause(ms: number): Promise<void> {
