@@ -5,20 +5,14 @@
 
 import { parseQuantity } from "../api/quantity.ts";
 import type { Metric } from "../api/types.ts";
+import { mulberry32 } from "../lib/random.ts";
 
 /** A uniform [0, 1) generator. */
 export type Random = () => number;
 
-/** mulberry32: small, fast, and good enough for simulation; same seed ⇒ same sequence. */
+/** A seeded generator (mulberry32, shared with the sample app); same seed ⇒ same sequence. */
 export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 function standardNormal(rand: Random): number {

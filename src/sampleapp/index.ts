@@ -7,7 +7,7 @@ export {
   MAX_P95_OVER_MEAN,
   normalQuantile,
 } from "./latency.ts";
-export { deriveSeed, mulberry32 } from "./random.ts";
+export { deriveSeed, mulberry32 } from "../lib/random.ts";
 export {
   resolveVersion,
   type SampleApp,

@@ -6,7 +6,7 @@
 //   from (m, q): σ = z95 − sqrt(z95² − 2·ln(q/m)) (the root with q ≥ m), μ = ln m − σ²/2;
 //   this needs m ≤ q ≤ m·e^(z95²/2) ≈ 3.87·m, the largest p95/mean ratio a lognormal can have.
 
-import { standardNormal } from "./random.ts";
+import { standardNormal } from "../lib/random.ts";
 
 export const Z95 = 1.6448536269514722;
 export const MAX_P95_OVER_MEAN = Math.exp((Z95 * Z95) / 2);

@@ -1,4 +1,4 @@
-// Seeded pseudo-random numbers for the sample app, so injected latency and errors replay exactly.
+// Seeded pseudo-random numbers, so simulations (sample-app latency and errors, mock metrics) replay exactly.
 
 /** mulberry32: small, fast, good enough for simulation (not for cryptography). Returns [0, 1). */
 export function mulberry32(seed: number): () => number {
