@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -48,6 +49,17 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 function status(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     httpGet({ host: "127.0.0.1", port, path }, (res) => {
@@ -77,6 +89,17 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
     const cert = await env.cp.servingCert("iter8-controller-webhook");
     writeFileSync(join(dir, "tls.crt"), cert.certPem);
     writeFileSync(join(dir, "tls.key"), cert.keyPem);
+    // The CRDs convert through the controller process's webhook, on a port chosen now. They are
+    // switched before the controller starts: changing a CRD silences existing watches on it until
+    // the API server retires the old storage (about a minute), which only the relist would cover.
+    const webhookPort = await freePort();
+    const crdDir = mkdtempSync(join(tmpdir(), "iter8-crds-"));
+    const client = { url: `https://127.0.0.1:${webhookPort}/convert`, caBundlePem: env.cp.caPem };
+    writeFileSync(
+      join(crdDir, "crds.yaml"),
+      `${stringify(experimentCrd(client))}---\n${stringify(metricCrd(client))}`,
+    );
+    await env.cp.installCRDs([crdDir]);
     const sa = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
     controller = spawn(
       process.execPath,
@@ -89,7 +112,7 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
         "--lease-duration=3",
         "--health-port=0",
         "--health-address=127.0.0.1",
-        "--webhook-port=0",
+        `--webhook-port=${webhookPort}`,
         "--webhook-address=127.0.0.1",
         `--webhook-cert-dir=${dir}`,
       ],
@@ -112,20 +135,12 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
         { timeoutMs: 20_000, abortIf: () => (controller!.exitCode !== null ? `exited: ${logs}` : undefined) },
       );
     const healthPort = await portOf("health endpoints");
-    const webhookPort = await portOf("conversion webhook");
+    if (process.env["ITER8_TEST_LOG"]) process.stderr.write(`HEALTH ${new Date().toISOString()}\n`);
+    assert.equal(await portOf("conversion webhook"), webhookPort);
     assert.equal(await status(healthPort!, "/healthz"), 200);
     await waitFor("readyz", async () => ((await status(healthPort!, "/readyz")) === 200 ? true : undefined), {
       timeoutMs: 20_000,
     });
-
-    // The CRDs now convert through the controller process's webhook.
-    const crdDir = mkdtempSync(join(tmpdir(), "iter8-crds-"));
-    const client = { url: `https://127.0.0.1:${webhookPort}/convert`, caBundlePem: env.cp.caPem };
-    writeFileSync(
-      join(crdDir, "crds.yaml"),
-      `${stringify(experimentCrd(client))}---\n${stringify(metricCrd(client))}`,
-    );
-    await env.cp.installCRDs([crdDir]);
 
     const ns = await env.cp.createNamespace("cli");
     for (const doc of readYaml(join(SEEDS, "004-service.yaml"))) await apply(env.admin, env.discovery, doc);
@@ -158,6 +173,7 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
     );
     const seed: Obj = fastSeed("004-experiment.yaml");
     await apply(env.admin, env.discovery, seed, ns);
+    if (process.env["ITER8_TEST_LOG"]) process.stderr.write(`APPLIED ${new Date().toISOString()}\n`);
     await waitForExperiment(env.admin, ns, "mirroring", "Completed", completed, 90_000);
     await waitFor(
       "the watch to print the final row",
@@ -183,6 +199,7 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
       );
     }
 
+    if (process.env["ITER8_TEST_LOG"]) process.stderr.write(logs);
     const get = await run(["kube", "get", "experiments", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
     assert.equal(get.code, 0, get.stderr);
     const lines = get.stdout.trimEnd().split("\n");
@@ -220,8 +237,11 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
 
     // SIGTERM: exits 0 promptly and gives the Lease up.
     const exited = new Promise<number | null>((r) => controller!.on("exit", (code) => r(code)));
+    const sentAt = Date.now();
     controller.kill("SIGTERM");
     assert.equal(await exited, 0, logs);
+    // Well within the Deployment's 10 s termination grace period.
+    assert.ok(Date.now() - sentAt < 8000, `took ${Date.now() - sentAt} ms to exit after SIGTERM`);
     const lease = await env.admin.get<{ spec: { holderIdentity?: string } }>(
       `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NS}/leases/${LEASE_NAME}`,
     );

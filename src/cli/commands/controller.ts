@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { Controller } from "../../platforms/kubernetes/controller.ts";
+import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
 import { startConversionServer } from "../../platforms/kubernetes/conversion.ts";
 import { startHealthServer } from "../../platforms/kubernetes/health.ts";
 import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
@@ -86,7 +86,7 @@ async function runController(flags: Flags): Promise<void> {
     port: positiveInt(flags.healthPort, "--health-port", 0),
     host: flags.healthAddress,
   });
-  process.stderr.write(`${JSON.stringify({ level: "info", msg: "health endpoints", port: health.port })}\n`);
+  jsonLogger.info("health endpoints", { port: health.port });
   let webhook: Awaited<ReturnType<typeof startConversionServer>> | undefined;
   if (flags.webhookCertDir) {
     webhook = await startConversionServer({
@@ -105,8 +105,11 @@ async function runController(flags: Flags): Promise<void> {
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   await controller.start();
-  health.server.close();
-  webhook?.server.close();
+  // Keep-alive connections (the API server's to the webhook, probes) would hold the process open.
+  for (const server of [health.server, webhook?.server]) {
+    server?.close();
+    server?.closeAllConnections();
+  }
   client.close();
-  process.stderr.write(`${JSON.stringify({ level: "info", msg: "controller stopped" })}\n`);
+  jsonLogger.info("controller stopped");
 }

@@ -54,11 +54,16 @@ interface KeyState {
   failures: number;
 }
 
-const jsonLogger: EngineLogger = {
+function logLine(level: string, msg: string, fields?: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
+/** One JSON object per line on stderr. */
+export const jsonLogger: EngineLogger = {
   debug: () => {},
-  info: (msg, f) => process.stderr.write(`${JSON.stringify({ level: "info", msg, ...f })}\n`),
-  warn: (msg, f) => process.stderr.write(`${JSON.stringify({ level: "warn", msg, ...f })}\n`),
-  error: (msg, f) => process.stderr.write(`${JSON.stringify({ level: "error", msg, ...f })}\n`),
+  info: (msg, f) => logLine("info", msg, f),
+  warn: (msg, f) => logLine("warn", msg, f),
+  error: (msg, f) => logLine("error", msg, f),
 };
 
 function errorText(err: unknown): string {
