@@ -13,7 +13,7 @@ import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
 import type { KubeClient } from "../../platforms/kubernetes/rest.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
 import { CliError } from "../errors.ts";
-import { describeCommand, registerExperimentResolver } from "./describe.ts";
+import { describeCommand, type ExperimentResolver, registerExperimentResolver } from "./describe.ts";
 
 interface ClusterFlags {
   kubeconfig?: string;
@@ -49,6 +49,26 @@ export async function clusterExperimentTable(
   const { items } = await listExperiments(client, scope);
   if (items.length === 0) return "";
   return renderExperimentTable(items, scope.allNamespaces ? { allNamespaces: true } : {});
+}
+
+/**
+ * An `ExperimentResolver` for `describe NAME` that reads the cluster of the current kubeconfig (or
+ * --kubeconfig/--context): other commands can chain it after their own lookup.
+ */
+export function clusterExperimentResolver(
+  flags: { kubeconfig?: string; context?: string } = {},
+): ExperimentResolver {
+  return async (name, namespace) => {
+    const client = connect(flags);
+    try {
+      const ns = namespace ?? client.contextNamespace;
+      const found: ClusterExperiment | undefined = await readExperiment(client, ns, name);
+      if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`);
+      return found;
+    } finally {
+      client.close();
+    }
+  };
 }
 
 export function register(program: Command): void {
@@ -127,22 +147,17 @@ export function register(program: Command): void {
       .argument("<name>", "experiment name")
       .option("-o, --output <format>", "output format: text, json, yaml", "text"),
   ).action(async (name: string, flags: ClusterFlags & { output?: string }) => {
-    const client = connect(flags);
-    try {
-      registerExperimentResolver(async (n, ns) => {
-        const namespace = ns ?? client.contextNamespace;
-        const found: ClusterExperiment | undefined = await readExperiment(client, namespace, n);
-        if (!found) throw new CliError(`experiments.iter8.tools "${n}" not found in namespace ${namespace}`);
-        return found;
-      });
-      process.stdout.write(
-        await describeCommand(name, {
-          ...(flags.namespace ? { namespace: flags.namespace } : {}),
-          ...(flags.output ? { output: flags.output } : {}),
-        }),
-      );
-    } finally {
-      client.close();
-    }
+    registerExperimentResolver(
+      clusterExperimentResolver({
+        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+        ...(flags.context ? { context: flags.context } : {}),
+      }),
+    );
+    process.stdout.write(
+      await describeCommand(name, {
+        ...(flags.namespace ? { namespace: flags.namespace } : {}),
+        ...(flags.output ? { output: flags.output } : {}),
+      }),
+    );
   });
 }

@@ -103,7 +103,10 @@ describe("deploy/crds", () => {
         assert.ok(allowed.has(action), `${name}: unexpected template action ${action}`);
       }
       // Once the actions are removed, what is left is the plain manifests' YAML.
-      assert.ok(!/(namespace|sampleSize): iter8-system/.test(text), `${name} hard-codes the install namespace`);
+      assert.ok(
+        !/(namespace|sampleSize): iter8-system/.test(text),
+        `${name} hard-codes the install namespace`,
+      );
     }
   });
 });
