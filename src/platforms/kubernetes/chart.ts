@@ -67,6 +67,18 @@ function controllerTemplate(deploy: string): string {
   return HEADER + inRelease(body);
 }
 
+/**
+ * Metrics are created by a post-install/upgrade hook: Helm maps every plain template's kind before
+ * creating anything, and on a fresh cluster the Metric kind only exists once the CRDs are in.
+ */
+function asHook(text: string): string {
+  return text.replaceAll(
+    "kind: Metric\nmetadata:\n",
+    "kind: Metric\nmetadata:\n  annotations:\n    helm.sh/hook: post-install,post-upgrade\n" +
+      "    helm.sh/hook-delete-policy: before-hook-creation\n",
+  );
+}
+
 function metricsTemplate(deploy: string): string {
   const knative = withoutLeadingComments(readFileSync(join(deploy, "metrics", "iter8-knative.yaml"), "utf8"));
   const system = withoutLeadingComments(
@@ -76,8 +88,8 @@ function metricsTemplate(deploy: string): string {
     HEADER +
     "{{- if .Values.sampleMetrics }}\n" +
     "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: iter8-knative\n  labels:\n    creator: iter8\n" +
-    knative.replace(/\n*$/, "\n") +
-    inRelease(system).replace(/\n*$/, "\n") +
+    asHook(knative).replace(/\n*$/, "\n") +
+    asHook(inRelease(system)).replace(/\n*$/, "\n") +
     "{{- end }}\n"
   );
 }

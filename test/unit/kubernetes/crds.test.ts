@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { chartFiles } from "../../../src/platforms/kubernetes/chart.ts";
 import { crdFiles, experimentCrd, metricCrd } from "../../../src/platforms/kubernetes/crds.ts";
 
@@ -107,6 +107,18 @@ describe("deploy/crds", () => {
         !/(namespace|sampleSize): iter8-system/.test(text),
         `${name} hard-codes the install namespace`,
       );
+    }
+  });
+
+  test("the chart creates the sample Metrics in a post-install hook (their kind exists only after the CRDs)", () => {
+    const text = chartFiles(DEPLOY)["templates/metrics.yaml"]!.replace(/^\{\{[^\n]*\}\}\n/gm, "");
+    const docs = parseAllDocuments(text.replaceAll("{{ .Release.Namespace }}", "iter8-system")).map((d) =>
+      d.toJS(),
+    );
+    const metrics = docs.filter((d) => d?.kind === "Metric");
+    assert.equal(metrics.length, 10);
+    for (const m of metrics) {
+      assert.equal(m.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade", m.metadata.name);
     }
   });
 });
