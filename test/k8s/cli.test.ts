@@ -5,12 +5,14 @@
 // description read from the cluster.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import { stringify } from "yaml";
 import { experimentCrd, metricCrd } from "../../src/platforms/kubernetes/crds.ts";
 import { LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
@@ -234,6 +236,33 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
     const missing = await run(["kube", "describe", "nope", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /"nope" not found/);
+
+    // A rotated webhook certificate is served without a restart (polled every 10 s).
+    const fingerprint = () =>
+      new Promise<string>((resolve, reject) => {
+        const sock = tlsConnect(
+          { host: "127.0.0.1", port: webhookPort, ca: env.cp.caPem, servername: "localhost" },
+          () => {
+            resolve(sock.getPeerX509Certificate()?.fingerprint256 ?? "");
+            sock.end();
+          },
+        );
+        sock.on("error", reject);
+      });
+    const before = await fingerprint();
+    const rotated = await env.cp.servingCert("iter8-controller-webhook-rotated");
+    writeFileSync(join(dir, "tls.key"), rotated.keyPem);
+    writeFileSync(join(dir, "tls.crt"), rotated.certPem);
+    const wanted = new X509Certificate(rotated.certPem).fingerprint256;
+    assert.notEqual(before, wanted);
+    await waitFor(
+      "the rotated certificate to be served",
+      async () => ((await fingerprint()) === wanted ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      },
+    );
 
     // SIGTERM: exits 0 promptly and gives the Lease up.
     const exited = new Promise<number | null>((r) => controller!.on("exit", (code) => r(code)));

@@ -3,7 +3,7 @@
 // conversion webhook. SIGTERM/SIGINT stop it cleanly: watches end, the Lease is released, and
 // actions under way stay recorded as Running for the next leader.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
@@ -88,16 +88,30 @@ async function runController(flags: Flags): Promise<void> {
   });
   jsonLogger.info("health endpoints", { port: health.port });
   let webhook: Awaited<ReturnType<typeof startConversionServer>> | undefined;
+  let stopWatchingCerts = () => {};
   if (flags.webhookCertDir) {
-    webhook = await startConversionServer({
-      certPem: readFileSync(join(flags.webhookCertDir, "tls.crt"), "utf8"),
-      keyPem: readFileSync(join(flags.webhookCertDir, "tls.key"), "utf8"),
+    const certFile = join(flags.webhookCertDir, "tls.crt");
+    const keyFile = join(flags.webhookCertDir, "tls.key");
+    const read = () => ({ certPem: readFileSync(certFile, "utf8"), keyPem: readFileSync(keyFile, "utf8") });
+    const server = await startConversionServer({
+      ...read(),
       port: positiveInt(flags.webhookPort, "--webhook-port", 0),
       host: flags.webhookAddress,
     });
-    process.stderr.write(
-      `${JSON.stringify({ level: "info", msg: "conversion webhook", port: webhook.port })}\n`,
-    );
+    webhook = server;
+    jsonLogger.info("conversion webhook", { port: server.port });
+    // A rotated certificate (Secret volume updated, e.g. by `helm upgrade`) is served without a restart.
+    const reload = () => {
+      try {
+        const { certPem, keyPem } = read();
+        server.server.setSecureContext({ cert: certPem, key: keyPem });
+        jsonLogger.info("conversion webhook certificate reloaded");
+      } catch (err) {
+        jsonLogger.warn("could not reload the webhook certificate", { error: (err as Error).message });
+      }
+    };
+    watchFile(certFile, { interval: 10_000 }, reload);
+    stopWatchingCerts = () => unwatchFile(certFile, reload);
   }
   const onSignal = () => {
     void controller.stop();
@@ -105,6 +119,7 @@ async function runController(flags: Flags): Promise<void> {
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   await controller.start();
+  stopWatchingCerts();
   // Keep-alive connections (the API server's to the webhook, probes) would hold the process open.
   for (const server of [health.server, webhook?.server]) {
     server?.close();
