@@ -1,6 +1,14 @@
 // The Kubernetes platform: controller, adapters, conversion webhook, CRDs and cluster reads.
 export { fieldPathToPointer, KubeTrafficActuator, valueAtPointer } from "./actuator.ts";
-export { Controller, type ControllerOptions } from "./controller.ts";
+export { chartFiles } from "./chart.ts";
+export {
+  type ClusterExperiment,
+  type ExperimentScope,
+  listExperiments,
+  readExperiment,
+  watchExperiments,
+} from "./cluster-read.ts";
+export { Controller, type ControllerOptions, jsonLogger } from "./controller.ts";
 export {
   canonical,
   convert,
