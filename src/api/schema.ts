@@ -7,6 +7,7 @@
 // rejected by the validator's own stricter copy, see validate.ts).
 
 import { QUANTITY_PATTERN } from "./quantity.ts";
+import { ENGINE_STATUS_PROPERTIES } from "./status-schema.ts";
 import { DEPLOYMENT_PATTERNS, STAGES, TESTING_PATTERNS } from "./types.ts";
 
 /** The subset of Kubernetes `JSONSchemaProps` these schemas use. */
@@ -266,6 +267,7 @@ function status(v1: boolean): JsonSchema {
             metrics: list(metricInfo(), "The Metric objects the experiment uses."),
           }),
       message: str("Latest event: Reason or Reason: message."),
+      ...ENGINE_STATUS_PROPERTIES,
     },
     [],
     "Observed state, written by iter8.",

@@ -1,4 +1,6 @@
 // The experiment engine: lifecycle, iterations, actions, target locking (SPEC B §3, SPEC A).
+
+export { ENGINE_STATUS_PROPERTIES } from "../api/status-schema.ts";
 export { systemClock } from "./clock.ts";
 export {
   Engine,
@@ -27,6 +29,5 @@ export {
   isCompleted,
   type RetryState,
 } from "./status.ts";
-export { ENGINE_STATUS_PROPERTIES } from "./status-schema.ts";
 export { compareQueueOrder, contenders, keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 export { allVersions, movesTraffic } from "./weights.ts";

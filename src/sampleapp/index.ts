@@ -1,5 +1,6 @@
 // Public interface of the sample app (used by `iter8 sample-app`, the local platform and tests).
 
+export { deriveSeed, mulberry32 } from "../lib/random.ts";
 export {
   type LatencyModel,
   type LatencySpec,
@@ -7,7 +8,6 @@ export {
   MAX_P95_OVER_MEAN,
   normalQuantile,
 } from "./latency.ts";
-export { deriveSeed, mulberry32 } from "../lib/random.ts";
 export {
   resolveVersion,
   type SampleApp,

@@ -5,8 +5,8 @@
 import { randomInt } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type LatencyModel, type LatencySpec, latencyModel } from "./latency.ts";
 import { deriveSeed, mulberry32 } from "../lib/random.ts";
+import { type LatencyModel, type LatencySpec, latencyModel } from "./latency.ts";
 
 export interface SampleAppOptions {
   /** Version the page names; default `T_VERSION` from the environment, else "v1". */

@@ -1,7 +1,7 @@
 // The iter8 CustomResourceDefinitions, generated from the API layer's structural schemas (so the API
-// server validates what `iter8 validate` validates) plus the status fields the engine keeps for
-// crash-safe resumption (`status.actions`, `status.retry`). `scripts/gen-crds.ts` writes them to
-// deploy/crds; a unit test checks the committed files equal this output.
+// server validates what `iter8 validate` validates, status fields the engine keeps for crash-safe
+// resumption included). `scripts/gen-crds.ts` writes them to deploy/crds; a unit test checks the
+// committed files equal this output.
 
 import { stringify } from "yaml";
 import { experimentSchema, type JsonSchema, metricSchema } from "../../api/schema.ts";
@@ -22,27 +22,6 @@ export const CONVERSION_SERVICE = {
   path: "/convert",
   port: 443,
 };
-
-const preserved = (description: string): JsonSchema => ({
-  type: "object",
-  description,
-  "x-kubernetes-preserve-unknown-fields": true,
-});
-
-/** The engine's own status fields (see src/engine/status.ts EngineStatus). */
-function withEngineStatus(schema: JsonSchema): JsonSchema {
-  const copy = structuredClone(schema);
-  const status = copy.properties?.["status"];
-  if (status?.properties) {
-    status.properties["actions"] = {
-      type: "array",
-      description: "Launches of the start, loop and finish actions and their outcomes.",
-      items: preserved("One launch of an action."),
-    };
-    status.properties["retry"] = preserved("A step being retried with backoff.");
-  }
-  return copy;
-}
 
 function conversion(client: ConversionClient): Record<string, unknown> {
   const clientConfig: Record<string, unknown> = client.url
@@ -82,7 +61,7 @@ function crd(
     storage,
     ...(status ? { subresources: { status: {} } } : {}),
     additionalPrinterColumns: columns,
-    schema: { openAPIV3Schema: status ? withEngineStatus(schema(name)) : schema(name) },
+    schema: { openAPIV3Schema: schema(name) },
   });
   return {
     apiVersion: "apiextensions.k8s.io/v1",

@@ -171,7 +171,6 @@ describe("upgradeMetric", () => {
         params: [
           {
             name: "query",
-            // biome-ignore lint/suspicious/noTemplateCurlyInString: a metric template placeholder
             value: "sum(increase(x{revision_name='$revision'}[$interval])) / sum(increase(y[${interval}]))",
           },
         ],

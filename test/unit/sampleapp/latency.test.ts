@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { latencyModel, MAX_P95_OVER_MEAN, normalQuantile } from "../../../src/sampleapp/latency.ts";
 import { deriveSeed, mulberry32 } from "../../../src/lib/random.ts";
+import { latencyModel, MAX_P95_OVER_MEAN, normalQuantile } from "../../../src/sampleapp/latency.ts";
 
 function draw(model: ReturnType<typeof latencyModel>, n: number, seed: number): number[] {
   const rnd = mulberry32(seed);

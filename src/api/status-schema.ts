@@ -1,7 +1,7 @@
-// Structural JSON schemas of the status fields the engine adds (`status.actions`, `status.retry`,
-// see status.ts), for the Experiment CRD's status schema: without them a Kubernetes API server
-// prunes these fields and a restarted controller could not resume actions or retries. Import-free
-// so the API layer can merge it into its schema without depending on the engine.
+// Structural JSON schemas of the status fields the engine keeps for crash-safe progress
+// (`status.actions`, `status.retry`; their types are in src/engine/status.ts). They are part of the
+// Experiment's status schema, hence of the CRD: without them a Kubernetes API server prunes these
+// fields and a restarted controller could not resume actions or retries.
 
 const str = (description: string) => ({ type: "string" as const, description });
 const time = (description: string) => ({ type: "string" as const, format: "date-time", description });
