@@ -9,14 +9,7 @@ export {
   watchExperiments,
 } from "./cluster-read.ts";
 export { Controller, type ControllerOptions, jsonLogger } from "./controller.ts";
-export {
-  canonical,
-  convert,
-  downgrade,
-  reviewConversion,
-  startConversionServer,
-  upgrade,
-} from "./conversion.ts";
+export { convert, reviewConversion, startConversionServer } from "./conversion.ts";
 export { type ConversionClient, crdFiles, experimentCrd, metricCrd } from "./crds.ts";
 export { Discovery } from "./discovery.ts";
 export { startHealthServer } from "./health.ts";

@@ -1,6 +1,6 @@
-// v2alpha1 <-> v2alpha2 conversion for the CRD webhook: seed 004 upgrades as the API layer does,
-// downgrade expresses what v2alpha1 can, and v2alpha2 content survives a round trip through a
-// v2alpha1 client (stashed, restored unless the v2alpha1 spec was edited).
+// v2alpha1 <-> v2alpha2 conversion as the CRD webhook answers it: seed 004 upgrades as the API layer
+// does, downgrade expresses what v2alpha1 can, and v2alpha2 content survives a round trip through a
+// v2alpha1 client (kept aside, restored unless the v2alpha1 spec was edited).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,23 +8,29 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { parse } from "yaml";
 import { upgradeExperiment } from "../../../src/api/upgrade.ts";
-import {
-  canonical,
-  convert,
-  downgrade,
-  reviewConversion,
-  STASH_ANNOTATION,
-  upgrade,
-} from "../../../src/platforms/kubernetes/conversion.ts";
+import { convert, reviewConversion } from "../../../src/platforms/kubernetes/conversion.ts";
 
 const SEEDS = join(import.meta.dirname, "..", "..", "fixtures", "seeds");
 type Obj = Record<string, unknown>;
+const upgrade = (o: Obj) => convert(o, "iter8.tools/v2alpha2");
+const downgrade = (o: Obj) => convert(o, "iter8.tools/v2alpha1");
+/** JSON with sorted keys, for structural equality. */
+const canonical = (x: unknown): string =>
+  JSON.stringify(x, (_k, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 const seed = (f: string) => parse(readFileSync(join(SEEDS, f), "utf8")) as Obj;
 
 describe("conversion webhook", () => {
-  test("seed 004 (v2alpha1) upgrades exactly as src/api does", () => {
+  test("seed 004 (v2alpha1) upgrades to the same spec as reading the file does", () => {
     const v1 = seed("004-experiment.yaml");
-    assert.deepEqual(convert(v1, "iter8.tools/v2alpha2"), upgradeExperiment(v1).object);
+    const converted = convert(v1, "iter8.tools/v2alpha2") as { spec: unknown; metadata: Obj };
+    const read = upgradeExperiment(v1).object;
+    assert.deepEqual(converted.spec, read.spec);
+    const annotations = converted.metadata["annotations"] as Record<string, string>;
+    assert.equal(annotations["iter8.tools/source-version"], "v2alpha1");
   });
 
   test("seed 004 round-trips v1 -> v2 -> v1 -> v2 unchanged", () => {
@@ -81,7 +87,7 @@ describe("conversion webhook", () => {
     assert.equal((v1["status"] as Obj)["recommendedBaseline"], "b");
   });
 
-  test("run: tasks are stashed and restored, but a v2alpha1 edit wins over the stash", () => {
+  test("run: tasks are kept aside and restored, but a v2alpha1 edit wins", () => {
     const v2: Obj = {
       apiVersion: "iter8.tools/v2alpha2",
       kind: "Experiment",
@@ -96,13 +102,21 @@ describe("conversion webhook", () => {
       },
     };
     const v1 = downgrade(v2);
-    assert.ok(((v1["metadata"] as Obj)["annotations"] as Obj)[STASH_ANNOTATION]);
+    // What v2alpha1 cannot express (a run: task) is kept aside in an annotation.
+    const kept = Object.keys(((v1["metadata"] as Obj)["annotations"] as Obj) ?? {});
+    assert.ok(
+      kept.some((k) => k.startsWith("iter8.tools/v2alpha2-")),
+      kept.join(", "),
+    );
     assert.deepEqual(upgrade(v1), v2);
     const edited = structuredClone(v1);
     (edited["spec"] as Obj)["target"] = "ns/other";
     const up = upgrade(edited);
     assert.equal((up["spec"] as Obj)["target"], "ns/other");
-    assert.deepEqual(((up["spec"] as Obj)["strategy"] as Obj)["actions"], { finish: [] });
+    // The edit wins; the run: task comes back as what v2alpha1 could hold: a common/bash script.
+    assert.deepEqual(((up["spec"] as Obj)["strategy"] as Obj)["actions"], {
+      finish: [{ task: "common/bash", with: { script: "echo hi" } }],
+    });
   });
 
   test("Metric: v2alpha2 query fields survive a v2alpha1 round trip", () => {
