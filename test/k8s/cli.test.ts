@@ -233,6 +233,13 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
     ]) {
       assert.ok(described.stdout.includes(line), `missing "${line}" in:\n${described.stdout}`);
     }
+    // The top-level commands read the same cluster when given a kubeconfig.
+    const topGet = await run(["get", "experiments", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
+    assert.equal(topGet.code, 0, topGet.stderr);
+    assert.equal(topGet.stdout, get.stdout);
+    const topDescribe = await run(["describe", "mirroring", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
+    assert.equal(topDescribe.code, 0, topDescribe.stderr);
+    assert.equal(topDescribe.stdout, described.stdout);
     const missing = await run(["kube", "describe", "nope", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /"nope" not found/);

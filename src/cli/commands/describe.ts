@@ -19,6 +19,7 @@ import {
 import { describeExperiment } from "../../report/describe.ts";
 import { writtenMetricReferences } from "../../report/references.ts";
 import { CliError } from "../errors.ts";
+import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
 
 const OUTPUT_FORMATS = ["text", "json", "yaml"] as const;
 type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -50,16 +51,37 @@ interface DescribeFlags {
 }
 
 export function register(program: Command): void {
-  program
+  const describe = program
     .command("describe")
     .description("describe an experiment: progress, winner, objectives and metrics (iter8ctl layout)")
-    .argument("[name]", "name of a stored experiment (instead of -f)")
+    .argument("[name]", "name of a stored experiment: local state directory or cluster (instead of -f)")
     .option("-f, --file <file>", "experiment YAML or JSON file, or - for standard input")
     .option("-n, --namespace <namespace>", "namespace of the experiment named by NAME")
-    .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "text")
-    .action(async (name: string | undefined, flags: DescribeFlags) => {
-      process.stdout.write(await describeCommand(name, flags));
+    .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "text");
+  sourceOptions(describe).action(async (name: string | undefined, flags: DescribeFlags & SourceFlags) => {
+    if (name !== undefined && flags.file === undefined) registerExperimentResolver(await resolverFor(flags));
+    process.stdout.write(await describeCommand(name, flags));
+  });
+}
+
+/** `describe NAME` reads where src/cli/source.ts says: the local state directory or a cluster. */
+async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
+  const source = chooseSource(flags);
+  if (source.kind === "cluster") {
+    const { kubeconfig, context } = source;
+    return (await import("./kube.ts")).clusterExperimentResolver({
+      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+      ...(context !== undefined ? { context } : {}),
     });
+  }
+  const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
+  return async (name, ns) => {
+    try {
+      return resolveLocalExperiment(name, ns, source.stateDir);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  };
 }
 
 /** The text the command prints; throws `CliError` for user errors. */
@@ -160,8 +182,3 @@ function sourceDocument(text: string, doc: LoadedDocument): unknown {
 function inputName(file: string): string {
   return file === "-" ? "standard input" : file;
 }
-
-// Until a cluster resolver is registered (iter8 kube), `describe NAME` reads the local state directory.
-registerExperimentResolver(async (name, ns) =>
-  (await import("../../platforms/local/resolve.ts")).resolveLocalExperiment(name, ns),
-);

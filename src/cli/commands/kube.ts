@@ -1,6 +1,7 @@
 // `iter8 kube get experiments [NAME] [-n NS | -A] [--watch]` and `iter8 kube describe NAME [-n NS]`:
 // the kubectl columns and the iter8ctl description of Experiments in the cluster of the current
-// kubeconfig (or --kubeconfig/--context). The local-state `get`/`describe` stay as they are.
+// kubeconfig (or --kubeconfig/--context). `iter8 get` and `iter8 describe NAME` use these functions
+// when they read a cluster (src/cli/source.ts decides).
 
 import type { Command } from "commander";
 import {
@@ -30,7 +31,8 @@ function connect(flags: ClusterFlags): KubeClient {
       ...(flags.context ? { context: flags.context } : {}),
     });
   } catch (err) {
-    throw new CliError(err instanceof Error ? err.message : String(err));
+    const what = flags.kubeconfig ?? process.env["KUBECONFIG"] ?? "~/.kube/config";
+    throw new CliError(`cannot load kubeconfig ${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -71,6 +73,59 @@ export function clusterExperimentResolver(
   };
 }
 
+/** `get experiments` against a cluster (also used by `iter8 get` when it reads the cluster). */
+export async function clusterGet(
+  resource: string,
+  name: string | undefined,
+  flags: ClusterFlags & { allNamespaces?: boolean; watch?: boolean },
+): Promise<void> {
+  if (!RESOURCES.includes(resource))
+    throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
+  const client = connect(flags);
+  const scope = {
+    namespace: flags.namespace ?? client.contextNamespace,
+    ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+    ...(name ? { name } : {}),
+  };
+  try {
+    const first = await listExperiments(client, scope);
+    const options = flags.allNamespaces ? { allNamespaces: true } : {};
+    if (!flags.watch) {
+      if (first.items.length === 0) {
+        process.stderr.write(
+          flags.allNamespaces
+            ? "No resources found\n"
+            : `No resources found in ${scope.namespace} namespace.\n`,
+        );
+        return;
+      }
+      process.stdout.write(renderExperimentTable(first.items, options));
+      return;
+    }
+    const printer = new ExperimentWatchPrinter(options);
+    if (first.items.length > 0) process.stdout.write(printer.initial(first.items));
+    else
+      process.stderr.write(
+        flags.allNamespaces
+          ? "No resources found\n"
+          : `No resources found in ${scope.namespace} namespace.\n`,
+      );
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    await watchExperiments(
+      client,
+      scope,
+      first.resourceVersion,
+      (e) => process.stdout.write(printer.update(e)),
+      ac.signal,
+    );
+  } finally {
+    client.close();
+  }
+}
+
 export function register(program: Command): void {
   const kube = program
     .command("kube")
@@ -86,59 +141,7 @@ export function register(program: Command): void {
       .argument("[name]", "only this experiment")
       .option("-A, --all-namespaces", "all namespaces, with a NAMESPACE column")
       .option("-w, --watch", "after listing, print a row whenever an experiment changes"),
-  ).action(
-    async (
-      resource: string,
-      name: string | undefined,
-      flags: ClusterFlags & { allNamespaces?: boolean; watch?: boolean },
-    ) => {
-      if (!RESOURCES.includes(resource))
-        throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
-      const client = connect(flags);
-      const scope = {
-        namespace: flags.namespace ?? client.contextNamespace,
-        ...(flags.allNamespaces ? { allNamespaces: true } : {}),
-        ...(name ? { name } : {}),
-      };
-      try {
-        const first = await listExperiments(client, scope);
-        const options = flags.allNamespaces ? { allNamespaces: true } : {};
-        if (!flags.watch) {
-          if (first.items.length === 0) {
-            process.stderr.write(
-              flags.allNamespaces
-                ? "No resources found\n"
-                : `No resources found in ${scope.namespace} namespace.\n`,
-            );
-            return;
-          }
-          process.stdout.write(renderExperimentTable(first.items, options));
-          return;
-        }
-        const printer = new ExperimentWatchPrinter(options);
-        if (first.items.length > 0) process.stdout.write(printer.initial(first.items));
-        else
-          process.stderr.write(
-            flags.allNamespaces
-              ? "No resources found\n"
-              : `No resources found in ${scope.namespace} namespace.\n`,
-          );
-        const ac = new AbortController();
-        const stop = () => ac.abort();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-        await watchExperiments(
-          client,
-          scope,
-          first.resourceVersion,
-          (e) => process.stdout.write(printer.update(e)),
-          ac.signal,
-        );
-      } finally {
-        client.close();
-      }
-    },
-  );
+  ).action(clusterGet);
 
   clusterOptions(
     kube
