@@ -90,13 +90,13 @@ export async function clusterGet(
   try {
     const first = await listExperiments(client, scope);
     const options = flags.allNamespaces ? { allNamespaces: true } : {};
+    // kubectl's words for an empty list, on stderr so that the table on stdout stays parseable.
+    const noneFound = flags.allNamespaces
+      ? "No resources found\n"
+      : `No resources found in ${scope.namespace} namespace.\n`;
     if (!flags.watch) {
       if (first.items.length === 0) {
-        process.stderr.write(
-          flags.allNamespaces
-            ? "No resources found\n"
-            : `No resources found in ${scope.namespace} namespace.\n`,
-        );
+        process.stderr.write(noneFound);
         return;
       }
       process.stdout.write(renderExperimentTable(first.items, options));
@@ -104,12 +104,7 @@ export async function clusterGet(
     }
     const printer = new ExperimentWatchPrinter(options);
     if (first.items.length > 0) process.stdout.write(printer.initial(first.items));
-    else
-      process.stderr.write(
-        flags.allNamespaces
-          ? "No resources found\n"
-          : `No resources found in ${scope.namespace} namespace.\n`,
-      );
+    else process.stderr.write(noneFound);
     const ac = new AbortController();
     const stop = () => ac.abort();
     process.once("SIGINT", stop);
