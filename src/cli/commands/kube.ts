@@ -11,7 +11,7 @@ import {
   watchExperiments,
 } from "../../platforms/kubernetes/cluster-read.ts";
 import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
-import type { KubeClient } from "../../platforms/kubernetes/rest.ts";
+import { KubeApiError, type KubeClient } from "../../platforms/kubernetes/rest.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
 import { CliError } from "../errors.ts";
 import { describeCommand, type ExperimentResolver, registerExperimentResolver } from "./describe.ts";
@@ -32,7 +32,29 @@ function connect(flags: ClusterFlags): KubeClient {
     });
   } catch (err) {
     const what = flags.kubeconfig ?? process.env["KUBECONFIG"] ?? "~/.kube/config";
-    throw new CliError(`cannot load kubeconfig ${what}: ${err instanceof Error ? err.message : String(err)}`);
+    // The YAML parser's message spans several lines (a code frame): its first line is the reason.
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new CliError(`cannot load kubeconfig ${what}: ${reason}`);
+  }
+}
+
+/**
+ * Runs `work` with a client, closing it after. A transport failure (refused, reset, TLS, DNS) names
+ * the API server and context, which the socket error alone does not; API answers (KubeApiError)
+ * and CliErrors already say what went wrong and pass through.
+ */
+async function withCluster<T>(flags: ClusterFlags, work: (client: KubeClient) => Promise<T>): Promise<T> {
+  const client = connect(flags);
+  try {
+    return await work(client);
+  } catch (err) {
+    if (err instanceof CliError || err instanceof KubeApiError || !(err instanceof Error)) throw err;
+    const server = client.kc.getCurrentCluster()?.server ?? "?";
+    throw new CliError(
+      `cannot reach the Kubernetes API server ${server} (context ${client.kc.getCurrentContext()}): ${err.message}`,
+    );
+  } finally {
+    client.close();
   }
 }
 
@@ -43,16 +65,6 @@ function clusterOptions(cmd: Command): Command {
     .option("-n, --namespace <namespace>", "namespace (default: the context's)");
 }
 
-/** The `kubectl get experiments` table of a cluster (exported for other commands). */
-export async function clusterExperimentTable(
-  client: KubeClient,
-  scope: { namespace: string; allNamespaces?: boolean; name?: string },
-): Promise<string> {
-  const { items } = await listExperiments(client, scope);
-  if (items.length === 0) return "";
-  return renderExperimentTable(items, scope.allNamespaces ? { allNamespaces: true } : {});
-}
-
 /**
  * An `ExperimentResolver` for `describe NAME` that reads the cluster of the current kubeconfig (or
  * --kubeconfig/--context): other commands can chain it after their own lookup.
@@ -60,17 +72,13 @@ export async function clusterExperimentTable(
 export function clusterExperimentResolver(
   flags: { kubeconfig?: string; context?: string } = {},
 ): ExperimentResolver {
-  return async (name, namespace) => {
-    const client = connect(flags);
-    try {
+  return (name, namespace) =>
+    withCluster(flags, async (client) => {
       const ns = namespace ?? client.contextNamespace;
       const found: ClusterExperiment | undefined = await readExperiment(client, ns, name);
       if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`);
       return found;
-    } finally {
-      client.close();
-    }
-  };
+    });
 }
 
 /** `get experiments` against a cluster (also used by `iter8 get` when it reads the cluster). */
@@ -81,13 +89,12 @@ export async function clusterGet(
 ): Promise<void> {
   if (!RESOURCES.includes(resource))
     throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
-  const client = connect(flags);
-  const scope = {
-    namespace: flags.namespace ?? client.contextNamespace,
-    ...(flags.allNamespaces ? { allNamespaces: true } : {}),
-    ...(name ? { name } : {}),
-  };
-  try {
+  await withCluster(flags, async (client) => {
+    const scope = {
+      namespace: flags.namespace ?? client.contextNamespace,
+      ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+      ...(name ? { name } : {}),
+    };
     const first = await listExperiments(client, scope);
     const options = flags.allNamespaces ? { allNamespaces: true } : {};
     // kubectl's words for an empty list, on stderr so that the table on stdout stays parseable.
@@ -116,9 +123,7 @@ export async function clusterGet(
       (e) => process.stdout.write(printer.update(e)),
       ac.signal,
     );
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export function register(program: Command): void {
