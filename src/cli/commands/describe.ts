@@ -102,7 +102,7 @@ export async function describeCommand(name: string | undefined, flags: DescribeF
     }
     found = await resolveExperimentByName(name, flags.namespace);
   } else {
-    throw new CliError("Missing experiment: use -f FILE, or -f - to read it from standard input");
+    throw new CliError("Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input");
   }
 
   const { experiment } = found;
