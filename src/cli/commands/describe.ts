@@ -67,13 +67,7 @@ export function register(program: Command): void {
 /** `describe NAME` reads where src/cli/source.ts says: the local state directory or a cluster. */
 async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   const source = chooseSource(flags);
-  if (source.kind === "cluster") {
-    const { kubeconfig, context } = source;
-    return (await import("./kube.ts")).clusterExperimentResolver({
-      ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-      ...(context !== undefined ? { context } : {}),
-    });
-  }
+  if (source.kind === "cluster") return (await import("./kube.ts")).clusterExperimentResolver(source);
   const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
   return async (name, ns) => {
     try {
@@ -102,7 +96,9 @@ export async function describeCommand(name: string | undefined, flags: DescribeF
     }
     found = await resolveExperimentByName(name, flags.namespace);
   } else {
-    throw new CliError("Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input");
+    throw new CliError(
+      "Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input",
+    );
   }
 
   const { experiment } = found;

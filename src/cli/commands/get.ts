@@ -35,10 +35,8 @@ export function register(program: Command): void {
     const source = chooseSource(flags);
     if (source.kind === "cluster") {
       const { clusterGet } = await import("./kube.ts");
-      const { kubeconfig, context } = source;
       return clusterGet(resource, name, {
-        ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-        ...(context !== undefined ? { context } : {}),
+        ...source,
         ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
         ...(flags.allNamespaces ? { allNamespaces: true } : {}),
         ...(flags.watch ? { watch: true } : {}),
