@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from "commander";
 import { CliError } from "./errors.ts";
+import { unsupportedNode } from "./node-version.ts";
 
 type Register = (program: Command) => void;
 
@@ -28,6 +29,11 @@ function requestedCommand(argv: string[]): string | undefined {
 
 export async function main(argv: string[]): Promise<number> {
   const name = process.env["ITER8_PROGRAM_NAME"] ?? "iter8";
+  const tooOld = unsupportedNode(process.versions.node);
+  if (tooOld) {
+    process.stderr.write(`${name}: ${tooOld}\n`);
+    return 1;
+  }
   const program = new Command(name)
     .description("iter8: release optimizer for canary, conformance, A/B and A/B/n experiments")
     .version(VERSION)
