@@ -23,6 +23,14 @@ export type Source =
   | { kind: "local"; stateDir: string }
   | { kind: "cluster"; kubeconfig?: string; context?: string };
 
+// What `get` accepts as the resource, as kubectl does for the CRD: plural, singular, short name, TYPE.GROUP.
+const EXPERIMENT_RESOURCES = ["experiments", "experiment", "exp", "experiments.iter8.tools"];
+
+export function checkResource(resource: string): void {
+  if (!EXPERIMENT_RESOURCES.includes(resource))
+    throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
+}
+
 export function sourceOptions(cmd: Command): Command {
   return cmd
     .option("--local", "read the local state directory (what `iter8 local run` writes)")

@@ -34,16 +34,6 @@ export interface ResolvedExperiment {
 /** Finds an experiment by name; `namespace` is the `-n` flag when given. */
 export type ExperimentResolver = (name: string, namespace: string | undefined) => Promise<ResolvedExperiment>;
 
-let resolveExperimentByName: ExperimentResolver | undefined;
-
-/**
- * Lets the part of iter8 that can read stored experiments (Kubernetes or local state) serve
- * `describe NAME`. Until one is registered, `describe NAME` explains how to use `-f` instead.
- */
-export function registerExperimentResolver(resolver: ExperimentResolver): void {
-  resolveExperimentByName = resolver;
-}
-
 interface DescribeFlags {
   file?: string;
   output?: string;
@@ -59,8 +49,8 @@ export function register(program: Command): void {
     .option("-n, --namespace <namespace>", "namespace of the experiment named by NAME")
     .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "text");
   sourceOptions(describe).action(async (name: string | undefined, flags: DescribeFlags & SourceFlags) => {
-    if (name !== undefined && flags.file === undefined) registerExperimentResolver(await resolverFor(flags));
-    process.stdout.write(await describeCommand(name, flags));
+    const resolver = name !== undefined && flags.file === undefined ? await resolverFor(flags) : undefined;
+    process.stdout.write(await describeCommand(name, flags, resolver));
   });
 }
 
@@ -79,7 +69,15 @@ async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
 }
 
 /** The text the command prints; throws `CliError` for user errors. */
-export async function describeCommand(name: string | undefined, flags: DescribeFlags): Promise<string> {
+/**
+ * The text the command prints; throws `CliError` for user errors. `resolve` serves `describe NAME`
+ * (local state or a cluster); without one, `describe NAME` explains how to use `-f` instead.
+ */
+export async function describeCommand(
+  name: string | undefined,
+  flags: DescribeFlags,
+  resolve?: ExperimentResolver,
+): Promise<string> {
   const format = outputFormat(flags.output);
   if (name !== undefined && flags.file !== undefined) {
     throw new CliError(`give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`);
@@ -88,13 +86,13 @@ export async function describeCommand(name: string | undefined, flags: DescribeF
   if (flags.file !== undefined) {
     found = await experimentFromInput(flags.file);
   } else if (name !== undefined) {
-    if (!resolveExperimentByName) {
+    if (!resolve) {
       throw new CliError(
         `cannot look up experiment ${name} by name here: use -f FILE, or pipe it in, e.g. ` +
           `kubectl get experiment ${name} -o yaml | iter8ctl describe -f -`,
       );
     }
-    found = await resolveExperimentByName(name, flags.namespace);
+    found = await resolve(name, flags.namespace);
   } else {
     throw new CliError(
       "Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input",

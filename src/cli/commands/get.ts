@@ -6,8 +6,7 @@ import type { Command } from "commander";
 import type { Experiment } from "../../api/types.ts";
 import { listStoredExperiments } from "../../platforms/local/store.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
-import { CliError } from "../errors.ts";
-import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
+import { checkResource, chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
 
 interface Flags extends SourceFlags {
   watch?: boolean;
@@ -15,8 +14,6 @@ interface Flags extends SourceFlags {
   allNamespaces?: boolean;
   pollMs?: string;
 }
-
-const RESOURCES = ["experiments", "experiment", "exp", "experiments.iter8.tools"];
 
 export function register(program: Command): void {
   const get = program
@@ -30,8 +27,7 @@ export function register(program: Command): void {
     .option("-n, --namespace <namespace>", "only this namespace (default: default, or the context's)")
     .option("-A, --all-namespaces", "all namespaces, with a NAMESPACE column");
   sourceOptions(get).action(async (resource: string, name: string | undefined, flags: Flags) => {
-    if (!RESOURCES.includes(resource))
-      throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
+    checkResource(resource);
     const source = chooseSource(flags);
     if (source.kind === "cluster") {
       const { clusterGet } = await import("./kube.ts");

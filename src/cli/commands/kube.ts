@@ -14,15 +14,14 @@ import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
 import { KubeApiError, type KubeClient } from "../../platforms/kubernetes/rest.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
 import { CliError } from "../errors.ts";
-import { describeCommand, type ExperimentResolver, registerExperimentResolver } from "./describe.ts";
+import { checkResource } from "../source.ts";
+import { describeCommand, type ExperimentResolver } from "./describe.ts";
 
 interface ClusterFlags {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
 }
-
-const RESOURCES = ["experiments", "experiment", "exp", "experiments.iter8.tools"];
 
 function connect(flags: ClusterFlags): KubeClient {
   try {
@@ -87,8 +86,7 @@ export async function clusterGet(
   name: string | undefined,
   flags: ClusterFlags & { allNamespaces?: boolean; watch?: boolean },
 ): Promise<void> {
-  if (!RESOURCES.includes(resource))
-    throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
+  checkResource(resource);
   await withCluster(flags, async (client) => {
     const scope = {
       namespace: flags.namespace ?? client.contextNamespace,
@@ -150,17 +148,15 @@ export function register(program: Command): void {
       .argument("<name>", "experiment name")
       .option("-o, --output <format>", "output format: text, json, yaml", "text"),
   ).action(async (name: string, flags: ClusterFlags & { output?: string }) => {
-    registerExperimentResolver(
-      clusterExperimentResolver({
-        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-        ...(flags.context ? { context: flags.context } : {}),
-      }),
-    );
     process.stdout.write(
-      await describeCommand(name, {
-        ...(flags.namespace ? { namespace: flags.namespace } : {}),
-        ...(flags.output ? { output: flags.output } : {}),
-      }),
+      await describeCommand(
+        name,
+        {
+          ...(flags.namespace ? { namespace: flags.namespace } : {}),
+          ...(flags.output ? { output: flags.output } : {}),
+        },
+        clusterExperimentResolver(flags),
+      ),
     );
   });
 }
