@@ -1,4 +1,4 @@
-// One analytics pass (SPEC B §4.1 `analytics_results`): given the aggregated metric values of this
+// One analytics pass: given the aggregated metric values of this
 // iteration, assess versions, pick the winner and recommend weights, each piece stamped with its
 // provenance and the injected time.
 import type { AggregatedMetricsData, Analysis, AnalysisPiece, Experiment } from "../api/types.ts";

@@ -1,4 +1,4 @@
-// Version assessments (SPEC B §4.3): for every objective and version, whether the version's latest
+// Version assessments: for every objective and version, whether the version's latest
 // value lies within the objective's inclusive limits. Anything missing is "not satisfied", with a
 // warning saying what was missing, so no version is ever judged on a value it does not have.
 import type { AggregatedMetricsData, Experiment, VersionAssessmentsData } from "../api/types.ts";

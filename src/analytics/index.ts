@@ -1,4 +1,4 @@
-// Pure analytics: metric values -> version assessments -> winner -> next weights (SPEC B §4).
+// Pure analytics: metric values -> version assessments -> winner -> next weights.
 // No I/O and no clock reads: time is passed in.
 export { type AnalyzeOptions, analyze, PROVENANCE } from "./analyze.ts";
 export { assessVersions, feasibleVersions } from "./assessments.ts";

@@ -1,4 +1,4 @@
-// The message format every analysis piece carries (SPEC B §4.1):
+// The message format every analysis piece carries:
 // "Error: <e1>, <e2>; Warning: <w1>, …; Info: <i1>, …" with all three parts always present.
 
 export interface MessageLog {

@@ -1,4 +1,4 @@
-// Rollback check (SPEC B §3.6 step 6): an objective whose effective `rollback_on_failure` is true
+// Rollback check: an objective whose effective `rollback_on_failure` is true
 // and that some version, baseline included, does not satisfy stops the experiment with a rollback.
 // When the aggregated metrics are given, only an *observed* violation counts: a version that has no
 // value yet (a candidate that has had no traffic in iteration 1) is inconclusive, not failing, so a

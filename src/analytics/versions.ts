@@ -10,8 +10,8 @@ export function versionNames(exp: Experiment): string[] {
 }
 
 /**
- * `namespace/name` for a metric reference; a bare name resolves in the experiment's namespace
- * (SPEC A). The API layer already normalises references; this keeps hand-built inputs matching too.
+ * `namespace/name` for a metric reference; a bare name resolves in the experiment's namespace.
+ * The API layer already normalises references; this keeps hand-built inputs matching too.
  * Unlike the API's `normaliseRef` it never throws: a malformed key simply matches nothing.
  */
 export function normaliseMetricKey(ref: string, experimentNamespace: string | undefined): string {

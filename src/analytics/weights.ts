@@ -1,4 +1,4 @@
-// Weight recommendation (SPEC B §4.5 with SPEC A's fixes): mix 10 % exploration with 90 %
+// Weight recommendation: mix 10 % exploration with 90 %
 // exploitation of the best version(s), cap every candidate's increase and its absolute weight,
 // give the excess to the baseline, and round to integers that sum to exactly 100.
 import type { Experiment, VersionWeight, WinnerAssessmentData } from "../api/types.ts";

@@ -1,4 +1,4 @@
-// Winner assessment per testing pattern (SPEC B §4.4, §4.7 for v2alpha1).
+// Winner assessment per testing pattern.
 import type {
   AggregatedMetricsData,
   Experiment,

@@ -1,4 +1,4 @@
-// Task conditions (`if:` on an action entry, SPEC B §5.1): `WinnerFound()`, `CandidateWon()`,
+// Task conditions (`if:` on an action entry): `WinnerFound()`, `CandidateWon()`,
 // `not X` / `!X`, `and` / `&&`, `or` / `||`, `true`, `false` and parentheses. The original evaluated
 // them with antonmedv/expr; this is the subset its docs and samples use. Precedence: not > and > or.
 

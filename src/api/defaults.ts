@@ -1,4 +1,4 @@
-// Defaults of the Experiment spec (SPEC B §1.1). As in the original they are applied in memory when
+// Defaults of the Experiment spec. As in the original they are applied in memory when
 // the spec is used, never written back, so `describe` and `kubectl get -o yaml` show what the user wrote.
 
 import type { DeploymentPattern, Experiment, ExperimentSpec, Objective } from "./types.ts";

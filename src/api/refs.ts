@@ -1,4 +1,4 @@
-// Metric references (`name` or `namespace/name`) normalised to `namespace/name` everywhere (SPEC A):
+// Metric references (`name` or `namespace/name`) normalised to `namespace/name` everywhere:
 // objectives, rewards, indicators, requestCount, a Metric's sampleSize, and the keys the status uses
 // for metrics, so that a lookup by reference can never silently miss.
 //

@@ -1,5 +1,5 @@
-// The normalised in-memory shape of iter8 resources: `iter8.tools/v2alpha2` Experiment and Metric
-// (SPEC B §1-2). v2alpha1 objects are upgraded to this shape on read, so the engine, analytics and
+// The normalised in-memory shape of iter8 resources: `iter8.tools/v2alpha2` Experiment and Metric.
+// v2alpha1 objects are upgraded to this shape on read, so the engine, analytics and
 // report code only ever see these types.
 
 export const GROUP = "iter8.tools";

@@ -1,4 +1,4 @@
-// v2alpha1 -> v2alpha2 (SPEC B §1.4). Objects written in v2alpha1 are upgraded on read, so everything
+// v2alpha1 -> v2alpha2. Objects written in v2alpha1 are upgraded on read, so everything
 // past the API layer sees one shape. The functions are total over well-formed input and defensive
 // over anything else (they run before validation has passed, and leave unknown shapes as they are).
 //

@@ -6,7 +6,7 @@
 // A valid object comes back upgraded to v2alpha2 with its metric references normalised.
 //
 // Rules that depend on the start action (which may fill versionInfo) are in `checkVersionCounts`
-// and `checkStartedExperiment`, for the engine to call after `start` (SPEC B §3.2 step 12).
+// and `checkStartedExperiment`, for the engine to call after `start`.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { TASK_NAMES } from "../tasks/names.ts";
@@ -670,7 +670,7 @@ export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): Valid
   return result;
 }
 
-// ---- rules for after the start action (SPEC B §3.2 step 12) ----------------------------------------
+// ---- rules for after the start action ----------------------------------------
 
 /**
  * versionInfo present and the candidate count the testing pattern needs (Conformance 0; Canary and

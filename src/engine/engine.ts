@@ -1,4 +1,4 @@
-// The experiment lifecycle (SPEC B §3 with SPEC A's fixes) as a reconcile step: read the
+// The experiment lifecycle as a reconcile step: read the
 // experiment, do the next piece of work, write status. Every piece of progress is in the status, so
 // any engine, started at any time, continues exactly where the status says. The Kubernetes
 // controller calls `reconcile` on watch events; the local platform calls `runExperiment`, which loops
@@ -285,7 +285,7 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The reconcile pass (SPEC B §3.2). Each branch writes status at most once and returns.
+  // The reconcile pass. Each branch writes status at most once and returns.
 
   async #pass(key: ObjectKey): Promise<ReconcileResult> {
     const exp = await this.#store.get(key);
@@ -395,7 +395,7 @@ export class Engine {
     return { done: false, requeueAfterMs: 0 };
   }
 
-  /** One iteration (SPEC B §3.6), or the finish once all iterations are done. */
+  /** One iteration, or the finish once all iterations are done. */
   async #iterate(
     key: ObjectKey,
     exp: Experiment,
@@ -439,7 +439,7 @@ export class Engine {
     // Only an observed violation rolls back: a version with no value yet is inconclusive.
     const verdict = rollbackNeeded(analysisExp, analysis.versionAssessments?.data ?? {}, reading.data);
     if (verdict.rollback) {
-      // SPEC A: on rollback the version to promote is the baseline.
+      // On rollback the version to promote is the baseline.
       st.versionRecommendedForPromotion = baseline;
       delete st.retry;
       this.#log.info("rollback", {

@@ -1,4 +1,4 @@
-// The experiment engine: lifecycle, iterations, actions, target locking (SPEC B §3, SPEC A).
+// The experiment engine: lifecycle, iterations, actions, target locking.
 
 export { ENGINE_STATUS_PROPERTIES } from "../api/status-schema.ts";
 export { systemClock } from "./clock.ts";

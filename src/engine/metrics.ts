@@ -1,5 +1,4 @@
-// Resolving the metrics an experiment references into `status.metrics` (SPEC B §3.3 with SPEC A's
-// fix): every reference becomes `namespace/name`; a bare name is looked up in the experiment's
+// Resolving the metrics an experiment references into `status.metrics`: every reference becomes `namespace/name`; a bare name is looked up in the experiment's
 // namespace, then in the install namespace; `sampleSize` references are followed (relative to the
 // metric's own namespace). Read once, before Running.
 

@@ -9,7 +9,7 @@ export function effectiveSpecOf(exp: Experiment): ExperimentSpec {
 }
 
 /**
- * SPEC B §3.2 step 12, in its order (`No versionInfo in experiment`, `Invalid number of candidates
+ * Iter8 v2's admission checks, in its order (`No versionInfo in experiment`, `Invalid number of candidates
  * for <P> experiment`, `Version names are not unique`, ...): the messages, first problem first.
  */
 export function versionCountProblems(exp: Experiment): string[] {

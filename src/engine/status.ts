@@ -1,5 +1,5 @@
-// Status bookkeeping: conditions and messages exactly as the original controller records them
-// (SPEC B §3.7), plus the engine's own progress records. Everything the engine needs to resume after
+// Status bookkeeping: conditions and messages exactly as the original controller records them,
+// plus the engine's own progress records. Everything the engine needs to resume after
 // a restart lives in the experiment's status; nothing is kept only in memory.
 
 import type {
@@ -103,7 +103,7 @@ export class StatusDraft {
   }
 
   /**
-   * SPEC B §3.7 MarkCondition: `status.message` is always rewritten; the condition (and its
+   * As in Iter8 v2's MarkCondition: `status.message` is always rewritten; the condition (and its
    * transition time) changes, and an event is recorded, only when status, reason or message changed.
    */
   mark(type: ConditionType, status: ConditionStatus, reason: string, message = ""): void {
@@ -148,7 +148,7 @@ export class StatusDraft {
   }
 }
 
-/** First sight of an experiment (SPEC B §3.2 step 2). */
+/** First sight of an experiment. */
 export function initialiseStatus(draft: StatusDraft): void {
   const t = draft.nowText;
   const s = draft.status;
@@ -165,7 +165,7 @@ export function initialiseStatus(draft: StatusDraft): void {
 }
 
 /**
- * End the experiment (SPEC B §3.6): advance to Completed and set Completed=True with the end
+ * End the experiment: advance to Completed and set Completed=True with the end
  * message, so the final `status.message` is `ExperimentCompleted: <message>`.
  */
 export function endExperiment(draft: StatusDraft, message: string): void {
@@ -174,7 +174,7 @@ export function endExperiment(draft: StatusDraft, message: string): void {
   draft.mark("Completed", "True", "ExperimentCompleted", message);
 }
 
-/** Fail (SPEC B §3.6): Failed=True with a reason-specific message, then end the experiment. */
+/** Fail: Failed=True with a reason-specific message, then end the experiment. */
 export function failExperiment(
   draft: StatusDraft,
   reason: string,

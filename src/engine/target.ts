@@ -1,4 +1,4 @@
-// Target locking (SPEC B §3.8 with SPEC A's tie-break): experiments on one target run one after
+// Target locking: experiments on one target run one after
 // another, the earliest `initTime` first, ties broken by namespace/name. Because the order is total,
 // only the first uncompleted contender can acquire, so two engines never both hold a target.
 

@@ -9,7 +9,7 @@ export function allVersions(exp: Experiment): VersionDetail[] {
   return [info.baseline, ...(info.candidates ?? [])];
 }
 
-/** Conformance and FixedSplit never move traffic (SPEC A). */
+/** Conformance and FixedSplit never move traffic. */
 export function movesTraffic(exp: Experiment): boolean {
   return (
     exp.spec.strategy.testingPattern !== "Conformance" && exp.spec.strategy.deploymentPattern !== "FixedSplit"

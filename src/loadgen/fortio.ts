@@ -1,5 +1,5 @@
 // The load result in the shape Fortio's JSON output uses (`DurationHistogram` in seconds,
-// `RetCodes` with -1 for requests without a response), which the built-in metrics of SPEC B §2.5
+// `RetCodes` with -1 for requests without a response), which the built-in metrics
 // are computed from and which `metrics/collect` (B §5.6) merges across runs.
 
 import type { LoadResult } from "./recorder.ts";
@@ -49,7 +49,7 @@ export function toFortioResult(r: LoadResult): FortioResult {
 }
 
 /**
- * Accumulates runs the way `metrics/collect` does across loop iterations (SPEC B §5.6): Count and
+ * Accumulates runs the way `metrics/collect` does across loop iterations: Count and
  * Sum added, Max the larger, Min the smaller of non-empty runs, buckets concatenated, RetCodes
  * added per code. Avg and each bucket's Percent are recomputed. Inputs are not modified.
  */

@@ -1,4 +1,4 @@
-// The built-in metrics (`provider: iter8`, SPEC B §2.5, issue 4 item 3) computed from the local
+// The built-in metrics (`provider: iter8`) computed from the local
 // router's per-version request statistics rather than from Fortio histograms in status: request and
 // error counts, error rate, mean latency and latency percentiles, each cumulative since the
 // experiment started and with the number of requests behind it as the sample size.

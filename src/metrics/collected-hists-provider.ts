@@ -1,4 +1,4 @@
-// The built-in metrics (`provider: iter8`, SPEC B §2.5) computed from the Fortio-shaped histograms
+// The built-in metrics (`provider: iter8`) computed from the Fortio-shaped histograms
 // that `metrics/collect` (B §5.6) accumulates in `status.analysis.aggregatedBuiltinHists.data`,
 // keyed by version name. This is how built-in metrics work on Kubernetes, and locally whenever an
 // experiment loads its versions with `metrics/collect` instead of sending traffic through the router.

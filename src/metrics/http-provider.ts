@@ -1,4 +1,4 @@
-// Reads a Metric resource's value for one version (SPEC B §2.1–2.4, A "Deliberate fixes"): mock
+// Reads a Metric resource's value for one version: mock
 // metrics are computed, `provider: iter8` metrics go to the built-in provider, everything else is an
 // HTTP query (Prometheus, New Relic, ...) whose JSON response is reduced to a number by jq.
 //

@@ -1,6 +1,5 @@
 // Evaluates a Metric's `jqExpression` with real jq (jq 1.7 compiled to WebAssembly by `jq-wasm`),
-// and turns its first output into a metric value or a reason why there is none (SPEC B §2.1: the
-// first output must be a number and not NaN).
+// and turns its first output into a metric value or a reason why there is none.
 
 import * as jq from "jq-wasm";
 

@@ -1,4 +1,4 @@
-// Mock metrics (SPEC B §2.4): a Metric with `mock` levels is computed without any backend.
+// Mock metrics: a Metric with `mock` levels is computed without any backend.
 // Counter: level × elapsed. Gauge: 2 × level × Beta(elapsed, elapsed), whose mean is the level and
 // whose spread shrinks as the experiment runs. Randomness comes from a seeded generator so that
 // runs and tests are reproducible.

@@ -1,4 +1,4 @@
-// Where metric credentials come from (Metric `spec.secret`, SPEC B §2.1). On Kubernetes this is a
+// Where metric credentials come from (Metric `spec.secret`). On Kubernetes this is a
 // `Secret` object (implemented with the controller); locally a file of Secret manifests or
 // environment variables, so a lab can query an authenticated backend without a cluster.
 

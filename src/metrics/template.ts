@@ -1,4 +1,4 @@
-// Query templates of Metric resources (SPEC B §2.2). Interpolation follows Python's
+// Query templates of Metric resources. Interpolation follows Python's
 // `string.Template.safe_substitute`, which the original analytics used: `$name` and `${name}`
 // placeholders, `$$` for a literal dollar, and anything unknown or malformed left exactly as written
 // (never an error), so PromQL such as `[${elapsedTime}s]` and stray `$` signs survive.

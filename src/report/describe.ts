@@ -1,5 +1,5 @@
-// `iter8ctl describe`: the text description of an experiment, in the layout of the original iter8ctl
-// (SPEC B §6.2). Two layouts exist because the tutorials show two:
+// `iter8ctl describe`: the text description of an experiment, in the layout of the original iter8ctl.
+// Two layouts exist because the tutorials show two:
 //  - "v2alpha2" (iter8ctl, May-Sep 2021): explanation lines starting with `>` under the section
 //    headers, `Version recommended for promotion:`, and a Reward Assessment table for A/B(/N);
 //  - "v2alpha1" (iter8ctl v0.1.0-pre, the seed 004 tutorial): no `>` lines, `Recommended baseline:`

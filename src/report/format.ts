@@ -1,6 +1,6 @@
 // Numbers in the describe output: a quantity (limit or metric value) is printed as a decimal rounded
 // toward +infinity to 3 places, always with 3 decimals (`0.000`, `0.010`, `330.682`, `50.000`), as
-// iter8ctl's `inf.Dec.Round(3, RoundCeil)` did (SPEC B §6.3).
+// iter8ctl's `inf.Dec.Round(3, RoundCeil)` did.
 
 import { parseQuantity } from "../api/quantity.ts";
 import type { Quantity } from "../api/types.ts";

@@ -1,5 +1,5 @@
 // `kubectl get experiments` / `kubectl get metrics` tables, laid out the way kubectl prints them:
-// columns from the CRDs' additionalPrinterColumns (SPEC B §1.3), cells separated by kubectl's
+// columns from the CRDs' additionalPrinterColumns, cells separated by kubectl's
 // tabwriter (minimum cell width 6, 3 spaces of padding, last column unpadded), and in watch mode
 // column widths remembered across rows so later rows stay aligned with the header
 // (kubectl's `RememberWidths` tabwriter flag).

@@ -1,5 +1,5 @@
 // ASCII tables exactly as github.com/olekukonko/tablewriter v0.0.5 renders them with its defaults plus
-// `SetRowLine(true)` — the configuration iter8ctl used (SPEC B §6.3). The describe output is compared
+// `SetRowLine(true)` — the configuration iter8ctl used. The describe output is compared
 // byte for byte with the original's, so the quirks are reproduced on purpose:
 //  - a cell is wrapped only when its longest line exceeds the 30-column limit, and its column is then
 //    at least 30 wide even if the wrapped lines are shorter;

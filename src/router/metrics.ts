@@ -1,6 +1,6 @@
 // Per-version request metrics: counts, errors, an HDR latency histogram (for in-process percentiles), and
 // fixed Prometheus buckets per response code class exported with Knative's metric and label names, so the
-// iter8-knative PromQL (SPEC B §2.3) works against a Prometheus scraping the router's admin endpoint.
+// iter8-knative PromQL works against a Prometheus scraping the router's admin endpoint.
 
 import * as hdr from "hdr-histogram-js";
 

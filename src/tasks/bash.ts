@@ -1,4 +1,4 @@
-// `common/bash` (SPEC B §5.5): a script interpolated with `{{ }}` and run with `/bin/bash -c`; and
+// `common/bash`: a script interpolated with `{{ }}` and run with `/bin/bash -c`; and
 // `run:` scripts, interpolated with `@< >@` (with `.Secret "key"` when `with.secret` names a secret)
 // and run the same way with SCRATCH_DIR set. The shell is explicit here: the user wrote a script.
 

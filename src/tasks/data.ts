@@ -1,4 +1,4 @@
-// The data task templates are rendered with (SPEC B §3.10, §5.2): the version recommended for
+// The data task templates are rendered with: the version recommended for
 // promotion (`.name` and its variables, e.g. `.promote`) and `.this`, the experiment as a map.
 
 import type { Experiment, VersionDetail } from "../api/types.ts";
@@ -31,7 +31,7 @@ export function winnerFound(exp: Experiment): boolean {
   return exp.status?.analysis?.winnerAssessment?.data?.winnerFound === true;
 }
 
-/** The single candidate won (SPEC B §5.1 `CandidateWon()`). */
+/** The single candidate won. */
 export function candidateWon(exp: Experiment): boolean {
   const candidates = exp.spec.versionInfo?.candidates ?? [];
   const winner = exp.status?.analysis?.winnerAssessment?.data;

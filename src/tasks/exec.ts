@@ -1,4 +1,4 @@
-// `common/exec` (SPEC B §5.4): runs `cmd args...` directly, without a shell, so an interpolated value
+// `common/exec`: runs `cmd args...` directly, without a shell, so an interpolated value
 // is always one argument and can never inject a command. Args are interpolated with `{{ }}` from the
 // version recommended for promotion; that fails when no version is recommended (always the case in
 // a start action) unless `disableInterpolation: true`.

@@ -1,4 +1,4 @@
-// Tasks (SPEC B §5): the in-process TaskRunner, the task registry and the platform hooks.
+// Tasks: the in-process TaskRunner, the task registry and the platform hooks.
 
 export { BASH, bashTask, runScriptTask } from "./bash.ts";
 export { COLLECTOR_PROVENANCE, collectTask, mergeFortio } from "./collect.ts";

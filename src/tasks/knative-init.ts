@@ -1,4 +1,4 @@
-// `knative/init-experiment` (SPEC B §5.3): reads the Knative Service named by `spec.target`, waits
+// `knative/init-experiment`: reads the Knative Service named by `spec.target`, waits
 // until it is Ready, and fills versionInfo: a `namespace` variable for every version and, for a
 // Canary, each version's weightObjRef `.spec.traffic[i].percent`. The Service is read through the
 // platform hook: on Kubernetes from the cluster, locally from the lab (Ready once the version

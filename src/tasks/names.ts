@@ -1,4 +1,4 @@
-// The task names the runner knows (SPEC B §5). Kept free of imports so the API validator can use the
+// The task names the runner knows. Kept free of imports so the API validator can use the
 // list without loading the task implementations: an unknown task fails validation, not mid-run.
 
 export const TASK_NAMES = [

@@ -1,4 +1,4 @@
-// `notification/http` (SPEC B §5.9): a request with a JSON summary of the experiment (or a templated
+// `notification/http`: a request with a JSON summary of the experiment (or a templated
 // body), optional auth from a secret, 5 s timeout; failures are ignored unless `ignoreFailure: false`.
 // Body and header values are interpolated with `@< >@` (`.this`, `.secret.*`, the recommended
 // version's variables); the URL is not.

@@ -1,4 +1,4 @@
-// `notification/slack` (SPEC B §5.8): posts a summary of the experiment to a Slack channel with
+// `notification/slack`: posts a summary of the experiment to a Slack channel with
 // `chat.postMessage`, the token taken from a secret's `token` key. The API base URL can be pointed
 // elsewhere with ITER8_SLACK_API_URL (tests use a local server). Failures are ignored unless
 // `ignoreFailure: false`.

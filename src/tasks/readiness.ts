@@ -1,4 +1,4 @@
-// `common/readiness` (SPEC B §5.7, the intended semantics): after an initial delay, check that every
+// `common/readiness`: after an initial delay, check that every
 // listed object (plus every version's weightObjRef object) exists and, when `waitFor` is given,
 // satisfies it; retry every `intervalSeconds` until all pass or the retries are used up.
 // Objects are read through the platform hook, so locally the lab answers for them.

@@ -1,4 +1,4 @@
-// The in-process TaskRunner (SPEC B §5.1, SPEC A): runs an action's tasks in order, each with its own
+// The in-process TaskRunner: runs an action's tasks in order, each with its own
 // timeout; `if:` conditions skip tasks; the first failure ends the action. Every task's output is
 // kept in the result for describe/logs. Tasks are all checked before the first one runs, so an
 // unknown task or bad input fails the action without side effects (and `validate` lets the engine

@@ -1,4 +1,4 @@
-// Task template interpolation (SPEC B §3.10, §5.2 with SPEC A's fix): the Go-template subset the
+// Task template interpolation: the Go-template subset the
 // task docs and samples use, with `{{ }}` (common/exec, common/bash) or `@< >@` (run,
 // notification/http) delimiters. Values are inserted verbatim: never HTML-escaped. A missing key
 // renders as the empty string.

@@ -70,7 +70,7 @@ function canary(namespace: string, name: string, vs: string, iterations: number,
   };
 }
 
-/** Weights after each iteration of a winning candidate (SPEC B §4.5, increment 10, cap 95). */
+/** Weights after each iteration of a winning candidate. */
 function expectedWeights(iterations: number): number[][] {
   const out = [[100, 0]];
   for (let i = 1; i <= iterations; i++) {
@@ -318,7 +318,7 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
         "initialised",
         (e) => e.status?.initTime !== undefined,
       );
-      // While the first holds the target the second waits (SPEC B §3.8), across namespaces.
+      // While the first holds the target the second waits, across namespaces.
       await waitForExperiment(
         env.admin,
         nsA,
@@ -493,7 +493,7 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
       const data = done.status?.analysis?.aggregatedMetrics?.data?.[`${ns}/http-latency`]?.data ?? {};
       assert.equal(Number(data["current"]?.value), 12);
       assert.equal(Number(data["candidate"]?.value), 80);
-      // The candidate misses its objective: no winner, the baseline keeps 95% (SPEC B §4.5).
+      // The candidate misses its objective: no winner, the baseline keeps 95%.
       assert.equal(done.status?.versionRecommendedForPromotion, "current");
       assert.deepEqual(done.status?.currentWeightDistribution, [
         { name: "current", value: 95 },

@@ -85,7 +85,7 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
       await apply(env.admin, env.discovery, fastSeed("000-experiment.yaml"), ns);
       const exp = await waitForExperiment(env.admin, ns, "request-routing", "Completed", completed);
 
-      // SPEC B §4.5: a winning candidate moves by maxCandidateWeightIncrement (10) up to 95.
+      // A winning candidate moves by maxCandidateWeightIncrement (10) up to 95.
       assert.deepEqual(weights.values, [
         [100, 0],
         [90, 10],
@@ -193,7 +193,7 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
         90_000,
       );
 
-      // maxCandidateWeightIncrement 20, maxCandidateWeight 75 (SPEC B §4.5 worked example).
+      // maxCandidateWeightIncrement 20, maxCandidateWeight 75.
       assert.deepEqual(traffic.values, [
         [100, 0],
         [80, 20],
@@ -297,7 +297,7 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
         completed,
         90_000,
       );
-      // No winner: the candidate keeps only the 5% exploration share (SPEC B §4.5).
+      // No winner: the candidate keeps only the 5% exploration share.
       assert.deepEqual(traffic.values, [
         [100, 0],
         [95, 5],

@@ -44,7 +44,7 @@ export interface TestEnv {
   stop(): Promise<void>;
 }
 
-/** Mock Metrics (SPEC §2.4) under the names the seeds use; values by version name. */
+/** Mock Metrics under the names the seeds use; values by version name. */
 export function mockMetrics(
   namespace: string,
   levels: Record<string, Record<string, number | string>>,

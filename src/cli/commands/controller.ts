@@ -1,5 +1,4 @@
-// `iter8 controller`: runs the Kubernetes controller (SPEC B §3 on the cluster in the current
-// kubeconfig or in-cluster), its health endpoints and, given a serving certificate, the CRD
+// `iter8 controller`: runs the Kubernetes controller, its health endpoints and, given a serving certificate, the CRD
 // conversion webhook. SIGTERM/SIGINT stop it cleanly: watches end, the Lease is released, and
 // actions under way stay recorded as Running for the next leader.
 

@@ -1,5 +1,5 @@
 // `iter8 describe -f FILE|-` and `iter8ctl describe -f -`: the iter8ctl text description of one
-// experiment (SPEC B §6), read from a file or standard input, e.g.
+// experiment, read from a file or standard input, e.g.
 //   kubectl get experiment mirroring -o yaml | iter8ctl describe -f -
 // The layout follows the API version the experiment was written in (v2alpha1 objects get the older
 // layout the seed 004 tutorial shows). `-o json|yaml` prints the normalised v2alpha2 object instead.

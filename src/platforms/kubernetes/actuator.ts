@@ -1,4 +1,4 @@
-// Traffic on Kubernetes (SPEC B §3.5 with SPEC A's fixes): each version's weight is one integer field
+// Traffic on Kubernetes: each version's weight is one integer field
 // of some object named by its `weightObjRef`. Reading evaluates the fieldPath on the object; writing
 // sends one JSON Patch per object with an `add` op for every field of that object, so a Knative
 // traffic block never passes through a state that does not sum to 100.
@@ -92,7 +92,7 @@ export class KubeTrafficActuator implements TrafficActuator {
       known.push({ name: v.name, value });
     }
     if (missing.length === 1) {
-      // One version without a weightObjRef: it has the rest, listed last (SPEC B §3.5).
+      // One version without a weightObjRef: it has the rest, listed last.
       known.push({ name: missing[0]!, value: 100 - known.reduce((s, w) => s + w.value, 0) });
     } else if (
       missing.length > 1 &&

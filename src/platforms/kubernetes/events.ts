@@ -1,5 +1,4 @@
-// Kubernetes Events on the Experiment for each recorded condition change (SPEC B §3.7: Normal
-// events, reason and message of the change). Best effort: an Event that cannot be written is logged,
+// Kubernetes Events on the Experiment for each recorded condition change. Best effort: an Event that cannot be written is logged,
 // never a reason to fail the reconcile.
 
 import { randomBytes } from "node:crypto";

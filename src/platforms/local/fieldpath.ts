@@ -1,6 +1,6 @@
 // Field paths as `weightObjRef.fieldPath` writes them (`.spec.http[0].route[1].weight`,
 // `.spec.traffic[1].percent`): parsed into segments, read and written on plain objects. The same
-// conversion etc3 applies (SPEC B §3.5), with its limits stated as errors instead of silent misses.
+// conversion etc3 applies, with its limits stated as errors instead of silent misses.
 
 export type Segment = string | number;
 

@@ -1,4 +1,4 @@
-// The iter8-knative PromQL of SPEC B §2.3, run by a real Prometheus scraping the router's /metrics.
+// The iter8-knative sample PromQL, run by a real Prometheus scraping the router's /metrics.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";

@@ -1,5 +1,5 @@
 // A real kube-apiserver + etcd for integration tests, started the way controller-runtime's envtest
-// does it (see /work/shared/K8S-TESTING.md "Starting"): loopback ports, generated certificates, an
+// does it: loopback ports, generated certificates, an
 // admin kubeconfig, CRD installation, namespace-per-test isolation and a teardown after which no
 // child process or temp dir is left, even when the test runner crashes.
 //

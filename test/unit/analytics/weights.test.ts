@@ -33,7 +33,7 @@ function iterate(
   return out;
 }
 
-describe("recommendWeights: the worked examples of SPEC B §4.5 (defaults 100 / 10)", () => {
+describe("recommendWeights: Iter8 v2's worked examples (defaults 100 / 10)", () => {
   test("winning candidate from [100,0]: +10 per iteration up to [5,95], then stays", () => {
     const got = iterate({ versions: TWO }, Array(12).fill(winnerIs(V2)), undefined);
     assert.deepEqual(got, [

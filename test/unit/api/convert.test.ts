@@ -21,7 +21,7 @@ const seed = (n: string): Doc =>
 const json = (depth = 3) => fc.jsonValue({ maxDepth: depth }).map((v) => JSON.parse(JSON.stringify(v)));
 
 describe("downgradeExperiment", () => {
-  it("maps the v2alpha2 names back (SPEC B §1.4)", () => {
+  it("maps the v2alpha2 names back", () => {
     const exp = seed("001");
     exp.spec.criteria.rewards = [{ metric: "m", preferredDirection: "High" }];
     exp.spec.versionInfo.baseline.weightObjRef = { kind: "Service", fieldPath: ".spec.traffic[0].percent" };

@@ -9,7 +9,7 @@ import {
 import type { ExperimentSpec } from "../../../src/api/types.ts";
 
 describe("effectiveSpec", () => {
-  it("fills every default of SPEC B §1.1", () => {
+  it("fills every default of Iter8 v2", () => {
     const spec: ExperimentSpec = {
       target: "t",
       strategy: { testingPattern: "Canary" },

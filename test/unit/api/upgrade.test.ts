@@ -41,7 +41,7 @@ describe("upgradeExperiment", () => {
     assert.deepEqual(input, before, "the input is not modified");
   });
 
-  it("renames and moves every v2alpha1 field (SPEC B §1.4)", () => {
+  it("renames and moves every v2alpha1 field", () => {
     const { object, warnings } = upgradeExperiment({
       apiVersion: "iter8.tools/v2alpha1",
       kind: "Experiment",

@@ -619,7 +619,7 @@ describe("metrics", () => {
   });
 });
 
-describe("rules checked after the start action (SPEC B §3.2 step 12)", () => {
+describe("rules checked after the start action", () => {
   const exp = (mutate: (e: Doc) => void = () => {}): Experiment => {
     const r = validateExperiment(seed("000"));
     const e = structuredClone(r.resource!) as unknown as Doc;

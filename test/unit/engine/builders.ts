@@ -48,7 +48,7 @@ export function version(
   return v;
 }
 
-/** SPEC B §10: Canary, Progressive, 10 s interval, 3 iterations, two objectives, finish action. */
+/** Iter8 v2's worked example: Canary, Progressive, 10 s interval, 3 iterations, two objectives, finish action. */
 export function traceExperiment(name = "exp"): Experiment {
   return {
     apiVersion: "iter8.tools/v2alpha2",

@@ -1,4 +1,4 @@
-// The engine against in-memory ports and a manual clock: the SPEC B §10 trace message by message,
+// The engine against in-memory ports and a manual clock: Iter8 v2's worked trace message by message,
 // the seed patterns, failures, target locking, and resuming after a crash at any point.
 
 import assert from "node:assert/strict";
@@ -79,7 +79,7 @@ function values(ws: VersionWeight[][]): number[][] {
   return ws.map((w) => w.map((x) => x.value));
 }
 
-describe("SPEC B §10 worked trace", () => {
+describe("Iter8 v2 worked trace", () => {
   it("writes the messages, weights and recommendations of the trace, in order", async () => {
     const exp = traceExperiment();
     const w = world([exp]);
@@ -241,7 +241,7 @@ describe("patterns", () => {
     const e = await final(w, "exp");
     assert.equal(e.status?.completedIterations, 2);
     assert.equal(cond(e, "Failed")?.status, "False");
-    // SPEC A: the candidate had been winning, but the rollback recommends the baseline.
+    // The candidate had been winning, but the rollback recommends the baseline.
     assert.equal(w.tasks.calls[0]!.experiment.status?.versionRecommendedForPromotion, "sample-app-v1");
     assert.equal(e.status?.versionRecommendedForPromotion, "sample-app-v1");
   });

@@ -1,4 +1,4 @@
-// fieldPath -> JSON pointer (SPEC B §3.5) and reading values at pointers.
+// fieldPath -> JSON pointer and reading values at pointers.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { fieldPathToPointer, valueAtPointer } from "../../../src/platforms/kubernetes/actuator.ts";

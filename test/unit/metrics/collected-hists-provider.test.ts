@@ -1,4 +1,4 @@
-// Built-in metrics from the histograms metrics/collect records in status (SPEC B §2.5): exact,
+// Built-in metrics from the histograms metrics/collect records in status: exact,
 // hand-computed percentiles, merged runs, error codes, missing and malformed data, the composite
 // that falls back to the router's statistics, and one end-to-end run of the real metrics/collect
 // task against a loopback HTTP server (kept here, with the provider it exercises; it takes well

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { ceilDecimalText } from "../../../src/report/decimal.ts";
 import { compareFormatted, formatQuantityRoundedUp } from "../../../src/report/format.ts";
 
-describe("formatQuantityRoundedUp: rounded toward +infinity, exactly 3 decimals (SPEC B §6.3)", () => {
+describe("formatQuantityRoundedUp: rounded toward +infinity, exactly 3 decimals", () => {
   const cases: Array<[number | string, string]> = [
     [0, "0.000"],
     ["0", "0.000"],

@@ -30,7 +30,7 @@ const running = (n: number) => ({
   message: `IterationUpdate: Completed Iteration ${n}`,
 });
 
-describe("kubectl get experiment table (SPEC B §1.3)", () => {
+describe("kubectl get experiment table", () => {
   it("matches the quick-start sample output", () => {
     const out = renderExperimentTable([
       experiment("quickstart-exp", "Canary", "default/sample-app", running(1)),

@@ -13,7 +13,7 @@ import { displayWidth, stringWidth } from "../../../src/report/width.ts";
 
 const lines = (...ls: string[]): string => `${ls.join("\n")}\n`;
 
-describe("renderTable reproduces the iter8ctl golden tables (SPEC B §6.3)", () => {
+describe("renderTable reproduces the iter8ctl golden tables", () => {
   it("experiment8 objective table", () => {
     const out = renderTable(
       ["Objective", "default", "canary"],
