@@ -13,11 +13,9 @@ import {
   type LoadedDocument,
   loadDocuments,
   readInput,
-  SOURCE_VERSION_ANNOTATION,
   type SourceVersion,
 } from "../../api/index.ts";
-import { describeExperiment } from "../../report/describe.ts";
-import { writtenMetricReferences } from "../../report/references.ts";
+import { describeText as renderDescribeText } from "../../report/render.ts";
 import { CliError } from "../errors.ts";
 import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
 
@@ -55,7 +53,7 @@ export function register(program: Command): void {
 }
 
 /** `describe NAME` reads where src/cli/source.ts says: the local state directory or a cluster. */
-async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
+export async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   const source = chooseSource(flags);
   if (source.kind === "cluster") return (await import("./kube.ts")).clusterExperimentResolver(source);
   const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
@@ -68,7 +66,6 @@ async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   };
 }
 
-/** The text the command prints; throws `CliError` for user errors. */
 /**
  * The text the command prints; throws `CliError` for user errors. `resolve` serves `describe NAME`
  * (local state or a cluster); without one, `describe NAME` explains how to use `-f` instead.
@@ -79,34 +76,49 @@ export async function describeCommand(
   resolve?: ExperimentResolver,
 ): Promise<string> {
   const format = outputFormat(flags.output);
+  const found = await findExperiment(name, flags, resolve);
+  const { experiment } = found;
+  if (format === "json") return `${JSON.stringify(experiment, null, 2)}\n`;
+  if (format === "yaml") return YAML.stringify(experiment);
+  return describeText(found);
+}
+
+/** The experiment named by NAME (through `resolve`) or read from `-f`; exactly one of them. */
+export async function findExperiment(
+  name: string | undefined,
+  flags: { file?: string; namespace?: string },
+  resolve?: ExperimentResolver,
+): Promise<FoundExperiment> {
   if (name !== undefined && flags.file !== undefined) {
     throw new CliError(`give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`);
   }
-  let found: { experiment: Experiment; source?: unknown; sourceVersion?: SourceVersion };
-  if (flags.file !== undefined) {
-    found = await experimentFromInput(flags.file);
-  } else if (name !== undefined) {
-    if (!resolve) {
-      throw new CliError(
-        `cannot look up experiment ${name} by name here: use -f FILE, or pipe it in, e.g. ` +
-          `kubectl get experiment ${name} -o yaml | iter8ctl describe -f -`,
-      );
-    }
-    found = await resolve(name, flags.namespace);
-  } else {
+  if (flags.file !== undefined) return experimentFromInput(flags.file);
+  if (name === undefined) {
     throw new CliError(
       "Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input",
     );
   }
+  if (!resolve) {
+    throw new CliError(
+      `cannot look up experiment ${name} by name here: use -f FILE, or pipe it in, e.g. ` +
+        `kubectl get experiment ${name} -o yaml | iter8ctl describe -f -`,
+    );
+  }
+  return resolve(name, flags.namespace);
+}
 
+/** An experiment found by `-f` or by name. */
+export interface FoundExperiment {
+  experiment: Experiment;
+  source?: unknown;
+  sourceVersion?: SourceVersion;
+}
+
+/** The describe text of a found experiment (what `describe` prints without `-o`). */
+export function describeText(found: FoundExperiment): string {
   const { experiment } = found;
-  if (format === "json") return `${JSON.stringify(experiment, null, 2)}\n`;
-  if (format === "yaml") return YAML.stringify(experiment);
-  const layout = found.sourceVersion ?? sourceVersionOf(experiment);
-  const writtenReferences =
-    found.source === undefined ? undefined : writtenMetricReferences(found.source, experiment);
   try {
-    return describeExperiment(experiment, { layout, ...(writtenReferences ? { writtenReferences } : {}) });
+    return renderDescribeText(experiment, found.source, found.sourceVersion);
   } catch (err) {
     throw new CliError(`cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`);
   }
@@ -122,13 +134,8 @@ function outputFormat(value: string | undefined): OutputFormat {
   return format as OutputFormat;
 }
 
-/** A stored experiment carries the version it was written in as an annotation (set on upgrade). */
-function sourceVersionOf(exp: Experiment): SourceVersion {
-  return exp.metadata.annotations?.[SOURCE_VERSION_ANNOTATION] === "v2alpha1" ? "v2alpha1" : "v2alpha2";
-}
-
 /** The first Experiment of a file or of standard input, with its source document. */
-async function experimentFromInput(
+export async function experimentFromInput(
   file: string,
 ): Promise<{ experiment: Experiment; source: unknown; sourceVersion?: SourceVersion }> {
   let text: string;

@@ -42,7 +42,10 @@ function connect(flags: ClusterFlags): KubeClient {
  * the API server and context, which the socket error alone does not; API answers (KubeApiError)
  * and CliErrors already say what went wrong and pass through.
  */
-async function withCluster<T>(flags: ClusterFlags, work: (client: KubeClient) => Promise<T>): Promise<T> {
+export async function withCluster<T>(
+  flags: ClusterFlags,
+  work: (client: KubeClient) => Promise<T>,
+): Promise<T> {
   const client = connect(flags);
   try {
     return await work(client);

@@ -6,15 +6,13 @@
 // Progress lives in the state directory: a run killed and started again resumes from the saved
 // status and the saved routing objects.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Experiment } from "../../api/types.ts";
 import { Engine, type EngineLogger, getCondition, isCompleted, systemClock } from "../../engine/index.ts";
-import { sourceVersionOf } from "../../engine/spec.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
 import { createLocalMetrics } from "../../metrics/index.ts";
-import { describeExperiment } from "../../report/describe.ts";
-import { writtenMetricReferences } from "../../report/references.ts";
+import { describeText, renderReport } from "../../report/render.ts";
 import { ColumnWriter, EXPERIMENT_COLUMNS, experimentCells } from "../../report/table.ts";
 import { type Router, startRouter } from "../../router/index.ts";
 import { InProcessTaskRunner } from "../../tasks/index.ts";
@@ -380,12 +378,8 @@ class LocalRun {
     if (!final)
       throw new Error(`experiment ${experiment.metadata.name} disappeared from the state directory`);
     o.out("\n");
-    o.out(
-      describeExperiment(final, {
-        layout: sourceVersionOf(final),
-        writtenReferences: writtenMetricReferences(t.experimentSource, final),
-      }),
-    );
+    const described = describeText(final, t.experimentSource);
+    o.out(described);
     const promotions = cluster.state.promotions;
     for (const p of promotions)
       o.out(
@@ -400,6 +394,9 @@ class LocalRun {
         .map(([v, n]) => `${v}=${n}`)
         .join(" ")}\n`,
     );
+    const reportPath = join(o.stateDir, "report.html");
+    writeFileSync(reportPath, renderReport(final, described, "html", new Date()));
+    o.out(`report: ${reportPath}\n`);
     const failed = getCondition(final, "Failed")?.status === "True";
     return { exitCode: isCompleted(final) && !failed ? 0 : 1, experiment: final, promotions };
   }
