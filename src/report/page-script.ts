@@ -74,7 +74,8 @@ export const PAGE_SCRIPT = `
       holder.textContent = "";
       var opts = {
         width: widthOf(holder), height: 260, series: seriesFor(chart), bands: bandsFor(chart),
-        scales: { x: { time: false } },
+        scales: chart.id === "weights" ? { x: { time: false }, y: { range: [0, 100] } } : { x: { time: false } },
+        legend: { live: false },
         axes: [{ label: "iteration" }, { label: chart.unit }],
       };
       charts[chart.id] = { plot: new uPlot(opts, data, holder), series: data.length - 1 };
