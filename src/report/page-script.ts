@@ -76,7 +76,7 @@ export const PAGE_SCRIPT = `
         width: widthOf(holder), height: 260, series: seriesFor(chart), bands: bandsFor(chart),
         scales: chart.id === "weights" ? { x: { time: false }, y: { range: [0, 100] } } : { x: { time: false } },
         legend: { live: false },
-        axes: [{ label: "iteration" }, { label: chart.unit }],
+        axes: [{ label: "iteration", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { label: chart.unit }],
       };
       charts[chart.id] = { plot: new uPlot(opts, data, holder), series: data.length - 1 };
     }

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // A real browser for the page tests: Debian's chromium, driven by playwright-core (which downloads
 // no browser of its own). `$ITER8_CHROMIUM` names another executable. A missing browser fails the
 // test with what to install: these tests never skip silently.
@@ -51,7 +52,8 @@ export function watchPage(page: Page): PageWatch {
 /** Points drawn per chart, as the page script reports them. */
 export function chartPoints(page: Page): Promise<Record<string, number>> {
   return page.evaluate(() => {
-    const charts = (window as unknown as { __iter8: { charts: Record<string, { points: number }> } }).__iter8.charts;
+    const charts = (window as unknown as { __iter8: { charts: Record<string, { points: number }> } }).__iter8
+      .charts;
     return Object.fromEntries(Object.entries(charts).map(([id, c]) => [id, c.points]));
   });
 }

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The dashboard in a real browser, watching a real local run as it happens: the list shows the
 // experiment, and its page gains a point in every chart when an iteration completes, pushed over
 // server-sent events (no reload). Screenshots go to test/output/browser/.
@@ -31,7 +32,15 @@ describe("iter8 dashboard of a running local experiment, in a real browser", () 
 
   it("the experiment page gains a point when an iteration completes", async () => {
     const stateDir = tempDir("dashboard");
-    run = startCli(["local", "run", join(examples, "canary-progressive-helm"), "--interval", "2", "--state-dir", stateDir]);
+    run = startCli([
+      "local",
+      "run",
+      join(examples, "canary-progressive-helm"),
+      "--interval",
+      "2",
+      "--state-dir",
+      stateDir,
+    ]);
     // The run's own progress line: by then the state file holds iteration 1.
     await run.waitFor(/Completed Iteration 1\b/, 60_000);
     feed = new LocalFeed(stateDir, 250);
@@ -52,19 +61,24 @@ describe("iter8 dashboard of a running local experiment, in a real browser", () 
     const before = (await chartPoints(page))["weights"] ?? 0;
     await page.waitForFunction(
       (n) => {
-        const charts = (window as unknown as { __iter8: { charts: Record<string, { points: number }> } }).__iter8.charts;
+        const charts = (window as unknown as { __iter8: { charts: Record<string, { points: number }> } })
+          .__iter8.charts;
         return Object.values(charts).every((c) => c.points > n);
       },
       before,
       { timeout: 60_000 },
     );
     const after = await chartPoints(page);
-    for (const [id, n] of Object.entries(after)) assert.ok(n > before, `chart ${id}: ${n} points, had ${before}`);
+    for (const [id, n] of Object.entries(after))
+      assert.ok(n > before, `chart ${id}: ${n} points, had ${before}`);
     await page.screenshot({ path: join(outputDir(), "dashboard-experiment.png"), fullPage: true });
 
     for (const s of [seen, listSeen]) {
       assert.deepEqual(s.errors, []);
-      assert.ok(s.requests.every((u) => u.startsWith(base)), `only the dashboard itself: ${s.requests.join(", ")}`);
+      assert.ok(
+        s.requests.every((u) => u.startsWith(base)),
+        `only the dashboard itself: ${s.requests.join(", ")}`,
+      );
     }
   });
 });

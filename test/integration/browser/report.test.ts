@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The report of a real local run of each seed example, opened from disk in a real browser: every
 // chart drawn with one point per iteration, no request beyond the file itself, no console error,
 // readable on a laptop screen and on a phone. Screenshots go to test/output/browser/.
@@ -28,7 +29,15 @@ describe("iter8 report of each seed run, in a real browser", () => {
   for (const seed of SEEDS) {
     it(`${seed.dir}: renders every chart with one point per iteration, offline and without errors`, async () => {
       const stateDir = tempDir(`report-${seed.dir}`);
-      const run = await runCli(["local", "run", join(examples, seed.dir), "--interval", "1", "--state-dir", stateDir]);
+      const run = await runCli([
+        "local",
+        "run",
+        join(examples, seed.dir),
+        "--interval",
+        "1",
+        "--state-dir",
+        stateDir,
+      ]);
       assert.equal(run.code, 0, run.stdout + run.stderr);
       const written = join(stateDir, "report.html");
       assert.match(run.stdout, new RegExp(`report: ${written.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));

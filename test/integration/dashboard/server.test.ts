@@ -48,7 +48,13 @@ interface Answer {
 
 function get(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}) {
   return new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers ?? {} });
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      path,
+      method: opts.method ?? "GET",
+      headers: opts.headers ?? {},
+    });
     req.on("response", (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (c: string) => {
@@ -197,7 +203,10 @@ describe("dashboard token", () => {
   it("the command refuses a non-loopback address without a token, and a bad --listen", () => {
     buildOnce();
     const run = (args: string[]) =>
-      spawnSync(join(root, "bin/iter8"), ["dashboard", "--local", ...args], { encoding: "utf8", timeout: 20_000 });
+      spawnSync(join(root, "bin/iter8"), ["dashboard", "--local", ...args], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
     const open = run(["--listen", "0.0.0.0:0"]);
     assert.equal(open.status, 2);
     assert.match(open.stderr, /--listen 0\.0\.0\.0:0 is not a loopback address: set --token/);

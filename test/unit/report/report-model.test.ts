@@ -57,7 +57,12 @@ const completed = (extra: Record<string, unknown>) =>
     stage: "Completed",
     completedIterations: 3,
     conditions: [
-      { type: "Completed", status: "True", reason: "ExperimentCompleted", lastTransitionTime: "2026-12-01T11:00:09Z" },
+      {
+        type: "Completed",
+        status: "True",
+        reason: "ExperimentCompleted",
+        lastTransitionTime: "2026-12-01T11:00:09Z",
+      },
       { type: "Failed", status: "False" },
     ],
     ...extra,
@@ -69,7 +74,9 @@ describe("verdictOf", () => {
       name: "running, winner so far",
       exp: experiment({
         completedIterations: 1,
-        analysis: { winnerAssessment: { provenance: "", timestamp: "", data: { winnerFound: true, winner: "v2" } } },
+        analysis: {
+          winnerAssessment: { provenance: "", timestamp: "", data: { winnerFound: true, winner: "v2" } },
+        },
       }),
       expected: /^Running: 1 of 3 iterations done; v2 is winning so far\.$/,
     },
@@ -77,16 +84,30 @@ describe("verdictOf", () => {
       name: "winner promoted by finish",
       exp: completed({
         versionRecommendedForPromotion: "v2",
-        analysis: { winnerAssessment: { provenance: "", timestamp: "", data: { winnerFound: true, winner: "v2" } } },
-        actions: [{ id: "finish", action: "finish", kind: "finish", state: "Succeeded", attempts: 1, startedAt: "" }],
+        analysis: {
+          winnerAssessment: { provenance: "", timestamp: "", data: { winnerFound: true, winner: "v2" } },
+        },
+        actions: [
+          { id: "finish", action: "finish", kind: "finish", state: "Succeeded", attempts: 1, startedAt: "" },
+        ],
       }),
-      expected: /^v2 won after 3 iterations and is the version to promote \(promoted by the finish action\)\.$/,
+      expected:
+        /^v2 won after 3 iterations and is the version to promote \(promoted by the finish action\)\.$/,
     },
     {
       name: "rollback",
       exp: completed({
         versionRecommendedForPromotion: "v1",
-        actions: [{ id: "finish", action: "finish", kind: "rollback", state: "Succeeded", attempts: 1, startedAt: "" }],
+        actions: [
+          {
+            id: "finish",
+            action: "finish",
+            kind: "rollback",
+            state: "Succeeded",
+            attempts: 1,
+            startedAt: "",
+          },
+        ],
       }),
       expected: /^Rolled back to v1: .*the rollback action ran\.$/,
     },
@@ -98,7 +119,9 @@ describe("verdictOf", () => {
     {
       name: "failed",
       exp: experiment({
-        conditions: [{ type: "Failed", status: "True", reason: "HandlerFailed", message: "Finish actions failed" }],
+        conditions: [
+          { type: "Failed", status: "True", reason: "HandlerFailed", message: "Finish actions failed" },
+        ],
       }),
       expected: /^Failed \(HandlerFailed: Finish actions failed\); no version was promoted\.$/,
     },
