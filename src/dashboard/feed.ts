@@ -22,7 +22,7 @@ export function feedKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-/** The shared bookkeeping of a feed: the latest copy of each experiment and the listeners. */
+/** What every feed keeps: the latest copy of each experiment, and the listeners to tell of changes. */
 export class FeedState {
   readonly #items = new Map<string, Experiment>();
   readonly #listeners = new Set<FeedListener>();
@@ -55,8 +55,7 @@ export class FeedState {
  * replaced atomically). A directory watch says when to look; a slow poll covers the platforms and
  * file systems where watch events are lost. Only files whose modification time changed are re-read.
  */
-export class LocalFeed implements ExperimentFeed {
-  readonly #state = new FeedState();
+export class LocalFeed extends FeedState implements ExperimentFeed {
   readonly #dir: string;
   readonly #seen = new Map<string, number>();
   #watcher: FSWatcher | undefined;
@@ -64,23 +63,12 @@ export class LocalFeed implements ExperimentFeed {
   #pending: NodeJS.Timeout | undefined;
 
   constructor(stateDir: string, pollMs = 2000) {
+    super();
     this.#dir = join(stateDir, "experiments");
     this.scan();
     this.#startWatch();
     this.#timer = setInterval(() => this.scan(), pollMs);
     this.#timer.unref();
-  }
-
-  list(): Experiment[] {
-    return this.#state.list();
-  }
-
-  get(namespace: string, name: string): Experiment | undefined {
-    return this.#state.get(namespace, name);
-  }
-
-  subscribe(listener: FeedListener): () => void {
-    return this.#state.subscribe(listener);
   }
 
   /** Reads the files that changed since the last scan. */
@@ -98,7 +86,7 @@ export class LocalFeed implements ExperimentFeed {
         if (this.#seen.get(n) === mtime) continue;
         const exp = readJson<Experiment>(path);
         this.#seen.set(n, mtime);
-        if (exp?.metadata?.name) this.#state.put(exp);
+        if (exp?.metadata?.name) this.put(exp);
       } catch {
         // Replaced or half-visible between readdir and read: the next event or poll reads it.
       }
