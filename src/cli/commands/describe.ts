@@ -17,6 +17,7 @@ import {
   type SourceVersion,
 } from "../../api/index.ts";
 import { describeExperiment } from "../../report/describe.ts";
+import { outcomeOf, outcomeSection, type RunLiveness } from "../../report/outcome.ts";
 import { writtenMetricReferences } from "../../report/references.ts";
 import { CliError } from "../errors.ts";
 import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
@@ -29,6 +30,8 @@ export interface ResolvedExperiment {
   experiment: Experiment;
   /** The experiment as stored, before normalisation, when available (for labels as written). */
   source?: unknown;
+  /** For a local experiment: whether its `iter8 local run` is still alive. */
+  liveness?: RunLiveness;
 }
 
 /** Finds an experiment by name; `namespace` is the `-n` flag when given. */
@@ -38,6 +41,8 @@ interface DescribeFlags {
   file?: string;
   output?: string;
   namespace?: string;
+  /** Append the Outcome section (reasons) after the iter8ctl sections; iter8ctl itself does not. */
+  outcome?: boolean;
 }
 
 export function register(program: Command): void {
@@ -50,7 +55,8 @@ export function register(program: Command): void {
     .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "text");
   sourceOptions(describe).action(async (name: string | undefined, flags: DescribeFlags & SourceFlags) => {
     const resolver = name !== undefined && flags.file === undefined ? await resolverFor(flags) : undefined;
-    process.stdout.write(await describeCommand(name, flags, resolver));
+    const outcome = program.name() !== "iter8ctl";
+    process.stdout.write(await describeCommand(name, { ...flags, outcome }, resolver));
   });
 }
 
@@ -59,9 +65,11 @@ async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   const source = chooseSource(flags);
   if (source.kind === "cluster") return (await import("./kube.ts")).clusterExperimentResolver(source);
   const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
+  const { runnerLiveness, keyOf } = await import("../../platforms/local/store.ts");
   return async (name, ns) => {
     try {
-      return resolveLocalExperiment(name, ns, source.stateDir);
+      const found = resolveLocalExperiment(name, ns, source.stateDir);
+      return { ...found, liveness: runnerLiveness(source.stateDir, keyOf(found.experiment)) };
     } catch (err) {
       throw new CliError((err as Error).message);
     }
@@ -82,7 +90,7 @@ export async function describeCommand(
   if (name !== undefined && flags.file !== undefined) {
     throw new CliError(`give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`);
   }
-  let found: { experiment: Experiment; source?: unknown; sourceVersion?: SourceVersion };
+  let found: ResolvedExperiment & { sourceVersion?: SourceVersion };
   if (flags.file !== undefined) {
     found = await experimentFromInput(flags.file);
   } else if (name !== undefined) {
@@ -100,13 +108,24 @@ export async function describeCommand(
   }
 
   const { experiment } = found;
-  if (format === "json") return `${JSON.stringify(experiment, null, 2)}\n`;
-  if (format === "yaml") return YAML.stringify(experiment);
+  if (format !== "text") {
+    // The experiment as stored, plus the derived reasons under a top-level `outcome` key.
+    const { reasons, interrupted, promoted } = outcomeOf(experiment, found.liveness);
+    const out =
+      flags.outcome === false || reasons.length === 0
+        ? experiment
+        : { ...experiment, outcome: { reasons, interrupted, ...(promoted ? { promoted } : {}) } };
+    return format === "json" ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out);
+  }
   const layout = found.sourceVersion ?? sourceVersionOf(experiment);
   const writtenReferences =
     found.source === undefined ? undefined : writtenMetricReferences(found.source, experiment);
   try {
-    return describeExperiment(experiment, { layout, ...(writtenReferences ? { writtenReferences } : {}) });
+    const text = describeExperiment(experiment, {
+      layout,
+      ...(writtenReferences ? { writtenReferences } : {}),
+    });
+    return flags.outcome === false ? text : text + outcomeSection(experiment, found.liveness);
   } catch (err) {
     throw new CliError(`cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`);
   }

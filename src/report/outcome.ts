@@ -1,0 +1,167 @@
+// What happened to an experiment, in sentences a user cannot miss: why it failed (the Failed
+// condition, a failed task's exit code and the tail of its output), which metrics could not be read
+// for which version and why, a version that got no traffic, a run that is no longer alive, and what
+// routing a rollback or an end without a winner left in place. `describe` prints these lines after
+// the iter8ctl sections, `get experiments` puts the first one in its MESSAGE column, and `iter8
+// local run` prints them at the end of the run. A normal end with a winner adds nothing here (the
+// iter8ctl sections say it all), so the iter8ctl text of a successful experiment stays as it was.
+
+import type { Experiment, IterationRecord } from "../api/types.ts";
+import { historyPoints, splitText } from "../engine/history.ts";
+import { type ActionRecord, engineStatus, getCondition, isCompleted } from "../engine/status.ts";
+
+/** Liveness of the process running a local experiment (from the local state directory). */
+export interface RunLiveness {
+  alive: boolean;
+  /** The tutorial directory to resume with. */
+  dir?: string;
+}
+
+export interface OutcomeReport {
+  /** One sentence per thing that went wrong or deserves attention, most important first. */
+  reasons: string[];
+  /** The experiment was interrupted: its runner is no longer alive. */
+  interrupted: boolean;
+  /** The version promoted by a finish action that succeeded, if any. */
+  promoted?: string;
+  rolledBack: boolean;
+}
+
+/** Lines of output kept from a failed task. */
+const TAIL_LINES = 5;
+
+export function outcomeOf(exp: Experiment, liveness?: RunLiveness): OutcomeReport {
+  const st = engineStatus(exp);
+  const reasons: string[] = [];
+  const completed = isCompleted(exp);
+  const interrupted = !completed && liveness !== undefined && !liveness.alive && st.stage !== undefined;
+  if (interrupted) {
+    reasons.push(`interrupted: resume with \`iter8 local run ${liveness.dir ?? "DIR"}\``);
+  }
+  const failed = getCondition(exp, "Failed");
+  if (failed?.status === "True") {
+    reasons.push(`failed: ${failed.reason ?? "Failed"}${failed.message ? `: ${failed.message}` : ""}`);
+  }
+  for (const action of st.actions ?? [])
+    if (action.state === "Failed") reasons.push(...actionFailure(action));
+  if (st.retry && !completed) {
+    reasons.push(`retrying (${st.retry.op}, attempt ${st.retry.attempts}): ${st.retry.lastError}`);
+  }
+  const points = historyPoints(st);
+  const last = points.at(-1);
+  const rolledBack = last?.reason?.startsWith("rollback:") === true || /rolled back/.test(st.message ?? "");
+  const finish = (st.actions ?? []).find((a) => a.action === "finish");
+  const finishOk = finish?.state === "Succeeded";
+  if (completed && rolledBack) {
+    reasons.push(
+      last?.reason?.startsWith("rollback:") ? `rolled back: ${last.reason.slice(10)}` : "rolled back",
+    );
+    reasons.push(routingLeft(exp, finish));
+  } else if (completed && failed?.status !== "True" && noWinner(exp)) {
+    reasons.push(`no winner: ${noWinnerWhy(exp)}`);
+    reasons.push(routingLeft(exp, finish));
+  }
+  reasons.push(...noTraffic(exp, points));
+  reasons.push(...readErrors(exp, last));
+  const report: OutcomeReport = { reasons, interrupted, rolledBack };
+  if (completed && finishOk && st.versionRecommendedForPromotion)
+    report.promoted = st.versionRecommendedForPromotion;
+  return report;
+}
+
+// STAGE and MESSAGE of an experiment that stopped for a reason, or was interrupted.
+/** For `get experiments` (src/report/table.ts annotate). */
+export function outcomeAnnotation(
+  liveness?: (e: Experiment) => RunLiveness,
+): (e: Experiment) => { stage?: string; message?: string } {
+  return (e) => {
+    const report = outcomeOf(e, liveness?.(e));
+    const first = report.reasons[0];
+    if (first === undefined) return {};
+    if (report.interrupted) return { stage: "Interrupted", message: first };
+    return { message: e.status?.message ? `${e.status.message}; ${first}` : first };
+  };
+}
+
+/** The text `describe` appends after the iter8ctl sections ("" when there is nothing to add). */
+export function outcomeSection(exp: Experiment, liveness?: RunLiveness): string {
+  const { reasons } = outcomeOf(exp, liveness);
+  if (reasons.length === 0) return "";
+  return `****** Outcome ******\n${reasons.map((r) => `${r}\n`).join("")}\n`;
+}
+
+function actionFailure(action: ActionRecord): string[] {
+  const what = action.kind === "rollback" ? "finish action (after rollback)" : `${action.action} action`;
+  const task = (action.tasks ?? []).find((t) => !t.ok && !t.skipped);
+  if (!task) return [`${what} failed: ${action.error ?? "no reason recorded"}`];
+  const lines = [`${what} failed: task ${task.task}: ${task.error ?? "failed"}`];
+  const tail = task.output
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== "")
+    .slice(-TAIL_LINES);
+  if (tail.length > 0) lines.push(`  output (last ${tail.length} lines):`, ...tail.map((l) => `    ${l}`));
+  return lines;
+}
+
+function routingLeft(exp: Experiment, finish: ActionRecord | undefined): string {
+  const split = splitText(exp.status?.currentWeightDistribution) || "unknown";
+  if (!finish) return `no finish action: traffic left at ${split}`;
+  if (finish.state === "Succeeded")
+    return `finish action ran (version to promote: ${exp.status?.versionRecommendedForPromotion ?? "-"}); traffic before it: ${split}`;
+  return `finish action ${finish.state.toLowerCase()}: traffic left at ${split}`;
+}
+
+function noWinner(exp: Experiment): boolean {
+  const winner = exp.status?.analysis?.winnerAssessment?.data;
+  if (!winner || winner.winnerFound) return false;
+  if (exp.spec.strategy.testingPattern !== "Conformance") return true;
+  // A conformance test "wins" when the version meets every objective; old analytics never said so.
+  const assessed = exp.status?.analysis?.versionAssessments?.data ?? {};
+  return Object.values(assessed).some((list) => list.some((ok) => !ok));
+}
+
+function noWinnerWhy(exp: Experiment): string {
+  const assessed = exp.status?.analysis?.versionAssessments?.data ?? {};
+  const objectives = exp.spec.criteria?.objectives ?? [];
+  const failing = Object.entries(assessed)
+    .map(([version, list]) => {
+      const bad = list.flatMap((ok, i) => (ok ? [] : [objectives[i]?.metric ?? `objective ${i}`]));
+      return bad.length > 0 ? `${version} does not satisfy ${bad.join(", ")}` : "";
+    })
+    .filter(Boolean);
+  return failing.length > 0 ? failing.join("; ") : "no version satisfies all objectives";
+}
+
+/** Versions whose request count stayed at zero (or unread) through the last iteration. */
+function noTraffic(exp: Experiment, points: IterationRecord[]): string[] {
+  const key = exp.spec.criteria?.requestCount;
+  const last = points.at(-1);
+  if (!key || !last) return [];
+  const counts = last.values[key] ?? exp.status?.analysis?.aggregatedMetrics?.data[key]?.data;
+  if (!counts) return [];
+  return Object.entries(counts)
+    .filter(([, cell]) => Number(cell?.value ?? 0) === 0)
+    .map(([version]) => `no traffic: version ${version} received no requests (${key} is 0 or unreadable)`);
+}
+
+const READ_ERROR =
+  /Error from metrics backend for metric: (.+?) and version: (.+?): (.*?)(?=, Error from metrics backend for metric: |; Warning: |$)/gs;
+
+/** The latest iteration's unreadable values, from the history or else the analysis message. */
+function readErrors(exp: Experiment, last: IterationRecord | undefined): string[] {
+  const out: string[] = [];
+  if (last) {
+    for (const [metric, row] of Object.entries(last.values))
+      for (const [version, cell] of Object.entries(row))
+        if (cell.error !== undefined) out.push(unreadable(metric, version, cell.error));
+    return out;
+  }
+  const message = exp.status?.analysis?.aggregatedMetrics?.message ?? "";
+  for (const m of message.matchAll(READ_ERROR)) out.push(unreadable(m[1]!, m[2]!, m[3]!));
+  return out;
+}
+
+function unreadable(metric: string, version: string, why: string): string {
+  return `metric ${metric} could not be read for version ${version}: ${why}`;
+}
