@@ -48,7 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Commander's own errors (unknown option, missing argument, no command) are usage errors: 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof CliError) {
       process.stderr.write(`${name}: ${err.message}\n`);
       return err.exitCode;

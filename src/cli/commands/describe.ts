@@ -71,7 +71,7 @@ async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
       const found = resolveLocalExperiment(name, ns, source.stateDir);
       return { ...found, liveness: runnerLiveness(source.stateDir, keyOf(found.experiment)) };
     } catch (err) {
-      throw new CliError((err as Error).message);
+      throw new CliError((err as Error).message, 2);
     }
   };
 }
@@ -88,7 +88,10 @@ export async function describeCommand(
 ): Promise<string> {
   const format = outputFormat(flags.output);
   if (name !== undefined && flags.file !== undefined) {
-    throw new CliError(`give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`);
+    throw new CliError(
+      `give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`,
+      2,
+    );
   }
   let found: ResolvedExperiment & { sourceVersion?: SourceVersion };
   if (flags.file !== undefined) {
@@ -98,12 +101,14 @@ export async function describeCommand(
       throw new CliError(
         `cannot look up experiment ${name} by name here: use -f FILE, or pipe it in, e.g. ` +
           `kubectl get experiment ${name} -o yaml | iter8ctl describe -f -`,
+        2,
       );
     }
     found = await resolve(name, flags.namespace);
   } else {
     throw new CliError(
       "Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input",
+      2,
     );
   }
 
@@ -127,7 +132,10 @@ export async function describeCommand(
     });
     return flags.outcome === false ? text : text + outcomeSection(experiment, found.liveness);
   } catch (err) {
-    throw new CliError(`cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`);
+    throw new CliError(
+      `cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`,
+      2,
+    );
   }
 }
 
@@ -136,6 +144,7 @@ function outputFormat(value: string | undefined): OutputFormat {
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
     throw new CliError(
       `-o: unknown output format ${JSON.stringify(format)} (use ${OUTPUT_FORMATS.join(", ")})`,
+      2,
     );
   }
   return format as OutputFormat;
@@ -154,9 +163,9 @@ async function experimentFromInput(
   let docs: LoadedDocument[];
   try {
     text = await readInput(file);
-    docs = loadDocuments(text);
+    docs = loadDocuments(text, { source: file });
   } catch (err) {
-    if (err instanceof InputError) throw new CliError(err.message);
+    if (err instanceof InputError) throw new CliError(err.message, 2);
     throw err;
   }
   const doc = docs.find((d) => d.kind === "Experiment" && d.skipped !== true);
@@ -165,13 +174,15 @@ async function experimentFromInput(
     const firstError = docs.find((d) => d.error)?.error;
     throw new CliError(
       `no Experiment in ${inputName(file)} (found: ${kinds})${firstError ? `; ${firstError}` : ""}`,
+      2,
     );
   }
-  if (doc.error) throw new CliError(doc.error);
+  if (doc.error) throw new CliError(`${inputName(file)}: ${doc.error}`, 2);
   if (!doc.resource || doc.problems.length > 0) {
     const problems = doc.problems.map(formatProblem).join("; ");
     throw new CliError(
       `experiment ${doc.name ?? "(unnamed)"} in ${inputName(file)} is not valid: ${problems}`,
+      2,
     );
   }
   const found: { experiment: Experiment; source: unknown; sourceVersion?: SourceVersion } = {

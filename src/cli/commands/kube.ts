@@ -78,7 +78,7 @@ export function clusterExperimentResolver(
     withCluster(flags, async (client) => {
       const ns = namespace ?? client.contextNamespace;
       const found: ClusterExperiment | undefined = await readExperiment(client, ns, name);
-      if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`);
+      if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`, 2);
       return found;
     });
 }
