@@ -14,6 +14,7 @@ const commands: Array<{ name: string; load: () => Promise<{ register: Register }
   { name: "validate", load: () => import("./commands/validate.ts") },
   { name: "describe", load: () => import("./commands/describe.ts") },
   { name: "get", load: () => import("./commands/get.ts") },
+  { name: "assert", load: () => import("./commands/assert.ts") },
   { name: "local", load: () => import("./commands/local.ts") },
   { name: "load", load: () => import("./commands/load.ts") },
   { name: "sample-app", load: () => import("./commands/sample-app.ts") },

@@ -61,7 +61,7 @@ export function register(program: Command): void {
 }
 
 /** `describe NAME` reads where src/cli/source.ts says: the local state directory or a cluster. */
-async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
+export async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   const source = chooseSource(flags);
   if (source.kind === "cluster") return (await import("./kube.ts")).clusterExperimentResolver(source);
   const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
@@ -156,7 +156,7 @@ function sourceVersionOf(exp: Experiment): SourceVersion {
 }
 
 /** The first Experiment of a file or of standard input, with its source document. */
-async function experimentFromInput(
+export async function experimentFromInput(
   file: string,
 ): Promise<{ experiment: Experiment; source: unknown; sourceVersion?: SourceVersion }> {
   let text: string;
