@@ -124,25 +124,47 @@ function noWinner(exp: Experiment): boolean {
 function noWinnerWhy(exp: Experiment): string {
   const assessed = exp.status?.analysis?.versionAssessments?.data ?? {};
   const objectives = exp.spec.criteria?.objectives ?? [];
+  const values = exp.status?.analysis?.aggregatedMetrics?.data ?? {};
   const failing = Object.entries(assessed)
     .map(([version, list]) => {
-      const bad = list.flatMap((ok, i) => (ok ? [] : [objectives[i]?.metric ?? `objective ${i}`]));
-      return bad.length > 0 ? `${version} does not satisfy ${bad.join(", ")}` : "";
+      const metrics = list.flatMap((ok, i) => (ok ? [] : [objectives[i]?.metric ?? `objective ${i}`]));
+      const unread = metrics.filter((m) => values[m]?.data[version]?.value === undefined);
+      const violated = metrics.filter((m) => !unread.includes(m));
+      const parts = [
+        ...(violated.length > 0 ? [`does not satisfy ${violated.join(", ")}`] : []),
+        ...(unread.length > 0 ? [`has no value for ${unread.join(", ")}`] : []),
+      ];
+      return parts.length > 0 ? `${version} ${parts.join(" and ")}` : "";
     })
     .filter(Boolean);
   return failing.length > 0 ? failing.join("; ") : "no version satisfies all objectives";
 }
 
-/** Versions whose request count stayed at zero (or unread) through the last iteration. */
+/**
+ * The metrics that count requests: `criteria.requestCount`, and the sample-size metric of every
+ * metric the experiment uses (`request-count` in the seeds).
+ */
+export function requestCountMetrics(exp: Experiment): string[] {
+  const keys = new Set<string>();
+  if (exp.spec.criteria?.requestCount) keys.add(exp.spec.criteria.requestCount);
+  for (const m of exp.status?.metrics ?? [])
+    if (m.metricObj?.spec?.sampleSize) keys.add(m.metricObj.spec.sampleSize);
+  return [...keys];
+}
+
+/** Versions whose request count was zero in the last iteration. */
 function noTraffic(exp: Experiment, points: IterationRecord[]): string[] {
-  const key = exp.spec.criteria?.requestCount;
   const last = points.at(-1);
-  if (!key || !last) return [];
-  const counts = last.values[key] ?? exp.status?.analysis?.aggregatedMetrics?.data[key]?.data;
-  if (!counts) return [];
-  return Object.entries(counts)
-    .filter(([, cell]) => Number(cell?.value ?? 0) === 0)
-    .map(([version]) => `no traffic: version ${version} received no requests (${key} is 0 or unreadable)`);
+  if (!last) return [];
+  const out: string[] = [];
+  for (const key of requestCountMetrics(exp)) {
+    for (const [version, cell] of Object.entries(last.values[key] ?? {}))
+      if (cell.value === 0)
+        out.push(
+          `no traffic: version ${version} received no requests (${key} is 0 in iteration ${last.iteration})`,
+        );
+  }
+  return out;
 }
 
 const READ_ERROR =
@@ -162,6 +184,9 @@ function readErrors(exp: Experiment, last: IterationRecord | undefined): string[
   return out;
 }
 
-function unreadable(metric: string, version: string, why: string): string {
-  return `metric ${metric} could not be read for version ${version}: ${why}`;
+export function unreadable(metric: string, version: string, why: string): string {
+  // Providers often repeat the metric and version; say them once.
+  const repeated = `metric ${metric} for version ${version}: `;
+  const reason = why.startsWith(repeated) ? why.slice(repeated.length) : why;
+  return `metric ${metric} could not be read for version ${version}: ${reason}`;
 }

@@ -11,7 +11,7 @@ import type { Experiment } from "../api/types.ts";
 import type { EngineLogger } from "../engine/engine.ts";
 import { historyPoints, splitText } from "../engine/history.ts";
 import { getCondition, isCompleted } from "../engine/status.ts";
-import { outcomeOf } from "./outcome.ts";
+import { outcomeOf, requestCountMetrics, unreadable } from "./outcome.ts";
 
 export type LogFormat = "text" | "json";
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
@@ -185,15 +185,15 @@ export function warningsOf(exp: Experiment): Array<{ key: string; text: string }
   const out: Array<{ key: string; text: string }> = [];
   const last = historyPoints(exp.status).at(-1);
   if (last) {
-    const requestCount = exp.spec.criteria?.requestCount;
+    const counters = requestCountMetrics(exp);
     for (const [metric, row] of Object.entries(last.values)) {
       for (const [version, cell] of Object.entries(row)) {
         if (cell.error !== undefined)
           out.push({
             key: `metric|${metric}|${version}`,
-            text: `metric ${metric} cannot be read for version ${version} (iteration ${last.iteration}): ${cell.error}`,
+            text: `${unreadable(metric, version, cell.error)} (iteration ${last.iteration})`,
           });
-        else if (metric === requestCount && cell.value === 0)
+        else if (counters.includes(metric) && cell.value === 0)
           out.push({
             key: `traffic|${version}`,
             text: `version ${version} received no requests in iteration ${last.iteration} (${metric} is 0): its metrics have no data`,
