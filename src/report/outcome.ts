@@ -76,7 +76,11 @@ export function outcomeAnnotation(
 ): (e: Experiment) => { stage?: string; message?: string } {
   return (e) => {
     const report = outcomeOf(e, liveness?.(e));
-    const first = report.reasons[0];
+    // The Failed condition is already in status.message: show the next, more specific reason.
+    const message = e.status?.message ?? "";
+    const failedText = report.reasons.find((r) => r.startsWith("failed: "));
+    const restates = failedText !== undefined && message.includes(failedText.replace(/^failed: [^:]*: /, ""));
+    const first = report.reasons.find((r) => !(restates && r === failedText)) ?? report.reasons[0];
     if (first === undefined) return {};
     if (report.interrupted) return { stage: "Interrupted", message: first };
     return { message: e.status?.message ? `${e.status.message}; ${first}` : first };
