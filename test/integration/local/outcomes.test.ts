@@ -259,6 +259,40 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     assert.equal(a.code, 1, a.stdout + a.stderr);
     assert.match(a.stdout, /^FAIL completed: interrupted: resume with/);
     assert.ok(Date.now() - started < 15_000, "assert returned without waiting out its timeout");
+    // --fresh says what it throws away.
+    const fresh = await runCli(["local", "run", dir, "--interval", "0.5", "--state-dir", state, "--fresh"]);
+    assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+    assert.match(
+      fresh.stdout,
+      /^--fresh: discarding the unfinished run of default\/canary-progressive in \S+ \(stage Running, 1 iterations completed\)$/m,
+    );
+    assert.deepEqual(await orphansAfter(fresh.marker), []);
+  });
+
+  it("assert --timeout waits for a run in another process to complete", async () => {
+    const state = tempDir("wait");
+    const cli = startCli(["local", "run", variant(), "--interval", "0.5", "--state-dir", state]);
+    // Started before the experiment exists: it waits for it to appear, then to complete.
+    const a = await runCli([
+      "assert",
+      NAME,
+      "--state-dir",
+      state,
+      "-c",
+      "completed",
+      "-c",
+      "winner=candidate",
+      "--timeout",
+      "60s",
+    ]);
+    const code = await cli.exited;
+    assert.equal(code, 0, cli.stdout() + cli.stderr());
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+    assert.match(
+      a.stdout,
+      /^ok {3}completed: ExperimentCompleted: Experiment Completed\nok {3}winner=candidate: /,
+    );
+    assert.deepEqual(await orphansAfter(cli.marker), []);
   });
 
   it("the history of a seed run lists every iteration's weights and values", async () => {
