@@ -215,7 +215,11 @@ export function endLine(exp: Experiment): string {
   const report = outcomeOf(exp);
   const failed = getCondition(exp, "Failed")?.status === "True";
   if (!isCompleted(exp)) return `Experiment not completed: stage ${exp.status?.stage ?? "-"}\n`;
-  if (failed) return `Experiment failed: ${report.reasons[0] ?? exp.status?.message ?? "failed"}\n`;
+  if (failed) {
+    const c = getCondition(exp, "Failed")!;
+    const detail = report.reasons.find((r) => / action( \(after rollback\))? failed: /.test(r));
+    return `Experiment failed: ${c.reason ?? "Failed"}${c.message ? `: ${c.message}` : ""}${detail ? ` (${detail})` : ""}\n`;
+  }
   const winner = exp.status?.analysis?.winnerAssessment?.data;
   const parts: string[] = [];
   if (report.rolledBack) parts.push("rolled back");

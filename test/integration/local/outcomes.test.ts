@@ -174,7 +174,10 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     await reasonEverywhere(r, /finish action failed: task run: .*exit code 3/);
     assert.match(r.stdout, /^ {4}promotion-refused-by-policy$/m);
     assert.match(r.stdout, /failed: HandlerFailed: Finish actions failed/);
-    assert.match(r.stdout, /^Experiment failed: /m);
+    assert.match(
+      r.stdout,
+      /^Experiment failed: HandlerFailed: Finish actions failed \(finish action failed: task run: .*exit code 3\)$/m,
+    );
     assert.match(r.stdout, /^ok {3}completed: /m);
     assert.match(r.stdout, /^FAIL nofailure: /m);
     assert.deepEqual(await assertCodes(r.state, ["completed", "nofailure"]), { completed: 0, nofailure: 1 });
