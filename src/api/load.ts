@@ -18,7 +18,18 @@ export class InputError extends Error {
   override readonly name = "InputError";
 }
 
-export type LoadOptions = ValidateOptions;
+export type LoadOptions = ValidateOptions & {
+  /** The file the text came from: input errors name it instead of saying "input". */
+  source?: string;
+};
+
+/** Renames "input ..." in an input error to the file it came from (the user may pass several). */
+function namedInputError(e: unknown, source: string | undefined): unknown {
+  if (!(e instanceof InputError) || source === undefined || source === "-") return e;
+  return new InputError(
+    e.message.startsWith("input ") ? `${source}${e.message.slice(5)}` : `${source}: ${e.message}`,
+  );
+}
 
 export interface LoadedDocument {
   /** 1-based position of the document in the stream. */
@@ -50,8 +61,19 @@ export function documentLabel(d: Pick<LoadedDocument, "index" | "item">): string
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => x !== null && typeof x === "object" && !Array.isArray(x);
 
-/** Parses and validates every document of `text`; throws `InputError` when the input is unreadable. */
+/**
+ * Parses and validates every document of `text`; throws `InputError` when the input is unreadable,
+ * naming `opts.source` when given.
+ */
 export function loadDocuments(text: string, opts: LoadOptions = {}): LoadedDocument[] {
+  try {
+    return loadAll(text, opts);
+  } catch (e) {
+    throw namedInputError(e, opts.source);
+  }
+}
+
+function loadAll(text: string, opts: LoadOptions): LoadedDocument[] {
   if (Buffer.byteLength(text, "utf8") > MAX_INPUT_BYTES) {
     throw new InputError(`input is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB`);
   }

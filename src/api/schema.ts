@@ -7,7 +7,7 @@
 // rejected by the validator's own stricter copy, see validate.ts).
 
 import { QUANTITY_PATTERN } from "./quantity.ts";
-import { ENGINE_STATUS_PROPERTIES } from "./status-schema.ts";
+import { ENGINE_STATUS_PROPERTIES, HISTORY_STATUS_PROPERTIES } from "./status-schema.ts";
 import { DEPLOYMENT_PATTERNS, STAGES, TESTING_PATTERNS } from "./types.ts";
 
 /** The subset of Kubernetes `JSONSchemaProps` these schemas use. */
@@ -268,6 +268,7 @@ function status(v1: boolean): JsonSchema {
           }),
       message: str("Latest event: Reason or Reason: message."),
       ...ENGINE_STATUS_PROPERTIES,
+      ...HISTORY_STATUS_PROPERTIES,
     },
     [],
     "Observed state, written by iter8.",

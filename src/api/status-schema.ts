@@ -67,3 +67,111 @@ export const ENGINE_STATUS_PROPERTIES = {
     required: ["op", "attempts", "lastError", "notBefore"],
   },
 };
+
+const num = (description: string) => ({ type: "number" as const, description });
+const versionWeights = (description: string) => ({
+  type: "array" as const,
+  description,
+  items: {
+    type: "object" as const,
+    properties: { name: str("Version name."), value: num("Weight (percent).") },
+    required: ["name", "value"],
+  },
+});
+const iterationValue = {
+  type: "object" as const,
+  properties: {
+    value: num("The metric's value."),
+    sampleSize: num("Observations behind the value."),
+    lower: num("Lower confidence bound (decision evidence)."),
+    upper: num("Upper confidence bound (decision evidence)."),
+    error: str("Why there is no value."),
+  },
+};
+
+/**
+ * `status.history` (type ExperimentHistory in src/api/types.ts, kept by src/engine/history.ts):
+ * bounded to 20 full records plus at most 400 compact ones, whatever the number of iterations.
+ */
+export const HISTORY_STATUS_PROPERTIES = {
+  history: {
+    type: "object" as const,
+    description: "Per-iteration record: full detail for the latest iterations, a compact series before.",
+    properties: {
+      versions: {
+        type: "array" as const,
+        description: "Version order of compact entries.",
+        items: { type: "string" as const },
+      },
+      metrics: {
+        type: "array" as const,
+        description: "Metric order of compact entries.",
+        items: { type: "string" as const },
+      },
+      recent: {
+        type: "array" as const,
+        description: "The latest iterations in full, oldest first.",
+        items: {
+          type: "object" as const,
+          properties: {
+            iteration: { type: "integer" as const, description: "completedIterations after it." },
+            time: time("When the iteration completed."),
+            weights: versionWeights("Weights the engine asked for."),
+            observed: versionWeights("Weights read back from the target."),
+            values: {
+              type: "object" as const,
+              description: "Metric -> version -> reading.",
+              additionalProperties: {
+                type: "object" as const,
+                additionalProperties: iterationValue,
+              },
+            },
+            outcomes: {
+              type: "object" as const,
+              description: "Version -> outcome of each objective.",
+              additionalProperties: {
+                type: "array" as const,
+                items: { type: "string" as const, enum: ["satisfied", "violated", "inconclusive"] },
+              },
+            },
+            winner: str("Winner found in this iteration."),
+            reason: str("Why the weights changed (or did not)."),
+          },
+          required: ["iteration", "time", "values"],
+        },
+      },
+      older: {
+        type: "array" as const,
+        description: "Earlier iterations, compact, oldest first (every stride-th once downsampled).",
+        items: {
+          type: "object" as const,
+          properties: {
+            i: { type: "integer" as const, description: "Iteration." },
+            t: time("When it completed."),
+            w: {
+              type: "array" as const,
+              description: "Observed weights per version.",
+              items: { type: "number" as const },
+            },
+            v: {
+              description: "Values [metric][version]; null where unreadable.",
+              "x-kubernetes-preserve-unknown-fields": true,
+            },
+            o: {
+              type: "array" as const,
+              description: "Outcome letters per version (s/v/i).",
+              items: { type: "string" as const },
+            },
+            winner: str("Winner found in this iteration."),
+          },
+          required: ["i", "t"],
+        },
+      },
+      stride: {
+        type: "integer" as const,
+        description: "Spacing of the compact series (1 = every iteration).",
+      },
+    },
+    required: ["versions", "metrics", "recent"],
+  },
+};

@@ -193,6 +193,8 @@ export interface ExperimentStatus {
   versionRecommendedForPromotion?: string;
   message?: string;
   metrics?: MetricInfo[];
+  /** Per-iteration record (see ExperimentHistory). */
+  history?: ExperimentHistory;
 }
 
 export interface Experiment {
@@ -247,4 +249,64 @@ export type SourceVersion = "v2alpha2" | "v2alpha1";
 export interface Problem {
   path: string;
   message: string;
+}
+
+// ---- Per-iteration history (status.history) ------------------------------------------------------
+
+/** One metric's reading for one version in one iteration (bounds come from the decision evidence). */
+export interface IterationValue {
+  value?: number;
+  sampleSize?: number;
+  lower?: number;
+  upper?: number;
+  /** Why there is no value (backend unreachable, empty result, jq error, ...). */
+  error?: string;
+}
+
+/** What one iteration saw and decided. */
+export interface IterationRecord {
+  /** completedIterations after this iteration (1-based). */
+  iteration: number;
+  /** RFC 3339. */
+  time: string;
+  /** The weights the engine asked for. */
+  weights?: VersionWeight[];
+  /** The weights read back from the target. */
+  observed?: VersionWeight[];
+  /** Metric key (`namespace/name`) -> version -> reading. */
+  values: Record<string, Record<string, IterationValue>>;
+  /** Version -> one outcome per objective, in `spec.criteria.objectives` order. */
+  outcomes?: Record<string, Array<"satisfied" | "violated" | "inconclusive">>;
+  winner?: string;
+  /** Why the weights changed (or did not). */
+  reason?: string;
+}
+
+/**
+ * An older iteration in compact form: arrays in the order of `ExperimentHistory.versions` and
+ * `.metrics`; `null` where a value could not be read; outcomes as one letter per objective
+ * (s = satisfied, v = violated, i = inconclusive).
+ */
+export interface CompactIteration {
+  i: number;
+  t: string;
+  /** Observed weights per version. */
+  w?: number[];
+  /** Values: [metric][version]. */
+  v?: Array<Array<number | null>>;
+  /** Outcomes per version, e.g. "ssv". */
+  o?: string[];
+  winner?: string;
+}
+
+/** status.history: full records for the latest iterations, a compact (downsampled) series before. */
+export interface ExperimentHistory {
+  versions: string[];
+  metrics: string[];
+  /** The latest iterations in full, oldest first. */
+  recent: IterationRecord[];
+  /** Earlier iterations, oldest first; every `stride`-th iteration once downsampled. */
+  older?: CompactIteration[];
+  /** 1 (or absent) = every older iteration is kept; 2, 4, ... after downsampling. */
+  stride?: number;
 }

@@ -14,6 +14,7 @@ const commands: Array<{ name: string; load: () => Promise<{ register: Register }
   { name: "validate", load: () => import("./commands/validate.ts") },
   { name: "describe", load: () => import("./commands/describe.ts") },
   { name: "get", load: () => import("./commands/get.ts") },
+  { name: "assert", load: () => import("./commands/assert.ts") },
   { name: "report", load: () => import("./commands/report.ts") },
   { name: "dashboard", load: () => import("./commands/dashboard.ts") },
   { name: "local", load: () => import("./commands/local.ts") },
@@ -50,7 +51,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Commander's own errors (unknown option, missing argument, no command) are usage errors: 2.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof CliError) {
       process.stderr.write(`${name}: ${err.message}\n`);
       return err.exitCode;

@@ -26,9 +26,15 @@ export type Source =
 // What `get` accepts as the resource, as kubectl does for the CRD: plural, singular, short name, TYPE.GROUP.
 const EXPERIMENT_RESOURCES = ["experiments", "experiment", "exp", "experiments.iter8.tools"];
 
+const METRIC_RESOURCES = ["metrics", "metric", "metrics.iter8.tools"];
+
+export function isMetricResource(resource: string): boolean {
+  return METRIC_RESOURCES.includes(resource);
+}
+
 export function checkResource(resource: string): void {
   if (!EXPERIMENT_RESOURCES.includes(resource))
-    throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments`, 2);
+    throw new CliError(`unknown resource type ${JSON.stringify(resource)}: use experiments or metrics`, 2);
 }
 
 export function sourceOptions(cmd: Command): Command {

@@ -9,6 +9,7 @@ import { experimentNamespace } from "../api/defaults.ts";
 import type { Experiment } from "../api/types.ts";
 import { renderHtml } from "../report/html.ts";
 import { reportModel } from "../report/model.ts";
+import { outcomeSection } from "../report/outcome.ts";
 import { describeText } from "../report/render.ts";
 import type { ExperimentFeed } from "./feed.ts";
 import { experimentRow, renderListPage } from "./list-page.ts";
@@ -138,7 +139,7 @@ export class DashboardServer {
   #model(exp: Experiment) {
     let describe: string;
     try {
-      describe = describeText(exp);
+      describe = describeText(exp) + outcomeSection(exp);
     } catch (err) {
       describe = `cannot describe this experiment: ${(err as Error).message}`;
     }

@@ -14,6 +14,7 @@
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
+import { appendIteration } from "./history.ts";
 import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
 import {
   type ActionName,
@@ -442,6 +443,7 @@ export class Engine {
       // On rollback the version to promote is the baseline.
       st.versionRecommendedForPromotion = baseline;
       delete st.retry;
+      appendIteration(st, completed + 1, draft.nowText, versions, reading.errors, verdict);
       this.#log.info("rollback", {
         experiment: keyText(key),
         objective: verdict.objective,
@@ -499,6 +501,7 @@ export class Engine {
     const n = completed + 1;
     st.completedIterations = n;
     st.lastUpdateTime = draft.nowText;
+    appendIteration(st, n, draft.nowText, versions, reading.errors);
     draft.progress("IterationUpdate", `Completed Iteration ${n}`);
     if (n % perLoop === 0) {
       const loop = n / perLoop;

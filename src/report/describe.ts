@@ -101,7 +101,8 @@ class Description {
     const { metadata, spec, status } = this.exp;
     this.header("Overview");
     this.line(`Experiment name: ${metadata.name}`);
-    this.line(`Experiment namespace: ${metadata.namespace ?? ""}`);
+    // Like Kubernetes, an object without a namespace is in `default`.
+    this.line(`Experiment namespace: ${metadata.namespace || "default"}`);
     this.line(`Target: ${spec.target}`);
     this.line(`Testing pattern: ${spec.strategy.testingPattern}`);
     this.line(`Deployment pattern: ${spec.strategy.deploymentPattern ?? "Progressive"}`);

@@ -4,8 +4,8 @@
 
 import { deploymentPattern, experimentNamespace } from "../api/defaults.ts";
 import { parseQuantity } from "../api/quantity.ts";
-import type { Experiment, Objective } from "../api/types.ts";
-import { historyPoints, type IterationRecord } from "../engine/history.ts";
+import type { Experiment, IterationRecord, Objective } from "../api/types.ts";
+import { historyPoints } from "../engine/history.ts";
 import { engineStatus } from "../engine/status.ts";
 import { verdictOf } from "./verdict.ts";
 

@@ -24,6 +24,10 @@ export interface GetTableOptions {
   allNamespaces?: boolean;
   /** `--no-headers`: omit the header line. */
   noHeaders?: boolean;
+  /** Add a TRAFFIC column (the observed split) before MESSAGE, as `iter8 local run` prints. */
+  traffic?: boolean;
+  /** Replaces the STAGE or MESSAGE cell, e.g. with why an experiment stopped (src/report/outcome.ts). */
+  annotate?: (exp: Experiment) => { stage?: string; message?: string };
 }
 
 // kubectl prints only up to the first line break of a cell, followed by "..." when cut.
@@ -98,14 +102,26 @@ function withNamespace(cells: string[], namespace: string | undefined, all: bool
 }
 
 function headerFor(columns: readonly string[], options: GetTableOptions): string[] {
-  return options.allNamespaces ? ["NAMESPACE", ...columns] : [...columns];
+  const cols = options.traffic ? [...columns.slice(0, -1), "TRAFFIC", columns.at(-1)!] : [...columns];
+  return options.allNamespaces ? ["NAMESPACE", ...cols] : cols;
+}
+
+/** One experiment's row under `options` (namespace, traffic, annotations). */
+function experimentRow(exp: Experiment, options: GetTableOptions): string[] {
+  const cells = experimentCells(exp);
+  const note = options.annotate?.(exp);
+  if (note?.stage !== undefined) cells[3] = cellText(note.stage);
+  if (note?.message !== undefined) cells[5] = cellText(note.message);
+  if (options.traffic) {
+    const split = (exp.status?.currentWeightDistribution ?? []).map((w) => `${w.name}=${w.value}`).join(" ");
+    cells.splice(5, 0, split);
+  }
+  return withNamespace(cells, exp.metadata.namespace, options.allNamespaces);
 }
 
 /** `kubectl get experiments [-A] [--no-headers]` for a list of experiments. */
 export function renderExperimentTable(exps: readonly Experiment[], options: GetTableOptions = {}): string {
-  const rows = exps.map((e) =>
-    withNamespace(experimentCells(e), e.metadata.namespace, options.allNamespaces),
-  );
+  const rows = exps.map((e) => experimentRow(e, options));
   if (!options.noHeaders) rows.unshift(headerFor(EXPERIMENT_COLUMNS, options));
   return new ColumnWriter().format(rows);
 }
@@ -133,9 +149,7 @@ export class ExperimentWatchPrinter {
   /** Text for the initial listing (header unless noHeaders, then one row per experiment). */
   initial(exps: readonly Experiment[]): string {
     this.started = true;
-    const rows = exps.map((e) =>
-      withNamespace(experimentCells(e), e.metadata.namespace, this.options.allNamespaces),
-    );
+    const rows = exps.map((e) => experimentRow(e, this.options));
     if (!this.options.noHeaders) rows.unshift(headerFor(EXPERIMENT_COLUMNS, this.options));
     return this.writer.format(rows);
   }
@@ -143,8 +157,6 @@ export class ExperimentWatchPrinter {
   /** Text for one watch event. If nothing was printed yet, the header comes first. */
   update(exp: Experiment): string {
     if (!this.started) return this.initial([exp]);
-    return this.writer.format([
-      withNamespace(experimentCells(exp), exp.metadata.namespace, this.options.allNamespaces),
-    ]);
+    return this.writer.format([experimentRow(exp, this.options)]);
   }
 }

@@ -151,9 +151,10 @@ describe("iter8ctl describe (built CLI)", () => {
     ],
   ];
   for (const [what, bin, args, stdin, message] of failures) {
-    it(`${what}: one-line error, exit code 1`, async () => {
+    // Bad input or usage exits 2, as for every command (README, exit codes).
+    it(`${what}: one-line error, exit code 2`, async () => {
       const r = await run(bin, args, stdin);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
       assert.equal(r.stdout, "");
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);

@@ -100,16 +100,21 @@ describe("iter8 validate", () => {
       "unparsable YAML",
       ["-f", fixture("invalid/not-yaml.yaml")],
       undefined,
-      /^iter8: input is not valid YAML at line 5, column 1: All mapping items must start at the same column\n$/,
+      /^iter8: .*invalid\/not-yaml\.yaml is not valid YAML at line 5, column 1: All mapping items must start at the same column\n$/,
     ],
     [
       "an unknown iter8 kind",
       ["-f", fixture("invalid/unknown-kind.yaml")],
       undefined,
-      /^iter8: document 1: unknown kind Experiments in iter8.tools\/v2alpha2 \(iter8 reads Experiment and Metric\)\n$/,
+      /^iter8: .*invalid\/unknown-kind\.yaml: document 1: unknown kind Experiments in iter8.tools\/v2alpha2 \(iter8 reads Experiment and Metric\)\n$/,
     ],
     ["empty input", ["-f", "-"], "", /^iter8: input is empty\n$/],
-    ["a file of comments", ["-f", fixture("invalid/empty.yaml")], undefined, /^iter8: input has no objects/],
+    [
+      "a file of comments",
+      ["-f", fixture("invalid/empty.yaml")],
+      undefined,
+      /^iter8: .*invalid\/empty\.yaml has no objects/,
+    ],
     [
       "huge input",
       ["-f", "-"],
@@ -126,7 +131,7 @@ describe("iter8 validate", () => {
       "no iter8 objects",
       ["-f", fixture("seeds/000-services.yaml")],
       undefined,
-      /^iter8: no Experiment or Metric objects in the input\n$/,
+      /^iter8: no Experiment or Metric objects in .*seeds\/000-services\.yaml\n$/,
     ],
     ["a JSON array", ["-f", "-"], "[1, 2]", /^iter8: document 1: expected a Kubernetes object/],
   ];

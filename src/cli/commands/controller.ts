@@ -30,7 +30,7 @@ interface Flags {
 function positiveInt(value: string, flag: string, min = 1): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min)
-    throw new CliError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    throw new CliError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`, 2);
   return n;
 }
 

@@ -15,6 +15,7 @@ import {
   readInput,
   type SourceVersion,
 } from "../../api/index.ts";
+import { outcomeOf, outcomeSection, type RunLiveness } from "../../report/outcome.ts";
 import { describeText as renderDescribeText } from "../../report/render.ts";
 import { CliError } from "../errors.ts";
 import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
@@ -27,6 +28,8 @@ export interface ResolvedExperiment {
   experiment: Experiment;
   /** The experiment as stored, before normalisation, when available (for labels as written). */
   source?: unknown;
+  /** For a local experiment: whether its `iter8 local run` is still alive. */
+  liveness?: RunLiveness;
 }
 
 /** Finds an experiment by name; `namespace` is the `-n` flag when given. */
@@ -36,6 +39,8 @@ interface DescribeFlags {
   file?: string;
   output?: string;
   namespace?: string;
+  /** Append the Outcome section (reasons) after the iter8ctl sections; iter8ctl itself does not. */
+  outcome?: boolean;
 }
 
 export function register(program: Command): void {
@@ -48,7 +53,8 @@ export function register(program: Command): void {
     .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "text");
   sourceOptions(describe).action(async (name: string | undefined, flags: DescribeFlags & SourceFlags) => {
     const resolver = name !== undefined && flags.file === undefined ? await resolverFor(flags) : undefined;
-    process.stdout.write(await describeCommand(name, flags, resolver));
+    const outcome = program.name() !== "iter8ctl";
+    process.stdout.write(await describeCommand(name, { ...flags, outcome }, resolver));
   });
 }
 
@@ -57,11 +63,13 @@ export async function resolverFor(flags: SourceFlags): Promise<ExperimentResolve
   const source = chooseSource(flags);
   if (source.kind === "cluster") return (await import("./kube.ts")).clusterExperimentResolver(source);
   const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
+  const { runnerLiveness, keyOf } = await import("../../platforms/local/store.ts");
   return async (name, ns) => {
     try {
-      return resolveLocalExperiment(name, ns, source.stateDir);
+      const found = resolveLocalExperiment(name, ns, source.stateDir);
+      return { ...found, liveness: runnerLiveness(source.stateDir, keyOf(found.experiment)) };
     } catch (err) {
-      throw new CliError((err as Error).message);
+      throw new CliError((err as Error).message, 2);
     }
   };
 }
@@ -78,10 +86,20 @@ export async function describeCommand(
   const format = outputFormat(flags.output);
   const found = await findExperiment(name, flags, resolve);
   const { experiment } = found;
-  if (format === "json") return `${JSON.stringify(experiment, null, 2)}\n`;
-  if (format === "yaml") return YAML.stringify(experiment);
-  return describeText(found);
+  if (format !== "text") {
+    // The experiment as stored, plus the derived reasons under a top-level `outcome` key.
+    const { reasons, interrupted, promoted } = outcomeOf(experiment, found.liveness);
+    const out =
+      flags.outcome === false || reasons.length === 0
+        ? experiment
+        : { ...experiment, outcome: { reasons, interrupted, ...(promoted ? { promoted } : {}) } };
+    return format === "json" ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out);
+  }
+  return describeText(found, flags.outcome !== false);
 }
+
+/** An experiment found by `-f` or by name. */
+export type FoundExperiment = ResolvedExperiment & { sourceVersion?: SourceVersion };
 
 /** The experiment named by NAME (through `resolve`) or read from `-f`; exactly one of them. */
 export async function findExperiment(
@@ -90,37 +108,39 @@ export async function findExperiment(
   resolve?: ExperimentResolver,
 ): Promise<FoundExperiment> {
   if (name !== undefined && flags.file !== undefined) {
-    throw new CliError(`give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`);
+    throw new CliError(
+      `give either an experiment NAME or -f, not both (got ${name} and -f ${flags.file})`,
+      2,
+    );
   }
   if (flags.file !== undefined) return experimentFromInput(flags.file);
   if (name === undefined) {
     throw new CliError(
       "Missing experiment: give its NAME, or use -f FILE, or -f - to read it from standard input",
+      2,
     );
   }
   if (!resolve) {
     throw new CliError(
       `cannot look up experiment ${name} by name here: use -f FILE, or pipe it in, e.g. ` +
         `kubectl get experiment ${name} -o yaml | iter8ctl describe -f -`,
+      2,
     );
   }
   return resolve(name, flags.namespace);
 }
 
-/** An experiment found by `-f` or by name. */
-export interface FoundExperiment {
-  experiment: Experiment;
-  source?: unknown;
-  sourceVersion?: SourceVersion;
-}
-
-/** The describe text of a found experiment (what `describe` prints without `-o`). */
-export function describeText(found: FoundExperiment): string {
+/** The describe text of a found experiment: the iter8ctl sections, then (for iter8) the Outcome. */
+export function describeText(found: FoundExperiment, withOutcome = true): string {
   const { experiment } = found;
   try {
-    return renderDescribeText(experiment, found.source, found.sourceVersion);
+    const text = renderDescribeText(experiment, found.source, found.sourceVersion);
+    return withOutcome ? text + outcomeSection(experiment, found.liveness) : text;
   } catch (err) {
-    throw new CliError(`cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`);
+    throw new CliError(
+      `cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`,
+      2,
+    );
   }
 }
 
@@ -129,6 +149,7 @@ function outputFormat(value: string | undefined): OutputFormat {
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
     throw new CliError(
       `-o: unknown output format ${JSON.stringify(format)} (use ${OUTPUT_FORMATS.join(", ")})`,
+      2,
     );
   }
   return format as OutputFormat;
@@ -142,9 +163,9 @@ export async function experimentFromInput(
   let docs: LoadedDocument[];
   try {
     text = await readInput(file);
-    docs = loadDocuments(text);
+    docs = loadDocuments(text, { source: file });
   } catch (err) {
-    if (err instanceof InputError) throw new CliError(err.message);
+    if (err instanceof InputError) throw new CliError(err.message, 2);
     throw err;
   }
   const doc = docs.find((d) => d.kind === "Experiment" && d.skipped !== true);
@@ -153,13 +174,15 @@ export async function experimentFromInput(
     const firstError = docs.find((d) => d.error)?.error;
     throw new CliError(
       `no Experiment in ${inputName(file)} (found: ${kinds})${firstError ? `; ${firstError}` : ""}`,
+      2,
     );
   }
-  if (doc.error) throw new CliError(doc.error);
+  if (doc.error) throw new CliError(`${inputName(file)}: ${doc.error}`, 2);
   if (!doc.resource || doc.problems.length > 0) {
     const problems = doc.problems.map(formatProblem).join("; ");
     throw new CliError(
       `experiment ${doc.name ?? "(unnamed)"} in ${inputName(file)} is not valid: ${problems}`,
+      2,
     );
   }
   const found: { experiment: Experiment; source: unknown; sourceVersion?: SourceVersion } = {

@@ -1,32 +1,49 @@
 // `iter8 get experiments [NAME] [-n NS | -A] [--watch]`: the `kubectl get experiments` table, for the
 // experiments of a local state directory (readable from another terminal while `iter8 local run`
-// writes them) or of a cluster (src/cli/source.ts decides which).
+// writes them) or of a cluster (src/cli/source.ts decides which). A local experiment whose run is no
+// longer alive shows as Interrupted, and any experiment that stopped for a reason shows the reason
+// in MESSAGE (src/report/outcome.ts). `iter8 get metrics` lists the Metric resources available:
+// the set `iter8 local run` installs, or the cluster's.
 
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { Experiment } from "../../api/types.ts";
-import { listStoredExperiments } from "../../platforms/local/store.ts";
-import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
-import { checkResource, chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
+import { formatProblem, loadDocuments } from "../../api/index.ts";
+import type { Experiment, Metric } from "../../api/types.ts";
+import { keyOf, listStoredExperiments, runnerLiveness } from "../../platforms/local/store.ts";
+import { outcomeAnnotation } from "../../report/outcome.ts";
+import {
+  ExperimentWatchPrinter,
+  type GetTableOptions,
+  renderExperimentTable,
+  renderMetricTable,
+} from "../../report/table.ts";
+import { CliError } from "../errors.ts";
+import { checkResource, chooseSource, isMetricResource, type SourceFlags, sourceOptions } from "../source.ts";
 
 interface Flags extends SourceFlags {
   watch?: boolean;
   namespace?: string;
   allNamespaces?: boolean;
-  pollMs?: string;
+  metrics?: string;
 }
 
 export function register(program: Command): void {
   const get = program
     .command("get")
     .description(
-      "list experiments with the kubectl columns, from the local state directory or the cluster of the current kubeconfig",
+      "list experiments (kubectl columns) or metrics, from the local state directory or the cluster of the current kubeconfig",
     )
-    .argument("<resource>", "experiments")
-    .argument("[name]", "only this experiment")
+    .argument("<resource>", "experiments or metrics")
+    .argument("[name]", "only this experiment or metric")
     .option("-w, --watch", "after listing, print a row whenever an experiment changes")
     .option("-n, --namespace <namespace>", "only this namespace (default: default, or the context's)")
-    .option("-A, --all-namespaces", "all namespaces, with a NAMESPACE column");
+    .option("-A, --all-namespaces", "all namespaces, with a NAMESPACE column")
+    .option(
+      "--metrics <backend>",
+      "get metrics, locally: the set installed for builtin (default) or prometheus",
+    );
   sourceOptions(get).action(async (resource: string, name: string | undefined, flags: Flags) => {
+    if (isMetricResource(resource)) return getMetrics(name, flags);
     checkResource(resource);
     const source = chooseSource(flags);
     if (source.kind === "cluster") {
@@ -38,45 +55,99 @@ export function register(program: Command): void {
         ...(flags.watch ? { watch: true } : {}),
       });
     }
-    const stateDir = source.stateDir;
-    const select = (all: Experiment[]) =>
-      all.filter(
-        (e) =>
-          (name === undefined || e.metadata.name === name) &&
-          (flags.allNamespaces || (e.metadata.namespace ?? "default") === (flags.namespace ?? "default")),
-      );
-    const options = flags.allNamespaces ? { allNamespaces: true } : {};
-    const first = select(listStoredExperiments(stateDir));
-    if (!flags.watch) {
-      if (first.length === 0) {
-        process.stderr.write(`No experiments found in ${stateDir}.\n`);
-        return;
-      }
-      process.stdout.write(renderExperimentTable(first, options));
+    await localGet(source.stateDir, name, flags);
+  });
+}
+
+async function localGet(stateDir: string, name: string | undefined, flags: Flags): Promise<void> {
+  const select = (all: Experiment[]) =>
+    all.filter(
+      (e) =>
+        (name === undefined || e.metadata.name === name) &&
+        (flags.allNamespaces || (e.metadata.namespace ?? "default") === (flags.namespace ?? "default")),
+    );
+  const liveness = (e: Experiment) => runnerLiveness(stateDir, keyOf(e));
+  const options: GetTableOptions = {
+    ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+    annotate: outcomeAnnotation(liveness),
+  };
+  const first = select(listStoredExperiments(stateDir));
+  if (!flags.watch) {
+    if (first.length === 0) {
+      process.stderr.write(`No experiments found in ${stateDir}.\n`);
       return;
     }
-    const printer = new ExperimentWatchPrinter(options);
-    const seen = new Map<string, string>();
-    const key = (e: Experiment) => `${e.metadata.namespace ?? "default"}/${e.metadata.name}`;
-    if (first.length > 0) process.stdout.write(printer.initial(first));
-    for (const e of first) seen.set(key(e), e.metadata.resourceVersion ?? "");
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        for (const e of select(listStoredExperiments(stateDir))) {
-          const rv = e.metadata.resourceVersion ?? "";
-          if (seen.get(key(e)) === rv) continue;
-          seen.set(key(e), rv);
-          process.stdout.write(printer.update(e));
-        }
-      }, 250);
-      const stop = () => {
-        clearInterval(timer);
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        resolve();
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    process.stdout.write(renderExperimentTable(first, options));
+    return;
+  }
+  // The watch shows the traffic split, like the run's own output, and its header from the start.
+  const printer = new ExperimentWatchPrinter({ ...options, traffic: true });
+  process.stdout.write(printer.initial(first));
+  if (first.length === 0) process.stderr.write(`no experiments yet in ${stateDir}\n`);
+  const seen = new Map<string, string>();
+  // A row is printed again when the experiment changes or its run stops being alive.
+  const version = (e: Experiment) => `${e.metadata.resourceVersion ?? ""}|${liveness(e).alive}`;
+  const id = (e: Experiment) => `${e.metadata.namespace ?? "default"}/${e.metadata.name}`;
+  for (const e of first) seen.set(id(e), version(e));
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      for (const e of select(listStoredExperiments(stateDir))) {
+        const v = version(e);
+        if (seen.get(id(e)) === v) continue;
+        seen.set(id(e), v);
+        process.stdout.write(printer.update(e));
+      }
+    }, 250);
+    const stop = () => {
+      clearInterval(timer);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
+}
+
+async function getMetrics(name: string | undefined, flags: Flags): Promise<void> {
+  if (flags.watch) throw new CliError("--watch: only for experiments", 2);
+  const source = chooseSource(flags);
+  const options: GetTableOptions = flags.allNamespaces ? { allNamespaces: true } : {};
+  let metrics: Metric[];
+  let where: string;
+  if (source.kind === "cluster") {
+    const { clusterMetrics } = await import("./kube.ts");
+    ({ metrics, where } = await clusterMetrics({
+      ...source,
+      ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+      ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+    }));
+  } else {
+    if (flags.metrics !== undefined && flags.metrics !== "builtin" && flags.metrics !== "prometheus")
+      throw new CliError(`--metrics: must be builtin or prometheus, got ${JSON.stringify(flags.metrics)}`, 2);
+    metrics = await installedMetrics(flags.metrics === "prometheus" ? "prometheus" : "builtin");
+    where = `the metrics iter8 local run installs (${flags.metrics ?? "builtin"})`;
+    if (!flags.allNamespaces && flags.namespace !== undefined)
+      metrics = metrics.filter((m) => (m.metadata.namespace ?? "default") === flags.namespace);
+    options.allNamespaces = !flags.namespace;
+  }
+  if (name !== undefined) metrics = metrics.filter((m) => m.metadata.name === name);
+  if (metrics.length === 0) {
+    process.stderr.write(`No metrics found in ${where}.\n`);
+    return;
+  }
+  process.stdout.write(renderMetricTable(metrics, options));
+}
+
+async function installedMetrics(backend: "builtin" | "prometheus"): Promise<Metric[]> {
+  const { installedMetricFiles } = await import("../../platforms/local/tutorial.ts");
+  const out: Metric[] = [];
+  for (const file of installedMetricFiles(backend)) {
+    for (const d of loadDocuments(readFileSync(file, "utf8"))) {
+      if (d.error || d.problems.length > 0)
+        throw new CliError(`${file}: ${d.error ?? d.problems.map(formatProblem).join("; ")}`);
+      if (d.kind === "Metric" && d.resource) out.push(d.resource as Metric);
+    }
+  }
+  return out;
 }

@@ -4,6 +4,7 @@
 // when they read a cluster (src/cli/source.ts decides).
 
 import type { Command } from "commander";
+import type { Metric } from "../../api/types.ts";
 import {
   type ClusterExperiment,
   listExperiments,
@@ -11,7 +12,9 @@ import {
   watchExperiments,
 } from "../../platforms/kubernetes/cluster-read.ts";
 import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
+import { metricsPath } from "../../platforms/kubernetes/resources.ts";
 import { KubeApiError, type KubeClient } from "../../platforms/kubernetes/rest.ts";
+import { outcomeAnnotation } from "../../report/outcome.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
 import { CliError } from "../errors.ts";
 import { checkResource } from "../source.ts";
@@ -78,7 +81,7 @@ export function clusterExperimentResolver(
     withCluster(flags, async (client) => {
       const ns = namespace ?? client.contextNamespace;
       const found: ClusterExperiment | undefined = await readExperiment(client, ns, name);
-      if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`);
+      if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`, 2);
       return found;
     });
 }
@@ -97,7 +100,10 @@ export async function clusterGet(
       ...(name ? { name } : {}),
     };
     const first = await listExperiments(client, scope);
-    const options = flags.allNamespaces ? { allNamespaces: true } : {};
+    const options = {
+      ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+      annotate: outcomeAnnotation(),
+    };
     // kubectl's words for an empty list, on stderr so that the table on stdout stays parseable.
     const noneFound = flags.allNamespaces
       ? "No resources found\n"
@@ -124,6 +130,17 @@ export async function clusterGet(
       (e) => process.stdout.write(printer.update(e)),
       ac.signal,
     );
+  });
+}
+
+/** The Metric resources of a cluster namespace (or all), for `iter8 get metrics`. */
+export async function clusterMetrics(
+  flags: ClusterFlags & { allNamespaces?: boolean },
+): Promise<{ metrics: Metric[]; where: string }> {
+  return withCluster(flags, async (client) => {
+    const ns = flags.namespace ?? client.contextNamespace;
+    const list = await client.get<{ items: Metric[] }>(metricsPath(flags.allNamespaces ? undefined : ns));
+    return { metrics: list.items, where: flags.allNamespaces ? "the cluster" : `namespace ${ns}` };
   });
 }
 

@@ -6,6 +6,8 @@ import type { Command } from "commander";
 import { TutorialError } from "../../platforms/local/errors.ts";
 import { runLocal } from "../../platforms/local/run.ts";
 import { defaultStateDir } from "../../platforms/local/store.ts";
+import { checkCondition, formatResults, parseConditions } from "../../report/assert.ts";
+import { LOG_FORMATS, type LogFormat, TerminalOutput } from "../../report/progress.ts";
 import { CliError } from "../errors.ts";
 
 interface RunFlags {
@@ -14,6 +16,8 @@ interface RunFlags {
   metrics?: string;
   lab?: string;
   fresh?: boolean;
+  assert?: string[];
+  logFormat?: string;
 }
 
 export function register(program: Command): void {
@@ -32,6 +36,12 @@ export function register(program: Command): void {
     .option("--metrics <backend>", "builtin (the router's statistics) or prometheus (a real Prometheus)")
     .option("--lab <file>", "use this lab file instead of DIR/lab.yaml")
     .option("--fresh", "start the experiment afresh even if the state directory holds an unfinished run")
+    .option(
+      "--assert <condition>",
+      "check a condition at the end, as iter8 assert -c does (repeatable); exit 1 if one does not hold",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--log-format <format>", `warnings and logs on stderr: ${LOG_FORMATS.join(" or ")}`, "text")
     .action(async (dir: string, flags: RunFlags) => {
       let intervalSeconds: number | undefined;
       if (flags.interval !== undefined) {
@@ -47,6 +57,16 @@ export function register(program: Command): void {
           `--metrics: must be builtin or prometheus, got ${JSON.stringify(flags.metrics)}`,
           2,
         );
+      let conditions: ReturnType<typeof parseConditions> = [];
+      try {
+        if (flags.assert) conditions = parseConditions(flags.assert);
+      } catch (e) {
+        throw new CliError(`--assert: ${(e as Error).message}`, 2);
+      }
+      const logFormat = (flags.logFormat ?? "text") as LogFormat;
+      if (!LOG_FORMATS.includes(logFormat))
+        throw new CliError(`--log-format: must be text or json, got ${JSON.stringify(flags.logFormat)}`, 2);
+      const terminal = new TerminalOutput(process.stdout);
       const abort = new AbortController();
       let signalName: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -66,11 +86,18 @@ export function register(program: Command): void {
           ...(flags.metrics ? { metrics: flags.metrics as "builtin" | "prometheus" } : {}),
           ...(flags.lab ? { labFile: flags.lab } : {}),
           ...(flags.fresh ? { fresh: true } : {}),
-          out: (s) => process.stdout.write(s),
+          out: (s) => terminal.write(s),
+          status: (line) => terminal.status(line),
+          logFormat,
           err: (s) => process.stderr.write(s),
           signal: abort.signal,
         });
         process.exitCode = result.exitCode;
+        if (conditions.length > 0 && result.experiment) {
+          const results = conditions.map((c) => checkCondition(result.experiment!, c));
+          terminal.write(`assert:\n${formatResults(results)}`);
+          if (!results.every((r) => r.holds)) process.exitCode = 1;
+        }
       } catch (e) {
         if (signalName) {
           process.exitCode = signalName === "SIGINT" ? 130 : 143;
@@ -85,6 +112,7 @@ export function register(program: Command): void {
         }
         throw e;
       } finally {
+        terminal.clear();
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
       }

@@ -17,7 +17,11 @@ function title(d: LoadedDocument): string {
 }
 
 /** The report for loaded documents: lines for stdout, lines for stderr, and the exit code. */
-export function report(docs: readonly LoadedDocument[]): { out: string[]; err: string[]; exitCode: number } {
+export function report(
+  docs: readonly LoadedDocument[],
+  file = "-",
+): { out: string[]; err: string[]; exitCode: number } {
+  const from = file === "-" ? "" : `${file}: `;
   const out: string[] = [];
   const err: string[] = [];
   let invalid = false;
@@ -25,7 +29,7 @@ export function report(docs: readonly LoadedDocument[]): { out: string[]; err: s
   let iter8Objects = 0;
   for (const d of docs) {
     if (d.error) {
-      err.push(d.error);
+      err.push(`${from}${d.error}`);
       inputError = true;
       continue;
     }
@@ -44,7 +48,7 @@ export function report(docs: readonly LoadedDocument[]): { out: string[]; err: s
     for (const w of d.warnings) out.push(`  warning: ${w}`);
   }
   if (iter8Objects === 0 && !inputError) {
-    err.push("no Experiment or Metric objects in the input");
+    err.push(`no Experiment or Metric objects in ${file === "-" ? "the input" : file}`);
     inputError = true;
   }
   return { out, err, exitCode: inputError ? EXIT_INPUT_ERROR : invalid ? EXIT_INVALID : EXIT_VALID };
@@ -77,12 +81,12 @@ Exit codes:
     .action(async (options: { file: string }) => {
       let docs: LoadedDocument[];
       try {
-        docs = loadDocuments(await readInput(options.file));
+        docs = loadDocuments(await readInput(options.file), { source: options.file });
       } catch (e) {
         if (e instanceof InputError) throw new CliError(e.message, EXIT_INPUT_ERROR);
         throw e;
       }
-      const { out, err, exitCode } = report(docs);
+      const { out, err, exitCode } = report(docs, options.file);
       if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
       const name = program.name();
       for (const line of err) process.stderr.write(`${name}: ${line}\n`);

@@ -12,6 +12,8 @@ import type { Experiment } from "../../api/types.ts";
 import { Engine, type EngineLogger, getCondition, isCompleted, systemClock } from "../../engine/index.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
 import { createLocalMetrics } from "../../metrics/index.ts";
+import { outcomeSection } from "../../report/outcome.ts";
+import { endLine, type LogFormat, RunProgress } from "../../report/progress.ts";
 import { describeText, renderReport } from "../../report/render.ts";
 import { ColumnWriter, EXPERIMENT_COLUMNS, experimentCells } from "../../report/table.ts";
 import { type Router, startRouter } from "../../router/index.ts";
@@ -23,7 +25,7 @@ import { type CommandShim, startCommandShim } from "./helm-shim.ts";
 import type { MetricsBackend } from "./lab.ts";
 import { startVersionProcess, type VersionProcess } from "./processes.ts";
 import { type LocalPrometheus, startPrometheus } from "./prometheus.ts";
-import { FileExperimentStore, keyOf, readJson, writeAtomic } from "./store.ts";
+import { FileExperimentStore, keyOf, readJson, startHeartbeat, writeAtomic } from "./store.ts";
 import { loadTutorial, type Tutorial } from "./tutorial.ts";
 
 export interface LocalRunOptions {
@@ -38,6 +40,10 @@ export interface LocalRunOptions {
   fresh?: boolean;
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Draws the live status line (src/report/progress.ts); absent: none. */
+  status?: (line: string) => void;
+  /** Engine log lines as sentences (text) or JSON lines. */
+  logFormat?: LogFormat;
   signal?: AbortSignal;
 }
 
@@ -134,6 +140,7 @@ class LocalRun {
   #shim: CommandShim | undefined;
   #prometheus: LocalPrometheus | undefined;
   #engine: Engine | undefined;
+  #progress: RunProgress | undefined;
   #record!: RunRecord;
   #runFile = "";
   #writer = new ColumnWriter();
@@ -169,6 +176,10 @@ class LocalRun {
       ]);
     }
 
+    if (o.fresh && stored !== undefined && !isCompleted(stored))
+      o.out(
+        `--fresh: discarding the unfinished run of ${key.namespace}/${key.name} in ${store.pathOf(key)} (stage ${stored.status?.stage ?? "-"}, ${stored.status?.completedIterations ?? 0} iterations completed)\n`,
+      );
     let experiment: Experiment;
     let routing: RoutingState;
     if (resume) {
@@ -211,11 +222,14 @@ class LocalRun {
     const abort = new AbortController();
     const onAbort = () => abort.abort(o.signal?.reason);
     o.signal?.addEventListener("abort", onAbort, { once: true });
+    // Lets other terminals tell a live run from an interrupted one (store.ts, runnerLiveness).
+    const stopHeartbeat = startHeartbeat(o.stateDir, key, this.#t.dir);
     try {
       return await this.#runStarted(store, experiment, routing, resume, abort.signal);
     } finally {
       o.signal?.removeEventListener("abort", onAbort);
       await this.#stopAll();
+      stopHeartbeat();
     }
   }
 
@@ -328,15 +342,17 @@ class LocalRun {
     this.#saveRecord();
 
     // 6. The experiment.
-    const logger: EngineLogger = {
-      debug() {},
-      // Progress is already on stdout, one line per status change; info is for ITER8_DEBUG.
-      info: (msg, f) => {
-        if (process.env["ITER8_DEBUG"]) o.err(`iter8: ${msg}${f ? ` ${JSON.stringify(f)}` : ""}\n`);
-      },
-      warn: (msg, f) => o.err(`iter8: warning: ${msg}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
-      error: (msg, f) => o.err(`iter8: error: ${msg}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
-    };
+    const router = this.#router;
+    this.#progress = new RunProgress({
+      err: o.err,
+      ...(o.status ? { status: o.status } : {}),
+      logFormat: o.logFormat ?? "text",
+      debug: Boolean(process.env["ITER8_DEBUG"]),
+      requests: () =>
+        Object.fromEntries(router.metrics.versions().map((v) => [v, router.metrics.snapshot(v)?.count ?? 0])),
+    });
+    this.#progress.start();
+    const logger: EngineLogger = this.#progress.logger();
     this.#engine = new Engine({
       store,
       actuator: cluster,
@@ -378,7 +394,9 @@ class LocalRun {
     if (!final)
       throw new Error(`experiment ${experiment.metadata.name} disappeared from the state directory`);
     o.out("\n");
-    const described = describeText(final, t.experimentSource);
+    this.#progress.stop();
+    o.status?.("");
+    const described = describeText(final, t.experimentSource) + outcomeSection(final);
     o.out(described);
     const promotions = cluster.state.promotions;
     for (const p of promotions)
@@ -397,11 +415,13 @@ class LocalRun {
     const reportPath = join(o.stateDir, "report.html");
     writeFileSync(reportPath, renderReport(final, described, "html", new Date()));
     o.out(`report: ${reportPath}\n`);
+    o.out(endLine(final));
     const failed = getCondition(final, "Failed")?.status === "True";
     return { exitCode: isCompleted(final) && !failed ? 0 : 1, experiment: final, promotions };
   }
 
   #onWrite(exp: Experiment): void {
+    this.#progress?.onWrite(exp);
     const cells = [...experimentCells(exp), formatSplit(exp)];
     const row = rowKey(exp);
     const st = exp.status;
@@ -447,6 +467,7 @@ class LocalRun {
   async #stopAll(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
     this.#engine?.close();
+    this.#progress?.stop();
     await Promise.allSettled(this.#loads.map((l) => l.stop()));
     await Promise.allSettled([
       this.#shim?.close(),

@@ -5,8 +5,8 @@
 // the same files while a run writes them; a reader sees either the old or the new file, never half.
 // Metrics come from the Metric manifests the run loaded (the tutorial's plus the installed set).
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import type { Experiment, Metric } from "../../api/types.ts";
 import { ConflictError, type ExperimentStore, type ObjectKey } from "../../engine/ports.ts";
@@ -147,4 +147,90 @@ export class FileExperimentStore implements ExperimentStore {
 
 export function keyOf(exp: Experiment): ObjectKey {
   return { namespace: exp.metadata.namespace ?? "default", name: exp.metadata.name };
+}
+
+// ---- Liveness of a run ---------------------------------------------------------------------------
+// `iter8 local run` beats `runs/<namespace>.<name>.runner.json` (pid, host, time) while it runs and
+// removes it when it stops. Another terminal judges an unfinished experiment "interrupted" when no
+// live runner beats for it: same host, the pid must exist and the beat be recent (a reused pid has no
+// recent beat); another host (a shared directory), the beat must be recent.
+
+export interface RunnerBeat {
+  pid: number;
+  host: string;
+  /** RFC 3339. */
+  beatAt: string;
+  intervalMs: number;
+  /** The tutorial directory the run was started with. */
+  dir: string;
+}
+
+export function runnerFilePath(stateDir: string, key: ObjectKey): string {
+  return join(stateDir, "runs", experimentFileName(key).replace(/\.json$/, ".runner.json"));
+}
+
+/** Starts beating for `key`; the returned function stops and removes the beat. */
+export function startHeartbeat(stateDir: string, key: ObjectKey, dir: string, intervalMs = 2000): () => void {
+  const path = runnerFilePath(stateDir, key);
+  mkdirSync(join(stateDir, "runs"), { recursive: true });
+  const beat = () => {
+    const record: RunnerBeat = {
+      pid: process.pid,
+      host: hostname(),
+      beatAt: new Date().toISOString(),
+      intervalMs,
+      dir,
+    };
+    try {
+      writeAtomic(path, `${JSON.stringify(record)}\n`);
+    } catch {
+      // A full or vanished state directory: the run goes on; readers will call it interrupted.
+    }
+  };
+  beat();
+  const timer = setInterval(beat, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    rmSync(path, { force: true });
+  };
+}
+
+export interface RunnerLiveness {
+  alive: boolean;
+  /** The tutorial directory to resume with, when known. */
+  dir?: string;
+  beat?: RunnerBeat;
+}
+
+/** Whether a live `iter8 local run` is running `key` (see above). */
+export function runnerLiveness(stateDir: string, key: ObjectKey, now = Date.now()): RunnerLiveness {
+  let beat: RunnerBeat | undefined;
+  try {
+    beat = readJson<RunnerBeat>(runnerFilePath(stateDir, key));
+  } catch {
+    beat = undefined; // half-written by another host's writer: judge by the run record
+  }
+  const record = readJson<{ tutorial?: string; pid?: number }>(
+    join(stateDir, "runs", experimentFileName(key)),
+  );
+  const dir = beat?.dir ?? record?.tutorial;
+  const withDir = (alive: boolean): RunnerLiveness => ({
+    alive,
+    ...(dir ? { dir } : {}),
+    ...(beat ? { beat } : {}),
+  });
+  if (!beat) return withDir(false);
+  const fresh = now - Date.parse(beat.beatAt) < 3 * beat.intervalMs + 5000;
+  if (beat.host !== hostname()) return withDir(fresh);
+  return withDir(fresh && pidAlive(beat.pid));
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -2,8 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Experiment } from "../../../src/api/types.ts";
-import type { IterationRecord } from "../../../src/engine/history.ts";
+import type { Experiment, IterationRecord } from "../../../src/api/types.ts";
 import { renderHtml } from "../../../src/report/html.ts";
 import { renderMarkdown } from "../../../src/report/markdown.ts";
 import { reportModel } from "../../../src/report/model.ts";

@@ -1,0 +1,133 @@
+// status.history: one record per iteration, with the weights asked for and read back, every metric's
+// value per version (or why it could not be read), the outcomes and the reason for the weights; and
+// a bound that holds for 1,000 iterations on a virtual clock.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { experimentSchema } from "../../../src/api/schema.ts";
+import type { Experiment } from "../../../src/api/types.ts";
+import { Engine } from "../../../src/engine/engine.ts";
+import { historyPoints, OLDER_MAX, RECENT_FULL } from "../../../src/engine/history.ts";
+import { drive, KNATIVE_METRICS, keyOf, traceExperiment } from "./builders.ts";
+import {
+  FakeActuator,
+  FakeClock,
+  FakeTaskRunner,
+  MemoryStore,
+  type MetricScript,
+  ScriptedMetrics,
+} from "./fakes.ts";
+
+function iterationOf(q: { experiment: Experiment }): number {
+  return (q.experiment.status?.completedIterations ?? 0) + 1;
+}
+
+/** Values that differ per iteration and version, so a record can be checked against its iteration. */
+const script: MetricScript = (metric, v, _round, q) => {
+  const n = iterationOf(q);
+  if (metric.endsWith("/request-count")) return { value: 100 * n };
+  if (metric.endsWith("/mean-latency")) {
+    if (v === "sample-app-v2" && n === 2) return { error: "connection refused" };
+    return { value: (v === "sample-app-v1" ? 20 : 25) + n / 1000, sampleSize: 100 * n };
+  }
+  if (metric.endsWith("/error-rate")) return { value: 0, sampleSize: 100 * n };
+  return { value: 30 + n / 1000, sampleSize: 100 * n };
+};
+
+async function run(iterations: number, perLoop = iterations) {
+  const exp = traceExperiment();
+  exp.spec.duration = { intervalSeconds: 10, iterationsPerLoop: perLoop, maxLoops: iterations / perLoop };
+  exp.spec.criteria!.requestCount = "iter8-knative/request-count";
+  exp.spec.criteria!.objectives!.push({
+    metric: "iter8-knative/95th-percentile-tail-latency",
+    upperLimit: 100,
+  });
+  const store = new MemoryStore();
+  for (const m of KNATIVE_METRICS) store.addMetric(m);
+  store.add(exp);
+  const clock = new FakeClock();
+  const engine = new Engine({
+    store,
+    actuator: new FakeActuator({ "sample-app-v1": 100, "sample-app-v2": 0 }),
+    metrics: new ScriptedMetrics(script),
+    tasks: new FakeTaskRunner(),
+    clock,
+  });
+  await drive(engine, clock, [keyOf(exp)], { maxSteps: iterations * 3 + 50 });
+  const done = await store.get(keyOf(exp));
+  assert.ok(done?.status);
+  return { done, store };
+}
+
+describe("per-iteration history", () => {
+  it("lists every iteration of a seed-shaped run with weights, values, outcomes and reasons", async () => {
+    const { done } = await run(5);
+    const points = historyPoints(done.status);
+    assert.deepEqual(
+      points.map((p) => p.iteration),
+      [1, 2, 3, 4, 5],
+    );
+    const first = points[0]!;
+    assert.deepEqual(first.values["iter8-knative/mean-latency"]?.["sample-app-v1"], {
+      value: 20.001,
+      sampleSize: 100,
+    });
+    assert.deepEqual(first.observed, [
+      { name: "sample-app-v1", value: 90 },
+      { name: "sample-app-v2", value: 10 },
+    ]);
+    assert.deepEqual(first.weights, first.observed);
+    assert.deepEqual(first.outcomes?.["sample-app-v2"], ["satisfied", "satisfied", "satisfied"]);
+    assert.equal(first.winner, "sample-app-v2");
+    assert.match(first.reason ?? "", /weights sample-app-v1=90 sample-app-v2=10 \(winner sample-app-v2\)/);
+    // Iteration 2 has no latency for the candidate: the baseline wins and traffic moves back.
+    assert.equal(
+      points[1]!.reason,
+      "weights sample-app-v1=90 sample-app-v2=10 -> sample-app-v1=95 sample-app-v2=5 (winner sample-app-v1)",
+    );
+    // The unreadable value of iteration 2 says why.
+    assert.deepEqual(points[1]!.values["iter8-knative/mean-latency"]?.["sample-app-v2"], {
+      error: "connection refused",
+    });
+    for (const p of points) assert.equal(p.observed?.length, 2, `iteration ${p.iteration}`);
+  });
+
+  it(`keeps 1,000 iterations within the bound (${RECENT_FULL} full + ${OLDER_MAX} compact) and well under 1.5 MB`, async () => {
+    const { done, store } = await run(1000, 100);
+    const h = done.status!.history!;
+    assert.equal(h.recent.length, RECENT_FULL);
+    assert.ok((h.older?.length ?? 0) <= OLDER_MAX, `older: ${h.older?.length}`);
+    assert.deepEqual(
+      h.recent.map((r) => r.iteration),
+      Array.from({ length: RECENT_FULL }, (_, i) => 1000 - RECENT_FULL + 1 + i),
+    );
+    const points = historyPoints(done.status);
+    // Ordered, starting at iteration 1, evenly spread over the run.
+    assert.equal(points[0]!.iteration, 1);
+    for (let i = 1; i < points.length; i++) assert.ok(points[i]!.iteration > points[i - 1]!.iteration);
+    const gaps = points.slice(1).map((p, i) => p.iteration - points[i]!.iteration);
+    assert.ok(Math.max(...gaps) <= (h.stride ?? 1), `gaps up to ${Math.max(...gaps)}, stride ${h.stride}`);
+    // Compact points keep the values and weights.
+    const mid = points.find((p) => p.iteration > 300)!;
+    assert.equal(
+      mid.values["iter8-knative/mean-latency"]?.["sample-app-v1"]?.value,
+      20 + mid.iteration / 1000,
+    );
+    assert.equal(mid.observed?.length, 2);
+    // The stated bound: the whole status, history included, under 200 KB at every write.
+    const largest = Math.max(...store.statusWrites.map((e) => JSON.stringify(e.status).length));
+    assert.ok(largest < 200_000, `largest status ${largest} bytes`);
+    if (process.env["ITER8_TEST_LOG"]) process.stderr.write(`largest status: ${largest} bytes\n`);
+    assert.ok(JSON.stringify(done).length < 1_500_000 / 5);
+  });
+
+  it("is kept by the status schema (the CRD does not prune it)", async () => {
+    const { Ajv } = await import("ajv");
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    const statusSchema = experimentSchema("v2alpha2").properties!["status"]!;
+    const validate = ajv.compile(statusSchema);
+    const { done } = await run(30, 30);
+    assert.ok(done.status?.history?.older?.length);
+    assert.ok(validate(done.status), JSON.stringify(validate.errors));
+  });
+});
