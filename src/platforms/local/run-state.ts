@@ -93,7 +93,12 @@ export function readRunRecord(file: string): RunRecord | undefined {
 
 /** The stored experiment of an unfinished run, checked like any experiment before it is resumed. */
 export function checkStoredExperiment(file: string, exp: Experiment): void {
-  const r = validateExperiment(exp);
+  // `--interval` may have stored a fraction of a second, which the API (whole seconds) refuses.
+  const copy = structuredClone(exp);
+  const interval = copy.spec?.duration?.intervalSeconds;
+  if (typeof interval === "number" && interval > 0)
+    copy.spec.duration!.intervalSeconds = Math.max(1, Math.ceil(interval));
+  const r = validateExperiment(copy);
   if (r.problems.length > 0)
     throw new TutorialError([
       ...r.problems.map((p) => `${file}: ${formatProblem(p)}`),
