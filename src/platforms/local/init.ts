@@ -57,7 +57,7 @@ const TEMPLATES: Record<InitPattern, PatternTemplate> = {
   bluegreen: {
     testing: "Canary",
     deployment: "BlueGreen",
-    what: "a candidate checked against objectives; at the end all traffic goes to the winner at once",
+    what: "a candidate checked against objectives while traffic shifts; the first failed objective ends the experiment with a rollback to the baseline",
     versions: ["v1", "v2"],
     env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" } },
     reward: false,

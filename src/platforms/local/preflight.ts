@@ -5,7 +5,10 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
+import { DEFAULT_INSTALL_NAMESPACE } from "../../api/refs.ts";
 import type { Experiment, VersionDetail } from "../../api/types.ts";
+import { resolveMetrics } from "../../engine/metrics.ts";
+import type { ExperimentStore } from "../../engine/ports.ts";
 import { allVersions } from "../../engine/weights.ts";
 import { versionLabel } from "../../metrics/index.ts";
 import { compileRoutes } from "../../router/index.ts";
@@ -23,6 +26,36 @@ export interface PreflightOptions {
   /** Whether the run starts its own Prometheus. */
   startsPrometheus: boolean;
   env?: NodeJS.ProcessEnv;
+}
+
+/** Every metric the criteria name resolves (as the engine will resolve it), with its sampleSize. */
+async function metricProblems(t: Tutorial): Promise<string[]> {
+  const exp = t.experiment;
+  const c = exp.spec.criteria ?? {};
+  const refs: Array<[string, string]> = [
+    ...(c.objectives ?? []).map((o, i): [string, string] => [
+      `spec.criteria.objectives[${i}].metric`,
+      o.metric,
+    ]),
+    ...(c.rewards ?? []).map((r, i): [string, string] => [`spec.criteria.rewards[${i}].metric`, r.metric]),
+    ...(c.indicators ?? []).map((m, i): [string, string] => [`spec.criteria.indicators[${i}]`, m]),
+  ];
+  const lookup: Pick<ExperimentStore, "getMetric"> = {
+    getMetric: async (k) =>
+      t.metrics.find(
+        (m) => m.metadata.name === k.name && (m.metadata.namespace ?? "default") === k.namespace,
+      ),
+  };
+  const out: string[] = [];
+  for (const [field, ref] of refs) {
+    const one = { ...exp, spec: { ...exp.spec, criteria: { indicators: [ref] } } };
+    const r = await resolveMetrics(one, lookup as ExperimentStore, DEFAULT_INSTALL_NAMESPACE);
+    if (!r.ok)
+      out.push(
+        `${t.experimentFile}: Experiment ${exp.metadata.name}: ${field}: ${r.message} (known: the directory's Metrics and the ${t.metricsBackend} set, e.g. iter8-system/mean-latency)`,
+      );
+  }
+  return out;
 }
 
 /** Is `program` runnable: a path to an executable file, or a name found on PATH? */
@@ -187,6 +220,7 @@ function portFree(port: number): Promise<boolean> {
 export async function preflight(t: Tutorial, o: PreflightOptions): Promise<string[]> {
   const env = o.env ?? process.env;
   const problems = [
+    ...(await metricProblems(t)),
     ...commandProblems(t, env),
     ...taskProblems(t, o, env),
     ...fieldPathProblems(t),

@@ -90,6 +90,10 @@ export function servicesForm(exp: Experiment, lab: Lab): ServicesForm {
       namespace,
       fieldPath: `.spec.http[0].route[${i}].weight`,
     };
+    // The router labels a version's requests with its name; Prometheus queries name `$revision`.
+    v.variables ??= [];
+    if (!v.variables.some((x) => x.name === "revision"))
+      v.variables.push({ name: "revision", value: v.name });
   };
   allVersions(experiment).forEach(point);
   const load = lab.load!;
