@@ -230,3 +230,54 @@ describe("router statistics persistence", () => {
     );
   });
 });
+
+describe("Knative revision workloads", () => {
+  it("appends the container's args and warns that its command is replaced", async () => {
+    const { knativeWorkload } = await import("../../../src/platforms/local/workloads.ts");
+    const lab = parse(
+      "images: { 'img:1': { command: [iter8, sample-app], args: [--seed, '1'] } }\nrevisions: { r1: { args: [--latency, 5ms] } }\n",
+    );
+    const warnings: string[] = [];
+    const w = knativeWorkload(
+      {
+        name: "r1",
+        namespace: "default",
+        service: "s",
+        container: {
+          image: "img:1",
+          command: ["/app"],
+          args: ["--port-env", "PORT"],
+          env: [{ name: "A", value: "1" }],
+        },
+      },
+      lab,
+      (m) => warnings.push(m),
+    );
+    assert.notEqual(typeof w, "string");
+    if (typeof w === "string") return;
+    assert.deepEqual(w.argv, [
+      "iter8",
+      "sample-app",
+      "--seed",
+      "1",
+      "--port-env",
+      "PORT",
+      "--latency",
+      "5ms",
+    ]);
+    assert.deepEqual(w.env, { A: "1" });
+    assert.match(
+      warnings[0]!,
+      /revision r1: the container's command \["\/app"\] is not run: lab\.yaml images\["img:1"\]\.command replaces/,
+    );
+    assert.match(
+      String(
+        knativeWorkload(
+          { name: "r2", namespace: "default", service: "s", container: { image: "other" } },
+          lab,
+        ),
+      ),
+      /image other is not mapped/,
+    );
+  });
+});
