@@ -136,7 +136,9 @@ describe("command tasks on this machine", { concurrency: true }, () => {
     assert.match(r.stdout, /tasks printed, not run .*finish\[0\] common\/exec \(kubectl\)/);
     assert.match(
       r.stdout,
-      new RegExp(`dry run: finish\\[0\\] common/exec not run on this machine: kubectl apply -f ${recommended(state)}\\.yaml\n`),
+      new RegExp(
+        `dry run: finish\\[0\\] common/exec not run on this machine: kubectl apply -f ${recommended(state)}\\.yaml\n`,
+      ),
     );
     assert.equal(existsSync(touched), false, "kubectl did not run");
   });
