@@ -9,7 +9,7 @@ import { DEFAULT_INSTALL_NAMESPACE } from "../../api/refs.ts";
 import type { Experiment, VersionDetail } from "../../api/types.ts";
 import { resolveMetrics } from "../../engine/metrics.ts";
 import type { ExperimentStore } from "../../engine/ports.ts";
-import { allVersions } from "../../engine/weights.ts";
+import { allVersions, movesTraffic } from "../../engine/weights.ts";
 import { versionLabel } from "../../metrics/index.ts";
 import { compileRoutes } from "../../router/index.ts";
 import { getPath, parseFieldPath } from "./fieldpath.ts";
@@ -186,6 +186,13 @@ function trafficProblems(t: Tutorial): string[] {
     out.push(
       `${t.lab.file}: traffic: nothing sends requests (no load Job in the manifests, no load in the lab)`,
     );
+  // A split that never changes never sends traffic to a version it gives 0 %.
+  if (t.lab.versions && !movesTraffic(t.experiment))
+    for (const v of t.lab.versions)
+      if (v.weight === 0 && allVersions(t.experiment).length > 1)
+        out.push(
+          `${t.lab.file}: versions.${v.name}.weight: 0 in a ${t.experiment.spec.strategy.deploymentPattern ?? "FixedSplit"} experiment: nothing would send it traffic`,
+        );
   const upstreams: Record<string, string> = {};
   for (const w of t.workloads) upstreams[w.name] = "127.0.0.1:1";
   let versions: readonly string[];

@@ -146,6 +146,18 @@ describe("pre-flight: rejected before anything starts", { concurrency: true }, (
       expect: [/spec\.versionInfo\.candidates\[0\]: no route sends traffic to sample-app-v9/],
     },
     {
+      name: "a version a fixed split gives no traffic",
+      make: async () => {
+        const d = await initDir("fixedsplit");
+        edit(d, "lab.yaml", "weight: 50 }", "weight: 100 }");
+        edit(d, "lab.yaml", "weight: 50 }", "weight: 0 }");
+        return d;
+      },
+      expect: [
+        /lab\.yaml: versions\.v2\.weight: 0 in a FixedSplit experiment: nothing would send it traffic/,
+      ],
+    },
+    {
       name: "a gateway port in use",
       make: () => initDir("canary"),
       args: () => ["--gateway-port", String(heldPort)],
