@@ -7,6 +7,7 @@
 import { evaluateCondition, parseCondition } from "../../api/condition.ts";
 import type { Experiment, TaskSpec } from "../../api/types.ts";
 import type { ActionName, ActionResult, TaskOutcome, TaskRunner } from "../../engine/ports.ts";
+import { quoteForLog } from "../../tasks/exec.ts";
 import { CURLY, candidateWon, interpolate, templateData, winnerFound } from "../../tasks/index.ts";
 import type { Lab } from "./lab.ts";
 
@@ -58,16 +59,12 @@ export function printedCommand(spec: TaskSpec, exp: Experiment): string {
     }
     const args = (Array.isArray(input["args"]) ? input["args"] : []).map(String);
     const argv = [String(input["cmd"]), ...args];
-    if (input["disableInterpolation"] === true) return argv.map(quote).join(" ");
+    if (input["disableInterpolation"] === true) return argv.map(quoteForLog).join(" ");
     const data = templateData(exp, { withThis: false });
-    return argv.map((a) => quote(interpolate(a, data, CURLY))).join(" ");
+    return argv.map((a) => quoteForLog(interpolate(a, data, CURLY))).join(" ");
   } catch (e) {
     return `${JSON.stringify(spec.with ?? {})} (cannot interpolate: ${(e as Error).message})`;
   }
-}
-
-function quote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export class SafeTaskRunner implements TaskRunner {
