@@ -34,7 +34,7 @@ const TEMPLATES: Record<InitPattern, PatternTemplate> = {
     deployment: "Progressive",
     what: "two versions compared on a reward (lower mean latency wins) among those meeting the objectives",
     versions: ["v1", "v2"],
-    env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" } },
+    env: { v1: { LATENCY_MS: "50" }, v2: { LATENCY_MS: "5" } },
     reward: true,
   },
   abn: {
@@ -42,7 +42,7 @@ const TEMPLATES: Record<InitPattern, PatternTemplate> = {
     deployment: "FixedSplit",
     what: "three versions on a fixed traffic split, compared on a reward",
     versions: ["v1", "v2", "v3"],
-    env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" }, v3: { LATENCY_MS: "10" } },
+    env: { v1: { LATENCY_MS: "50" }, v2: { LATENCY_MS: "5" }, v3: { LATENCY_MS: "25" } },
     weights: { v1: 40, v2: 30, v3: 30 },
     reward: true,
   },
