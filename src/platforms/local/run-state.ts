@@ -33,6 +33,8 @@ export interface RunRecord {
   addresses?: { router: string; admin?: string; prometheus?: string };
   /** The router's statistics when last saved (router/metrics.ts serialiseMetrics). */
   routerMetrics?: unknown;
+  /** The router's statistics when the experiment entered Running: the built-in metrics' zero point. */
+  routerMetricsAtStart?: unknown;
 }
 
 const RUN_RECORD_SCHEMA = {
@@ -61,6 +63,7 @@ const RUN_RECORD_SCHEMA = {
     },
     counts: { type: "object", additionalProperties: { type: "number" } },
     routerMetrics: { type: "object" },
+    routerMetricsAtStart: { type: "object" },
   },
 };
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Experiment } from "../../api/types.ts";
 import { Engine, type EngineLogger, getCondition, isCompleted, systemClock } from "../../engine/index.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
-import { createLocalMetrics, type LocalMetrics } from "../../metrics/index.ts";
+import { createLocalMetrics, type LocalMetrics, type VersionStatsSource } from "../../metrics/index.ts";
 import { MetricsStore, type Router, startRouter } from "../../router/index.ts";
 import { restoreMetrics, serialiseMetrics } from "../../router/metrics.ts";
 import { InProcessTaskRunner } from "../../tasks/index.ts";
@@ -120,6 +120,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The router's statistics, or for a moment (taking a saved zero point) another store's. */
+class SwitchableStats implements VersionStatsSource {
+  readonly #live: VersionStatsSource;
+  #other: VersionStatsSource | undefined;
+  constructor(live: VersionStatsSource) {
+    this.#live = live;
+  }
+  use(other: VersionStatsSource | undefined): void {
+    this.#other = other;
+  }
+  snapshot(version: string) {
+    return (this.#other ?? this.#live).snapshot(version);
+  }
+  async sync(): Promise<void> {
+    if (!this.#other) await this.#live.sync?.();
+  }
+}
+
 function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
@@ -139,6 +157,7 @@ class LocalRun {
   readonly #versions: VersionSet;
   readonly #progress: ProgressPrinter;
   #fatal: string | undefined;
+  #stats: SwitchableStats | undefined;
   #router: Router | undefined;
   #shim: CommandShim | undefined;
   #prometheus: LocalPrometheus | undefined;
@@ -226,6 +245,9 @@ class LocalRun {
       history: resume ? previous.history : [],
       source: this.#t.experimentSource,
       ...(resume && previous.routerMetrics !== undefined ? { routerMetrics: previous.routerMetrics } : {}),
+      ...(resume && previous.routerMetricsAtStart !== undefined
+        ? { routerMetricsAtStart: previous.routerMetricsAtStart }
+        : {}),
     };
     // Last check before starting anything: the weights the experiment names must be readable.
     const probe = new LocalCluster({ state: routing, upstreams: {}, revisionReady: () => false });
@@ -346,8 +368,9 @@ class LocalRun {
       this.#o.out(`prometheus at ${prometheusUrl} (it must scrape ${router.adminUrl}/metrics)\n`);
     }
     if (prometheusUrl !== undefined) this.#record.addresses!.prometheus = prometheusUrl;
+    this.#stats = new SwitchableStats(router.metrics);
     return createLocalMetrics({
-      routerStats: router.metrics,
+      routerStats: this.#stats,
       ...(prometheusUrl && this.#t.metricsBackend === "prometheus" ? { prometheusUrl } : {}),
       resolveMetric: (k) => store.getMetric(k),
     });
@@ -414,12 +437,15 @@ class LocalRun {
       logger: this.#logger(),
       onEvent: (_key, event, exp) => {
         if (event.reason === "StageAdvanced" && event.message === "Advanced to Running") {
+          const m = this.#router?.metrics;
+          if (m instanceof MetricsStore) this.#record.routerMetricsAtStart = serialiseMetrics(m);
           void metrics.builtin?.markStart(exp);
         }
       },
     });
     if (p.resume) {
       if (this.#o.intervalSeconds !== undefined) await store.updateSpec(p.experiment);
+      await this.#restoreBaseline(p.experiment, metrics);
       // Without saved statistics (a run record of an older iter8), let the versions serve one
       // interval so the next iteration has data.
       if (p.experiment.status?.stage === "Running" && this.#record.routerMetrics === undefined) {
@@ -431,6 +457,30 @@ class LocalRun {
       await store.put(p.experiment);
     }
     return this.#engine.runExperiment(keyOf(p.experiment), { signal });
+  }
+
+  /**
+   * The built-in metrics count from the experiment's start: on resume, that zero point is the saved
+   * statistics of the moment it entered Running (the router's own statistics continue from the saved
+   * state, so readings go on where they stopped).
+   */
+  async #restoreBaseline(exp: Experiment, metrics: LocalMetrics): Promise<void> {
+    const saved = this.#record.routerMetricsAtStart;
+    if (saved === undefined || !metrics.builtin || !this.#stats || exp.status?.stage !== "Running") return;
+    const atStart = new MetricsStore();
+    try {
+      restoreMetrics(atStart, saved);
+    } catch (e) {
+      throw new TutorialError([
+        `${this.#runFile}: routerMetricsAtStart.${(e as Error).message}; remove the file or use --fresh`,
+      ]);
+    }
+    this.#stats.use(atStart);
+    try {
+      await metrics.builtin.markStart(exp);
+    } finally {
+      this.#stats.use(undefined);
+    }
   }
 
   async #finish(final: Experiment | undefined, cluster: LocalCluster): Promise<LocalRunResult> {
