@@ -284,18 +284,16 @@ describe("local faults", { concurrency: true }, () => {
 
   it("a version that dies is reported and restarted, and the run completes", async () => {
     const dir = await initDir("canary");
-    // Dies once, at its 10th request; the restarted process keeps serving.
+    // Dies once, 1 s after it started; the restarted process keeps serving.
     writeFileSync(
       join(dir, "flaky.mjs"),
       `import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-let n = 0;
-createServer((req, res) => {
-  if (++n === 10 && !existsSync("died-once")) { writeFileSync("died-once", ""); process.exit(3); }
-  res.end("v2\\n");
-}).listen(Number(process.env.PORT), "127.0.0.1");
+if (!existsSync("died-once")) setTimeout(() => { writeFileSync("died-once", ""); process.exit(3); }, 1000);
+createServer((req, res) => res.end("v2\\n")).listen(Number(process.env.PORT), "127.0.0.1");
 `,
     );
+    edit(dir, "experiment.yaml", "iterationsPerLoop: 5", "iterationsPerLoop: 8");
     edit(dir, "lab.yaml", "v2: { command: [node, server.mjs]", "v2: { command: [node, flaky.mjs]");
     const r = await runCli(["local", "run", dir, "--interval", "1", "--state-dir", tempDir("flaky")]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
