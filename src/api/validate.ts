@@ -135,7 +135,7 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-function schemaProblems(errors: readonly ErrorObject[], root: unknown): Problem[] {
+export function schemaProblems(errors: readonly ErrorObject[], root: unknown): Problem[] {
   // An int-or-string node reports one error per branch plus the anyOf itself: keep only the anyOf.
   const anyOfPaths = errors.filter((e) => e.keyword === "anyOf").map((e) => `${e.schemaPath}/`);
   const problems: Problem[] = [];

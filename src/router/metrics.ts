@@ -261,3 +261,40 @@ function escapeLabel(v: string): string {
 function formatFloat(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(6).replace(/0+$/, "");
 }
+
+/** The current format of `serialiseMetrics`; `restoreMetrics` refuses others. */
+export const METRICS_STATE_FORMAT = 1;
+
+/** A store's statistics as plain JSON (HDR histograms compressed), to persist with a run. */
+export function serialiseMetrics(store: MetricsStore): { format: number; state: MetricsState } {
+  return { format: METRICS_STATE_FORMAT, state: store.state() };
+}
+
+/**
+ * Adds persisted statistics back into a (fresh) store, so counts, errors, buckets and percentiles
+ * continue where a previous process stopped. Throws, naming the field, on data of another shape.
+ */
+export function restoreMetrics(store: MetricsStore, saved: unknown): void {
+  const s = saved as { format?: unknown; state?: { versions?: unknown } } | null;
+  if (s === null || typeof s !== "object" || s.format !== METRICS_STATE_FORMAT)
+    throw new Error(`format: must be ${METRICS_STATE_FORMAT}`);
+  const versions = s.state?.versions;
+  if (!Array.isArray(versions)) throw new Error("state.versions: must be a list");
+  versions.forEach((v: Record<string, unknown>, i) => {
+    const nums = (x: unknown) => Array.isArray(x) && x.every((n) => typeof n === "number");
+    if (
+      typeof v?.["version"] !== "string" ||
+      typeof v["count"] !== "number" ||
+      typeof v["errors"] !== "number" ||
+      typeof v["sumMs"] !== "number" ||
+      !nums(v["classCounts"]) ||
+      !nums(v["classSums"]) ||
+      !Array.isArray(v["buckets"]) ||
+      !(v["buckets"] as unknown[]).every(nums) ||
+      typeof v["histogram"] !== "string"
+    )
+      throw new Error(`state.versions[${i}]: not a version's statistics`);
+  });
+  const current = store.state();
+  store.replaceWithSum([current, s.state as MetricsState]);
+}

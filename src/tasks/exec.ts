@@ -56,6 +56,6 @@ export const execTask: TaskImpl = {
 };
 
 /** Shows argv unambiguously in the log (the command itself is never run through a shell). */
-function quoteForLog(arg: string): string {
+export function quoteForLog(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

@@ -29,11 +29,27 @@
 //   manifests: [services.yaml, ...]    # optional: which files hold the manifests (default: every
 //                                      #   *.yaml / *.yml beside lab.yaml except lab.yaml)
 
+//
+// The services form needs no Kubernetes manifests: only an experiment.yaml whose versionInfo names
+// the versions below. The local router is the target (no weightObjRef).
+//
+//   versions:                    # version name -> how to run it; it gets PORT in its environment
+//     v1: { command: [node, server.js], env: { VERSION: v1 } }   # relative to the lab's directory,
+//     v2: { command: [./server.sh], weight: 20 }                 #   which is also the working dir
+//     v3: { url: http://127.0.0.1:8081 }                          # or one that already runs
+//   load: { qps: 20, duration: 120s, connections: 4, path: /, headers: { x-user: test } }
+//
+// Both forms:
+//   readyTimeout: 20s            # how long a version process may take to answer HTTP (--ready-timeout)
+//   runTasks: [kubectl, bash]    # common/exec commands (bash: common/bash) that really run locally;
+//                                #   true: all of them. Others are printed as a dry run (--run-tasks).
+
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseDuration } from "../../loadgen/duration.ts";
 import { parseFieldPath } from "./fieldpath.ts";
+import { labSchemaProblems } from "./lab-schema.ts";
 
 export interface ImageCommand {
   command: string[];
@@ -65,6 +81,27 @@ export interface HelmMapping {
   render: Record<string, string>;
 }
 
+/** One version of the services form: a command to run, or an address that already serves. */
+export interface VersionEntry {
+  name: string;
+  /** argv; a relative program (`./server.sh`) is already resolved against the lab's directory. */
+  command?: string[];
+  env: Record<string, string>;
+  /** HOST:PORT of a version that already runs. */
+  address?: string;
+  /** Initial traffic percentage (default: an even split). */
+  weight?: number;
+}
+
+export interface LoadSetting {
+  qps: number;
+  connections: number;
+  /** Undefined: until the run ends. */
+  durationMs?: number;
+  path: string;
+  headers: Record<string, string>;
+}
+
 export type MetricsBackend = "builtin" | "prometheus";
 
 export interface Lab {
@@ -76,6 +113,12 @@ export interface Lab {
   helm?: HelmMapping;
   metrics?: MetricsBackend;
   manifests?: string[];
+  /** The services form: present when the lab lists `versions`. */
+  versions?: VersionEntry[];
+  load?: LoadSetting;
+  readyTimeoutMs?: number;
+  /** common/exec commands allowed to run (`bash` for common/bash); true: every task. */
+  runTasks?: true | string[];
 }
 
 /** A bad lab file: every problem, each naming the file and field. */
@@ -91,15 +134,15 @@ export class LabError extends Error {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
-const TOP_FIELDS = ["images", "revisions", "traffic", "helm", "metrics", "manifests"];
+const TUTORIAL_ONLY = ["images", "revisions", "traffic", "helm", "manifests"];
+export const DEFAULT_LOAD: Omit<LoadSetting, "headers"> = { qps: 10, connections: 2, path: "/" };
 
-/** Parses and validates the lab file text; `file` names it in errors, `dir` resolves relative paths. */
-export function parseLab(text: string, file: string, dir: string): Lab {
-  const problems: string[] = [];
-  const p = (field: string, msg: string) => problems.push(`${file}: ${field}: ${msg}`);
+type Report = (field: string, msg: string) => void;
+
+/** The single YAML mapping of the lab file, or a LabError. */
+function readRoot(text: string, file: string): Obj {
   const docs = parseAllDocuments(text, { uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
-  const nonEmpty = list.filter((d) => d.contents !== null);
+  const nonEmpty = (Array.isArray(docs) ? docs : []).filter((d) => d.contents !== null);
   if (nonEmpty.length !== 1) {
     throw new LabError([`${file}: must hold exactly one YAML document, found ${nonEmpty.length}`]);
   }
@@ -112,223 +155,180 @@ export function parseLab(text: string, file: string, dir: string): Lab {
     ]);
   }
   const root = doc.toJS() as unknown;
-  if (!isObj(root)) throw new LabError([`${file}: must be a mapping with fields ${TOP_FIELDS.join(", ")}`]);
-  for (const k of Object.keys(root)) {
-    if (!TOP_FIELDS.includes(k)) p(k, `unknown field (expected one of ${TOP_FIELDS.join(", ")})`);
-  }
-  const lab: Lab = { file, dir, images: {}, revisions: {}, traffic: [] };
+  if (!isObj(root))
+    throw new LabError([
+      `${file}: must be a mapping (images and the other tutorial fields, or versions and load)`,
+    ]);
+  return root;
+}
 
-  const strings = (v: unknown, field: string, nonEmpty: boolean): string[] | undefined => {
-    if (v === undefined) {
-      if (!nonEmpty) return [];
-      p(field, "is required");
-      return undefined;
-    }
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" && typeof x !== "number")) {
-      p(field, "must be a list of strings");
-      return undefined;
-    }
-    if (nonEmpty && (v.length === 0 || v[0] === "")) {
-      p(field, "must name a program (a non-empty list)");
-      return undefined;
-    }
-    return v.map(String);
-  };
-  const stringMap = (v: unknown, field: string): Record<string, string> => {
-    if (v === undefined) return {};
-    if (!isObj(v)) {
-      p(field, "must be a mapping of names to strings");
-      return {};
-    }
-    const out: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x !== "string" && typeof x !== "number" && typeof x !== "boolean") {
-        p(`${field}.${k}`, "must be a string");
-      } else out[k] = String(x);
-    }
-    return out;
-  };
-  const fields = (v: Obj, field: string, allowed: string[]) => {
-    for (const k of Object.keys(v))
-      if (!allowed.includes(k)) p(`${field}.${k}`, `unknown field (expected one of ${allowed.join(", ")})`);
-  };
-  const duration = (v: unknown, field: string): number | undefined => {
-    if (v === undefined) return undefined;
-    try {
-      if (typeof v === "number") {
-        if (!(v >= 0)) throw new Error("must be >= 0");
-        return v * 1000;
-      }
-      if (typeof v !== "string") throw new Error("must be a duration such as 30s");
-      return parseDuration(v, field);
-    } catch (e) {
-      const msg = (e as Error).message;
-      p(field, msg.startsWith(`${field}: `) ? msg.slice(field.length + 2) : msg);
-      return undefined;
-    }
-  };
-  const positive = (v: unknown, field: string, integer: boolean): number | undefined => {
-    if (v === undefined) return undefined;
-    if (typeof v !== "number" || !(v > 0) || (integer && !Number.isInteger(v)) || !Number.isFinite(v)) {
-      p(field, `must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(v)}`);
-      return undefined;
-    }
-    return v;
-  };
-
-  // images
-  if (root["images"] === undefined) p("images", "is required: map each container image to a local command");
-  else if (!isObj(root["images"])) p("images", "must be a mapping of container image to {command, args}");
-  else {
-    for (const [image, spec] of Object.entries(root["images"])) {
-      const f = `images["${image}"]`;
-      if (!isObj(spec)) {
-        p(f, "must be a mapping with command (and optional args)");
-        continue;
-      }
-      fields(spec, f, ["command", "args"]);
-      const command = strings(spec["command"], `${f}.command`, true);
-      const args = strings(spec["args"], `${f}.args`, false);
-      if (command && args) lab.images[image] = { command, args };
-    }
+/** Parses and validates the lab file text; `file` names it in errors, `dir` resolves relative paths. */
+export function parseLab(text: string, file: string, dir: string): Lab {
+  const root = readRoot(text, file);
+  const problems = labSchemaProblems(root).map((p) => `${file}: ${p}`);
+  const p: Report = (field, msg) => problems.push(`${file}: ${field}: ${msg}`);
+  const lab: Lab = { file, dir, images: {}, revisions: {}, traffic: [], runTasks: [] };
+  if (root["versions"] !== undefined) {
+    for (const k of TUTORIAL_ONLY)
+      if (root[k] !== undefined)
+        p(k, "belongs to the Kubernetes-manifests form; a lab with versions runs them directly");
+    if (problems.length === 0) readVersions(root, lab, p);
+  } else if (root["images"] === undefined) {
+    p("images", "is required: map each container image to a local command (or list versions to run)");
+  } else if (root["load"] !== undefined) {
+    p("load", "belongs to the versions form; the manifests' Jobs send the load (see traffic)");
   }
-
-  // revisions
-  if (root["revisions"] !== undefined) {
-    if (!isObj(root["revisions"])) p("revisions", "must be a mapping of revision name to {args, env}");
-    else {
-      for (const [rev, spec] of Object.entries(root["revisions"])) {
-        const f = `revisions.${rev}`;
-        if (!isObj(spec)) {
-          p(f, "must be a mapping with args and/or env");
-          continue;
-        }
-        fields(spec, f, ["args", "env"]);
-        const args = strings(spec["args"], `${f}.args`, false);
-        lab.revisions[rev] = { args: args ?? [], env: stringMap(spec["env"], `${f}.env`) };
-      }
-    }
+  if (problems.length === 0) {
+    readTutorialFields(root, lab, p);
+    readCommon(root, lab, p);
+  } else {
+    // The shapes are wrong somewhere: still report what only these checks can find.
+    tryQuietly(() => readCommon(root, lab, p));
   }
-
-  // traffic
-  if (root["traffic"] !== undefined) {
-    if (!Array.isArray(root["traffic"])) p("traffic", "must be a list of load generator settings");
-    else {
-      root["traffic"].forEach((t, i) => {
-        const f = `traffic[${i}]`;
-        if (!isObj(t)) {
-          p(f, "must be a mapping");
-          return;
-        }
-        fields(t, f, ["job", "container", "url", "headers", "qps", "connections", "duration", "delay"]);
-        if (typeof t["job"] !== "string" || t["job"] === "") {
-          p(`${f}.job`, "is required: the name of a batch/v1 Job in the manifests");
-          return;
-        }
-        const s: TrafficSetting = { job: t["job"], headers: stringMap(t["headers"], `${f}.headers`) };
-        if (t["container"] !== undefined) {
-          if (typeof t["container"] !== "string") p(`${f}.container`, "must be a string");
-          else s.container = t["container"];
-        }
-        if (t["url"] !== undefined) {
-          if (typeof t["url"] !== "string" || !/^http:\/\/[^/\s]+/.test(t["url"]))
-            p(`${f}.url`, `must be an http:// URL, got ${JSON.stringify(t["url"])}`);
-          else s.url = t["url"];
-        }
-        if (t["qps"] !== undefined) {
-          const q = positive(t["qps"], `${f}.qps`, false);
-          if (q !== undefined) s.qps = q;
-        }
-        const c = positive(t["connections"], `${f}.connections`, true);
-        if (c !== undefined) s.connections = c;
-        const d = duration(t["duration"], `${f}.duration`);
-        if (d !== undefined) s.durationMs = d;
-        const dl = duration(t["delay"], `${f}.delay`);
-        if (dl !== undefined) s.delayMs = dl;
-        lab.traffic.push(s);
-      });
-    }
-  }
-
-  // helm
-  const helm = root["helm"];
-  if (helm !== undefined) {
-    if (!isObj(helm)) p("helm", "must be a mapping (command, release, service, values, render)");
-    else {
-      fields(helm, "helm", ["command", "release", "service", "values", "render"]);
-      const command = helm["command"] ?? "helm";
-      if (typeof command !== "string" || command === "" || command.includes("/"))
-        p("helm.command", "must be a command name without a path, e.g. helm");
-      if (typeof helm["release"] !== "string" || helm["release"] === "")
-        p("helm.release", "is required: the Helm release name the task upgrades");
-      const svc = helm["service"];
-      const svcParts = typeof svc === "string" ? svc.split("/") : [];
-      if (svcParts.length !== 2 || !svcParts[0] || !svcParts[1])
-        p(
-          "helm.service",
-          `must be NAMESPACE/NAME of the Knative Service the chart renders, got ${JSON.stringify(svc)}`,
-        );
-      const values: Record<string, string> = {};
-      if (!isObj(helm["values"]) || Object.keys(helm["values"]).length === 0)
-        p("helm.values", "must map each values file URL the task passes to a local file");
-      else {
-        for (const [url, local] of Object.entries(helm["values"])) {
-          if (typeof local !== "string" || local === "") {
-            p(`helm.values["${url}"]`, "must be a file path");
-            continue;
-          }
-          const path = resolve(dir, local);
-          if (!existsSync(path))
-            p(`helm.values["${url}"]`, `file ${local} does not exist (looked in ${dir})`);
-          values[url] = path;
-        }
-      }
-      const render: Record<string, string> = {};
-      if (!isObj(helm["render"]) || Object.keys(helm["render"]).length === 0)
-        p(
-          "helm.render",
-          "must map values keys to the Knative Service fields the chart sets (e.g. name: .spec.template.metadata.name)",
-        );
-      else {
-        for (const [key, path] of Object.entries(helm["render"])) {
-          if (typeof path !== "string") {
-            p(`helm.render.${key}`, "must be a field path such as .spec.traffic");
-            continue;
-          }
-          try {
-            parseFieldPath(path);
-            render[key] = path;
-          } catch (e) {
-            p(`helm.render.${key}`, (e as Error).message);
-          }
-        }
-      }
-      if (problems.length === 0) {
-        lab.helm = {
-          command: command as string,
-          release: helm["release"] as string,
-          service: { namespace: svcParts[0]!, name: svcParts[1]! },
-          values,
-          render,
-        };
-      }
-    }
-  }
-
-  if (root["metrics"] !== undefined) {
-    if (root["metrics"] !== "builtin" && root["metrics"] !== "prometheus")
-      p("metrics", `must be builtin or prometheus, got ${JSON.stringify(root["metrics"])}`);
-    else lab.metrics = root["metrics"];
-  }
-  if (root["manifests"] !== undefined) {
-    const m = strings(root["manifests"], "manifests", false);
-    if (m) {
-      m.forEach((f, i) => {
-        if (!existsSync(resolve(dir, f))) p(`manifests[${i}]`, `file ${f} does not exist`);
-      });
-      lab.manifests = m;
-    }
-  }
-  if (problems.length > 0) throw new LabError(problems);
+  if (problems.length > 0) throw new LabError([...new Set(problems)]);
   return lab;
+}
+
+function tryQuietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // a field of the wrong type: the schema has reported it
+  }
+}
+
+function durationOf(v: unknown, field: string, p: Report): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    if (typeof v === "number") {
+      if (!(v >= 0)) throw new Error("must be >= 0");
+      return v * 1000;
+    }
+    if (typeof v !== "string") return undefined;
+    return parseDuration(v, field);
+  } catch (e) {
+    const msg = (e as Error).message;
+    p(field, msg.startsWith(`${field}: `) ? msg.slice(field.length + 2) : msg);
+    return undefined;
+  }
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObj(v)) for (const [k, x] of Object.entries(v)) out[k] = String(x);
+  return out;
+}
+
+function readTutorialFields(root: Obj, lab: Lab, p: Report): void {
+  for (const [image, spec] of Object.entries((root["images"] ?? {}) as Record<string, Obj>))
+    lab.images[image] = { command: strings(spec["command"]), args: strings(spec["args"]) };
+  for (const [rev, spec] of Object.entries((root["revisions"] ?? {}) as Record<string, Obj>))
+    lab.revisions[rev] = { args: strings(spec["args"]), env: stringMap(spec["env"]) };
+  ((root["traffic"] ?? []) as Obj[]).forEach((t, i) => {
+    lab.traffic.push(trafficSetting(t, `traffic[${i}]`, p));
+  });
+  if (root["helm"] !== undefined) readHelm(root["helm"] as Obj, lab, p);
+  if (root["manifests"] !== undefined) {
+    const m = strings(root["manifests"]);
+    m.forEach((f, i) => {
+      if (!existsSync(resolve(lab.dir, f))) p(`manifests[${i}]`, `file ${f} does not exist`);
+    });
+    lab.manifests = m;
+  }
+}
+
+function trafficSetting(t: Obj, f: string, p: Report): TrafficSetting {
+  const s: TrafficSetting = { job: String(t["job"]), headers: stringMap(t["headers"]) };
+  if (typeof t["container"] === "string") s.container = t["container"];
+  if (typeof t["url"] === "string") s.url = t["url"];
+  if (typeof t["qps"] === "number") s.qps = t["qps"];
+  if (typeof t["connections"] === "number") s.connections = t["connections"];
+  const d = durationOf(t["duration"], `${f}.duration`, p);
+  if (d !== undefined) s.durationMs = d;
+  const dl = durationOf(t["delay"], `${f}.delay`, p);
+  if (dl !== undefined) s.delayMs = dl;
+  return s;
+}
+
+function readHelm(helm: Obj, lab: Lab, p: Report): void {
+  const values: Record<string, string> = {};
+  for (const [url, local] of Object.entries(helm["values"] as Record<string, string>)) {
+    const path = resolve(lab.dir, local);
+    if (!existsSync(path)) p(`helm.values["${url}"]`, `file ${local} does not exist (looked in ${lab.dir})`);
+    values[url] = path;
+  }
+  const render: Record<string, string> = {};
+  for (const [key, path] of Object.entries(helm["render"] as Record<string, string>)) {
+    try {
+      parseFieldPath(path);
+      render[key] = path;
+    } catch (e) {
+      p(`helm.render.${key}`, (e as Error).message);
+    }
+  }
+  const [namespace, name] = String(helm["service"]).split("/") as [string, string];
+  lab.helm = {
+    command: typeof helm["command"] === "string" ? helm["command"] : "helm",
+    release: String(helm["release"]),
+    service: { namespace, name },
+    values,
+    render,
+  };
+}
+
+/** A program named with a path (`./server.sh`, `bin/app`) is the lab directory's; a bare name is PATH's. */
+export function resolveProgram(program: string, dir: string): string {
+  return program.includes("/") && !isAbsolute(program) ? resolve(dir, program) : program;
+}
+
+function readVersions(root: Obj, lab: Lab, p: Report): void {
+  const versions: VersionEntry[] = [];
+  for (const [name, spec] of Object.entries(root["versions"] as Record<string, Obj>)) {
+    const f = `versions.${name}`;
+    const hasCommand = spec["command"] !== undefined;
+    if (hasCommand === (spec["url"] !== undefined)) {
+      p(f, "needs exactly one of command (a process to start) and url (a version that already runs)");
+      continue;
+    }
+    if (spec["url"] !== undefined && spec["env"] !== undefined)
+      p(`${f}.env`, "only a command gets an environment; this version is a url");
+    const v: VersionEntry = { name, env: stringMap(spec["env"]) };
+    if (hasCommand) {
+      const argv = strings(spec["command"]);
+      v.command = [resolveProgram(argv[0]!, lab.dir), ...argv.slice(1)];
+    } else {
+      const u = new URL(String(spec["url"]));
+      if (u.pathname !== "/" || u.search)
+        p(`${f}.url`, "must be http://HOST:PORT (the load's path applies to every version)");
+      v.address = `${u.hostname}:${u.port || "80"}`;
+    }
+    if (typeof spec["weight"] === "number") v.weight = spec["weight"];
+    versions.push(v);
+  }
+  const fixed = versions.reduce((s, v) => s + (v.weight ?? 0), 0);
+  if (fixed > 100) p("versions", `the weights add up to ${fixed}, more than 100`);
+  else if (versions.every((v) => v.weight !== undefined) && fixed !== 100)
+    p("versions", `the weights add up to ${fixed}, not 100`);
+  lab.versions = versions;
+  const load = isObj(root["load"]) ? root["load"] : {};
+  lab.load = {
+    qps: typeof load["qps"] === "number" ? load["qps"] : DEFAULT_LOAD.qps,
+    connections: typeof load["connections"] === "number" ? load["connections"] : DEFAULT_LOAD.connections,
+    path: typeof load["path"] === "string" ? load["path"] : DEFAULT_LOAD.path,
+    headers: stringMap(load["headers"]),
+  };
+  const d = durationOf(load["duration"], "load.duration", p);
+  if (d !== undefined) lab.load.durationMs = d;
+}
+
+function readCommon(root: Obj, lab: Lab, p: Report): void {
+  const ready = durationOf(root["readyTimeout"], "readyTimeout", p);
+  if (ready !== undefined) {
+    if (ready > 0) lab.readyTimeoutMs = ready;
+    else p("readyTimeout", "must be longer than 0s");
+  }
+  if (root["runTasks"] === true) lab.runTasks = true;
+  else if (Array.isArray(root["runTasks"])) lab.runTasks = strings(root["runTasks"]);
+  if (root["metrics"] === "builtin" || root["metrics"] === "prometheus") lab.metrics = root["metrics"];
 }

@@ -21,9 +21,17 @@ export interface VersionProcessOptions {
   revision: string;
   argv: string[];
   env: Record<string, string>;
+  /** Working directory (the lab's directory). */
+  cwd?: string;
+  /** The port to serve on (a restart keeps its address); default a free one. */
+  port?: number;
   readyTimeoutMs?: number;
   onLog?: (line: string) => void;
+  /** Called once if the process exits without being stopped, with its exit status and last lines. */
+  onExit?: (reason: string) => void;
 }
+
+export const DEFAULT_READY_TIMEOUT_MS = 20_000;
 
 export class VersionProcess {
   readonly revision: string;
@@ -35,6 +43,7 @@ export class VersionProcess {
   #exitCode: number | null | undefined;
   #stopping: Promise<void> | undefined;
   readonly #tail: string[] = [];
+  #onExit: ((reason: string) => void) | undefined;
 
   constructor(revision: string, address: string, child: ChildProcess, onLog?: (line: string) => void) {
     this.revision = revision;
@@ -42,10 +51,14 @@ export class VersionProcess {
     this.#child = child;
     this.pid = child.pid;
     this.#exited = new Promise((resolve) => {
-      child.once("exit", (code) => {
+      child.once("exit", (code, signal) => {
         this.#exitCode = code;
         this.#ready = false;
         resolve(code);
+        if (this.#stopping === undefined)
+          this.#onExit?.(
+            `exited with ${code === null ? `signal ${signal}` : `status ${code}`}${this.#lastLines()}`,
+          );
       });
       child.once("error", () => {
         this.#exitCode = null;
@@ -66,6 +79,17 @@ export class VersionProcess {
     child.stderr?.setEncoding("utf8").on("data", collect);
   }
 
+  /** Reports an exit that was not asked for (set once the process is ready). */
+  watchExit(onExit: (reason: string) => void): void {
+    this.#onExit = onExit;
+    if (this.#exitCode !== undefined && this.#stopping === undefined) onExit(`exited${this.#lastLines()}`);
+  }
+
+  #lastLines(): string {
+    const tail = this.#tail.join(" | ").trim();
+    return tail ? `: ${tail}` : "";
+  }
+
   get ready(): boolean {
     return this.#ready && this.#exitCode === undefined;
   }
@@ -76,7 +100,7 @@ export class VersionProcess {
     for (;;) {
       if (this.#exitCode !== undefined)
         throw new Error(
-          `revision ${this.revision}: its process exited with status ${this.#exitCode}: ${this.#tail.join(" | ").trim()}`,
+          `version ${this.revision}: its process exited with status ${this.#exitCode}${this.#lastLines()}`,
         );
       try {
         const res = await fetch(`http://${this.address}/`, { signal: AbortSignal.timeout(1000) });
@@ -87,7 +111,9 @@ export class VersionProcess {
         // not listening yet
       }
       if (Date.now() > deadline)
-        throw new Error(`revision ${this.revision}: no HTTP answer on ${this.address} after ${timeoutMs} ms`);
+        throw new Error(
+          `version ${this.revision}: no HTTP answer on ${this.address} after ${timeoutMs} ms: does it listen on $PORT (${this.address.split(":").pop()} here)? (a slow start: raise readyTimeout in the lab or --ready-timeout)`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -105,18 +131,20 @@ export class VersionProcess {
 }
 
 export async function startVersionProcess(opts: VersionProcessOptions): Promise<VersionProcess> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const argv = resolveCommand(opts.argv);
   const child = spawnSupervised(argv, {
     name: `iter8-${opts.revision}`,
     env: { ...process.env, ...opts.env, PORT: String(port) },
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
   });
   const p = new VersionProcess(opts.revision, `127.0.0.1:${port}`, child, opts.onLog);
   try {
-    await p.waitReady(opts.readyTimeoutMs ?? 20_000);
+    await p.waitReady(opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   } catch (e) {
     await p.stop();
     throw e;
   }
+  if (opts.onExit) p.watchExit(opts.onExit);
   return p;
 }

@@ -1,32 +1,45 @@
-// `iter8 local run DIR`: a seed tutorial on one machine. Everything is read and checked first
-// (tutorial.ts); then the versions' processes, the router as the gateway, the traffic generators and
-// optionally Prometheus start; the experiment runs with the shared Engine and the local adapters; one
-// line is printed per status change (the `kubectl get experiment --watch` columns plus the traffic
-// split), `describe` at the end; everything started is stopped, also on Ctrl-C/SIGTERM.
-// Progress lives in the state directory: a run killed and started again resumes from the saved
-// status and the saved routing objects.
+// `iter8 local run DIR`: an experiment on one machine. Everything is read and checked first
+// (tutorial.ts, preflight.ts); then the versions' processes, the router as the gateway, the traffic
+// generators and optionally Prometheus start; the experiment runs with the shared Engine and the
+// local adapters; one line is printed per status change, `describe` at the end; everything started
+// is stopped, also on Ctrl-C/SIGTERM. Progress lives in the state directory: a run killed and
+// started again resumes from the saved status, routing objects and router statistics.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Experiment } from "../../api/types.ts";
 import { Engine, type EngineLogger, getCondition, isCompleted, systemClock } from "../../engine/index.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
-import { createLocalMetrics } from "../../metrics/index.ts";
+import { createLocalMetrics, type LocalMetrics, type VersionStatsSource } from "../../metrics/index.ts";
 import { outcomeSection } from "../../report/outcome.ts";
 import { endLine, type LogFormat, RunProgress } from "../../report/progress.ts";
 import { describeText, renderReport } from "../../report/render.ts";
-import { ColumnWriter, EXPERIMENT_COLUMNS, experimentCells } from "../../report/table.ts";
-import { type Router, startRouter } from "../../router/index.ts";
+import { MetricsStore, type Router, startRouter } from "../../router/index.ts";
+import { restoreMetrics, serialiseMetrics } from "../../router/metrics.ts";
 import { InProcessTaskRunner } from "../../tasks/index.ts";
 import { LocalCluster, type Promotion, type RoutingState } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
-import { getPath } from "./fieldpath.ts";
 import { type CommandShim, startCommandShim } from "./helm-shim.ts";
 import type { MetricsBackend } from "./lab.ts";
-import { startVersionProcess, type VersionProcess } from "./processes.ts";
+import { preflight } from "./preflight.ts";
+import { DEFAULT_READY_TIMEOUT_MS } from "./processes.ts";
+import { finalReport, ProgressPrinter } from "./progress.ts";
 import { type LocalPrometheus, startPrometheus } from "./prometheus.ts";
-import { FileExperimentStore, keyOf, readJson, startHeartbeat, writeAtomic } from "./store.ts";
+import {
+  checkStoredExperiment,
+  type IterationRecord,
+  type RunRecord,
+  readRunRecord,
+  readStoredExperiment,
+} from "./run-state.ts";
+import { dryRunTasks, SafeTaskRunner, taskPermission } from "./safe-tasks.ts";
+import { FileExperimentStore, keyOf, startHeartbeat, writeAtomic } from "./store.ts";
 import { loadTutorial, type Tutorial } from "./tutorial.ts";
+import { VersionSet } from "./version-set.ts";
+import { knativeRevisions, knativeWorkload, type Workload } from "./workloads.ts";
+
+export { formatSplit } from "./progress.ts";
+export type { IterationRecord, RunRecord } from "./run-state.ts";
 
 export interface LocalRunOptions {
   dir: string;
@@ -38,6 +51,17 @@ export interface LocalRunOptions {
   labFile?: string;
   /** Start afresh even if the state directory holds an unfinished run of this experiment. */
   fresh?: boolean;
+  /** Run the checks only. */
+  dryRun?: boolean;
+  /** Run every command task (common/exec, common/bash) instead of printing the unmapped ones. */
+  runTasks?: boolean;
+  /** Fixed loopback ports for the gateway and the admin endpoint (default: free ones). */
+  gatewayPort?: number;
+  adminPort?: number;
+  /** Overrides the lab's readyTimeout. */
+  readyTimeoutMs?: number;
+  /** A Prometheus that already runs (and scrapes the admin endpoint): none is started. */
+  prometheusUrl?: string;
   out: (text: string) => void;
   err: (text: string) => void;
   /** Draws the live status line (src/report/progress.ts); absent: none. */
@@ -47,76 +71,18 @@ export interface LocalRunOptions {
   signal?: AbortSignal;
 }
 
-export interface IterationRecord {
-  iteration: number;
-  time: string;
-  weights: Record<string, number>;
-  recommended?: string;
-}
-
-/** `runs/<namespace>.<name>.json`: what a resumed run needs besides the experiment, and a record. */
-export interface RunRecord {
-  tutorial: string;
-  pid: number;
-  startedAt: string;
-  metrics: MetricsBackend;
-  routing: RoutingState;
-  history: IterationRecord[];
-  /** The Experiment document as written in the tutorial (metric labels as written, for describe). */
-  source?: unknown;
-  /** Requests the router answered per version (revision), at the end of the run. */
-  counts?: Record<string, number>;
-  addresses?: { router: string; admin?: string; prometheus?: string };
-}
-
 export interface LocalRunResult {
   exitCode: number;
   experiment?: Experiment;
   promotions: Promotion[];
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
-
 export function runFilePath(stateDir: string, exp: Experiment): string {
   const k = keyOf(exp);
   return join(stateDir, "runs", `${k.namespace}.${k.name}.json`);
 }
 
-/** "current=80 candidate=20" from the observed weights. */
-export function formatSplit(exp: Experiment): string {
-  const w = exp.status?.currentWeightDistribution ?? [];
-  return w.map((x) => `${x.name}=${x.value}`).join(" ");
-}
-
-/** Revisions the routing objects define, with their container (newest manifest wins). */
-function revisionContainers(
-  objects: Obj[],
-): Map<string, { container: Obj; namespace: string; service: string }> {
-  const out = new Map<string, { container: Obj; namespace: string; service: string }>();
-  const counts = new Map<string, number>();
-  for (const o of objects) {
-    if (o["kind"] !== "Service" || !String(o["apiVersion"]).startsWith("serving.knative.dev/")) continue;
-    const md = isObj(o["metadata"]) ? o["metadata"] : {};
-    const name = String(md["name"]);
-    const ns = (md["namespace"] as string) || "default";
-    const n = (counts.get(`${ns}/${name}`) ?? 0) + 1;
-    counts.set(`${ns}/${name}`, n);
-    const t = getPath(o, ["spec", "template", "metadata", "name"]);
-    const rev = typeof t === "string" ? t : `${name}-${String(n).padStart(5, "0")}`;
-    const c = getPath(o, ["spec", "template", "spec", "containers", 0]);
-    out.set(rev, { container: isObj(c) ? c : {}, namespace: ns, service: name });
-  }
-  return out;
-}
-
-function envOf(container: Obj): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const e of Array.isArray(container["env"]) ? container["env"] : [])
-    if (isObj(e) && typeof e["name"] === "string") env[e["name"]] = String(e["value"] ?? "");
-  return env;
-}
-
+/** Reads and checks everything, then (unless `dryRun`) runs the experiment. */
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const tutorial = loadTutorial(opts.dir, {
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
@@ -126,56 +92,142 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     throw new TutorialError([
       `--interval: must be a positive number of seconds, got ${opts.intervalSeconds}`,
     ]);
+  const permission = taskPermission(tutorial.lab, opts.runTasks ?? false);
+  const ports: Record<string, number> = {};
+  if (opts.gatewayPort !== undefined) ports["--gateway-port"] = opts.gatewayPort;
+  if (opts.adminPort !== undefined) ports["--admin-port"] = opts.adminPort;
+  const problems = await preflight(tutorial, {
+    permission,
+    ports,
+    startsPrometheus: tutorial.metricsBackend === "prometheus" && opts.prometheusUrl === undefined,
+  });
+  if (problems.length > 0) throw new TutorialError(problems);
+  for (const w of tutorial.warnings) opts.err(`iter8: warning: ${w}\n`);
+  const dry = dryRunTasks(tutorial.experiment, permission);
+  if (dry.length > 0)
+    opts.out(
+      `tasks printed, not run (a dry run; list their commands in runTasks or pass --run-tasks): ${dry.join(", ")}\n`,
+    );
+  if (opts.dryRun) {
+    opts.out(
+      `${opts.dir}: ready to run: experiment ${tutorial.experiment.metadata.name}, versions ${tutorial.workloads.map((w) => w.name).join(", ")}, ${tutorial.generators.length} load generator(s), ${tutorial.metricsBackend} metrics\n`,
+    );
+    return { exitCode: 0, promotions: [] };
+  }
   mkdirSync(join(opts.stateDir, "runs"), { recursive: true });
   return new LocalRun(tutorial, opts).run();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The router's statistics, or for a moment (taking a saved zero point) another store's. */
+class SwitchableStats implements VersionStatsSource {
+  readonly #live: VersionStatsSource;
+  #other: VersionStatsSource | undefined;
+  constructor(live: VersionStatsSource) {
+    this.#live = live;
+  }
+  use(other: VersionStatsSource | undefined): void {
+    this.#other = other;
+  }
+  snapshot(version: string) {
+    return (this.#other ?? this.#live).snapshot(version);
+  }
+  async sync(): Promise<void> {
+    if (!this.#other) await this.#live.sync?.();
+  }
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+interface Prepared {
+  experiment: Experiment;
+  routing: RoutingState;
+  resume: boolean;
 }
 
 class LocalRun {
   readonly #t: Tutorial;
   readonly #o: LocalRunOptions;
-  readonly #processes = new Map<string, VersionProcess>();
   readonly #loads: LoadHandle[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #abort = new AbortController();
+  readonly #versions: VersionSet;
+  readonly #progress: ProgressPrinter;
+  #fatal: string | undefined;
+  #stats: SwitchableStats | undefined;
   #router: Router | undefined;
   #shim: CommandShim | undefined;
   #prometheus: LocalPrometheus | undefined;
   #engine: Engine | undefined;
-  #progress: RunProgress | undefined;
+  /** The live status line, warnings and engine logs (src/report/progress.ts). */
+  #live: RunProgress | undefined;
   #record!: RunRecord;
   #runFile = "";
-  #writer = new ColumnWriter();
-  #printedHeader = false;
-  #lastRow = "";
 
   constructor(t: Tutorial, o: LocalRunOptions) {
     this.#t = t;
     this.#o = o;
+    this.#progress = new ProgressPrinter(o.out);
+    this.#versions = new VersionSet({
+      readyTimeoutMs: o.readyTimeoutMs ?? t.lab.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      report: (line) => o.out(line),
+      onFatal: (reason) => {
+        this.#fatal = reason;
+        this.#abort.abort(new Error(reason));
+      },
+    });
   }
 
   async run(): Promise<LocalRunResult> {
-    const o = this.#o;
     const store = new FileExperimentStore({
-      stateDir: o.stateDir,
+      stateDir: this.#o.stateDir,
       metrics: this.#t.metrics,
       onWrite: (e) => this.#onWrite(e),
     });
+    const prepared = await this.#prepare(store);
+    const onAbort = () => this.#abort.abort(this.#o.signal?.reason);
+    this.#o.signal?.addEventListener("abort", onAbort, { once: true });
+    // Lets other terminals tell a live run from an interrupted one (store.ts, runnerLiveness).
+    const key = keyOf(prepared.experiment);
+    const stopHeartbeat = startHeartbeat(this.#o.stateDir, key, this.#t.dir);
+    try {
+      return await this.#runStarted(store, prepared);
+    } catch (e) {
+      if (this.#fatal === undefined) throw e;
+      this.#o.err(`iter8: ${this.#fatal}\n`);
+      this.#saveRecord();
+      return { exitCode: 1, promotions: [] };
+    } finally {
+      this.#o.signal?.removeEventListener("abort", onAbort);
+      await this.#stopAll();
+      stopHeartbeat();
+    }
+  }
+
+  /** A fresh experiment, or the saved one of an unfinished run (checked before it is trusted). */
+  async #prepare(store: FileExperimentStore): Promise<Prepared> {
+    const o = this.#o;
     const key = keyOf(this.#t.experiment);
     this.#runFile = runFilePath(o.stateDir, this.#t.experiment);
-    const stored = await store.get(key);
-    const previous = readJson<RunRecord>(this.#runFile);
-    const resume = stored !== undefined && !isCompleted(stored) && !o.fresh && previous !== undefined;
-    if (
-      stored !== undefined &&
-      !isCompleted(stored) &&
-      previous &&
-      previous.pid !== process.pid &&
-      alive(previous.pid)
-    ) {
+    const stored = readStoredExperiment(store.pathOf(key));
+    const unfinished = stored !== undefined && !isCompleted(stored);
+    const previous = unfinished ? readRunRecord(this.#runFile) : undefined;
+    if (unfinished && previous && previous.pid !== process.pid && alive(previous.pid))
       throw new TutorialError([
         `${store.pathOf(key)}: experiment ${key.namespace}/${key.name} is being run by process ${previous.pid}; stop it or use another --state-dir`,
       ]);
-    }
-
+    const resume = unfinished && previous !== undefined && !o.fresh;
+    if (resume) checkStoredExperiment(store.pathOf(key), stored);
     if (o.fresh && stored !== undefined && !isCompleted(stored))
       o.out(
         `--fresh: discarding the unfinished run of ${key.namespace}/${key.name} in ${store.pathOf(key)} (stage ${stored.status?.stage ?? "-"}, ${stored.status?.completedIterations ?? 0} iterations completed)\n`,
@@ -185,8 +237,7 @@ class LocalRun {
     if (resume) {
       experiment = stored;
       routing = previous.routing;
-      // The saved state is announced below; print rows again only when it changes.
-      this.#lastRow = rowKey(stored);
+      this.#progress.seen(stored);
       o.out(
         `resuming ${key.namespace}/${key.name} from ${store.pathOf(key)}: stage ${stored.status?.stage ?? "-"}, ${stored.status?.completedIterations ?? 0} iterations completed\n`,
       );
@@ -196,9 +247,8 @@ class LocalRun {
       delete experiment.metadata.resourceVersion;
       routing = { objects: structuredClone(this.#t.routing), promotions: [] };
     }
-    if (o.intervalSeconds !== undefined) {
+    if (o.intervalSeconds !== undefined)
       experiment.spec.duration = { ...experiment.spec.duration, intervalSeconds: o.intervalSeconds };
-    }
     this.#record = {
       tutorial: this.#t.dir,
       pid: process.pid,
@@ -207,8 +257,11 @@ class LocalRun {
       routing,
       history: resume ? previous.history : [],
       source: this.#t.experimentSource,
+      ...(resume && previous.routerMetrics !== undefined ? { routerMetrics: previous.routerMetrics } : {}),
+      ...(resume && previous.routerMetricsAtStart !== undefined
+        ? { routerMetricsAtStart: previous.routerMetricsAtStart }
+        : {}),
     };
-
     // Last check before starting anything: the weights the experiment names must be readable.
     const probe = new LocalCluster({ state: routing, upstreams: {}, revisionReady: () => false });
     try {
@@ -218,107 +271,126 @@ class LocalRun {
         `${this.#t.experimentFile}: Experiment ${experiment.metadata.name}: spec.versionInfo weightObjRef: ${(e as Error).message}`,
       ]);
     }
-
-    const abort = new AbortController();
-    const onAbort = () => abort.abort(o.signal?.reason);
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    // Lets other terminals tell a live run from an interrupted one (store.ts, runnerLiveness).
-    const stopHeartbeat = startHeartbeat(o.stateDir, key, this.#t.dir);
-    try {
-      return await this.#runStarted(store, experiment, routing, resume, abort.signal);
-    } finally {
-      o.signal?.removeEventListener("abort", onAbort);
-      await this.#stopAll();
-      stopHeartbeat();
-    }
+    return { experiment, routing, resume };
   }
 
-  async #runStarted(
-    store: FileExperimentStore,
-    experiment: Experiment,
-    routing: RoutingState,
-    resume: boolean,
-    signal: AbortSignal,
-  ): Promise<LocalRunResult> {
-    const o = this.#o;
-    const t = this.#t;
-    const lab = t.lab;
-    // 1. The versions' processes.
+  /** The workloads of the routing objects to start now (on resume: including promoted revisions). */
+  #workloads(routing: RoutingState): Workload[] {
+    if (this.#t.lab.versions) return this.#t.workloads;
+    const out: Workload[] = [];
+    for (const rev of knativeRevisions(routing.objects)) {
+      const w = knativeWorkload(rev, this.#t.lab);
+      if (typeof w === "string") throw new Error(w);
+      out.push(w);
+    }
+    return out;
+  }
+
+  async #startVersion(w: Workload): Promise<string> {
+    const address = await this.#versions.start(w);
+    const kind = this.#t.lab.versions ? "version" : "revision";
+    this.#o.out(`${w.argv ? "started" : "using"} ${kind} ${w.name} (${w.origin}) on ${address}\n`);
+    return address;
+  }
+
+  async #runStarted(store: FileExperimentStore, p: Prepared): Promise<LocalRunResult> {
+    const signal = this.#abort.signal;
     const upstreams: Record<string, string> = {};
-    const start = async (rev: string, container: Obj): Promise<string> => {
-      const image = String(container["image"] ?? "").trim();
-      const mapped = lab.images[image];
-      if (!mapped) throw new Error(`revision ${rev}: image ${image} is not mapped in ${lab.file} images`);
-      const extra = lab.revisions[rev];
-      const p = await startVersionProcess({
-        revision: rev,
-        argv: [...mapped.command, ...mapped.args, ...(extra?.args ?? [])],
-        env: { ...envOf(container), ...(extra?.env ?? {}) },
-      });
-      this.#processes.set(rev, p);
-      o.out(`started revision ${rev} (${image}) on ${p.address}\n`);
-      return p.address;
-    };
-    const revs = revisionContainers(routing.objects);
     await Promise.all(
-      [...revs].map(async ([rev, r]) => {
-        upstreams[rev] = await start(rev, r.container);
+      this.#workloads(p.routing).map(async (w) => {
+        upstreams[w.name] = await this.#startVersion(w);
       }),
     );
     signal.throwIfAborted();
+    const cluster = await this.#startRouter(p.routing, upstreams);
+    const taskEnv = await this.#startShim(cluster);
+    const metrics = await this.#startMetrics(store);
+    this.#startTraffic(signal);
+    this.#saveRecord();
+    const final = await this.#runExperiment(store, p, cluster, metrics, taskEnv, signal);
+    return this.#finish(final, cluster);
+  }
 
-    // 2. The router, as the gateway, with the held routing objects.
+  async #startRouter(routing: RoutingState, upstreams: Record<string, string>): Promise<LocalCluster> {
+    const lab = this.#t.lab;
     const cluster = new LocalCluster({
       state: routing,
       upstreams,
-      revisionReady: (rev) => this.#processes.get(rev)?.ready ?? false,
+      revisionReady: (rev) => this.#versions.ready(rev),
       setRoutes: (table) => this.#router!.setRoutes(table),
       onChange: async (state) => {
         this.#record.routing = state;
         this.#saveRecord();
       },
-      startRevision: (rev, _ns, _svc, container) => start(rev, container),
+      startRevision: async (rev, namespace, service, container) => {
+        const w = knativeWorkload({ name: rev, namespace, service, container }, lab);
+        if (typeof w === "string") throw new Error(w);
+        return this.#startVersion(w);
+      },
       ...(lab.helm ? { helm: lab.helm } : {}),
     });
     this.#router = await startRouter({
-      listen: { host: "127.0.0.1", port: 0 },
-      admin: { host: "127.0.0.1", port: 0 },
+      listen: { host: "127.0.0.1", port: this.#o.gatewayPort ?? 0 },
+      admin: { host: "127.0.0.1", port: this.#o.adminPort ?? 0 },
       table: cluster.table(),
     });
-    o.out(`router (gateway) on ${this.#router.url}, admin ${this.#router.adminUrl}\n`);
+    const saved = this.#record.routerMetrics;
+    if (saved !== undefined && this.#router.metrics instanceof MetricsStore) {
+      try {
+        restoreMetrics(this.#router.metrics, saved);
+        const counts = this.#router.metrics
+          .versions()
+          .map((v) => `${v}=${this.#router!.metrics.snapshot(v)?.count}`);
+        this.#o.out(`router statistics restored from ${this.#runFile}: ${counts.join(" ")}\n`);
+      } catch (e) {
+        throw new TutorialError([
+          `${this.#runFile}: routerMetrics.${(e as Error).message}; remove the file or use --fresh`,
+        ]);
+      }
+    }
+    this.#o.out(`router (gateway) on ${this.#router.url}, admin ${this.#router.adminUrl}\n`);
     this.#record.addresses = {
       router: this.#router.url,
       ...(this.#router.adminUrl ? { admin: this.#router.adminUrl } : {}),
     };
+    return cluster;
+  }
 
-    // 3. The Helm stand-in on the tasks' PATH.
-    let taskEnv: NodeJS.ProcessEnv = process.env;
-    if (lab.helm) {
-      this.#shim = await startCommandShim(lab.helm.command, async (argv) => {
-        const out = await cluster.helm(argv);
-        o.out(`promotion: ${lab.helm!.command} ${argv.join(" ")}\n  ${out}`);
-        return out;
-      });
-      taskEnv = this.#shim.env(process.env);
-    }
+  /** The Helm stand-in first on the tasks' PATH (when the lab maps helm). */
+  async #startShim(cluster: LocalCluster): Promise<NodeJS.ProcessEnv> {
+    const helm = this.#t.lab.helm;
+    if (!helm) return process.env;
+    this.#shim = await startCommandShim(helm.command, async (argv) => {
+      const out = await cluster.helm(argv);
+      this.#o.out(`promotion: ${helm.command} ${argv.join(" ")}\n  ${out}`);
+      return out;
+    });
+    return this.#shim.env(process.env);
+  }
 
-    // 4. Metrics: the router's statistics, or a real Prometheus scraping the router.
-    let prometheusUrl: string | undefined;
-    if (t.metricsBackend === "prometheus") {
-      this.#prometheus = await startPrometheus({ targets: [`${this.#router.adminUrl}/metrics`] });
+  /** The router's statistics, or a Prometheus scraping the router (started here or given). */
+  async #startMetrics(store: FileExperimentStore): Promise<LocalMetrics> {
+    const router = this.#router!;
+    let prometheusUrl = this.#o.prometheusUrl;
+    if (this.#t.metricsBackend === "prometheus" && prometheusUrl === undefined) {
+      this.#prometheus = await startPrometheus({ targets: [`${router.adminUrl}/metrics`] });
       await this.#prometheus.waitForTargetsUp();
       prometheusUrl = this.#prometheus.url;
-      this.#record.addresses.prometheus = prometheusUrl;
-      o.out(`prometheus on ${prometheusUrl}, scraping ${this.#router.adminUrl}/metrics\n`);
+      this.#o.out(`prometheus on ${prometheusUrl}, scraping ${router.adminUrl}/metrics\n`);
+    } else if (prometheusUrl !== undefined) {
+      this.#o.out(`prometheus at ${prometheusUrl} (it must scrape ${router.adminUrl}/metrics)\n`);
     }
-    const metrics = createLocalMetrics({
-      routerStats: this.#router.metrics,
-      ...(prometheusUrl ? { prometheusUrl } : {}),
+    if (prometheusUrl !== undefined) this.#record.addresses!.prometheus = prometheusUrl;
+    this.#stats = new SwitchableStats(router.metrics);
+    return createLocalMetrics({
+      routerStats: this.#stats,
+      ...(prometheusUrl && this.#t.metricsBackend === "prometheus" ? { prometheusUrl } : {}),
       resolveMetric: (k) => store.getMetric(k),
     });
+  }
 
-    // 5. Traffic.
-    for (const g of t.generators) {
+  #startTraffic(signal: AbortSignal): void {
+    for (const g of this.#t.generators) {
       const u = new URL(g.url);
       const begin = () => {
         if (signal.aborted) return;
@@ -337,13 +409,15 @@ class LocalRun {
       const hdrs = Object.entries(g.headers)
         .map(([k, v]) => ` -H "${k}: ${v}"`)
         .join("");
-      o.out(`traffic ${g.name}: ${g.url}${hdrs} at ${round(g.qps)} req/s\n`);
+      this.#o.out(`traffic ${g.name}: ${g.url}${hdrs} at ${round(g.qps)} req/s\n`);
     }
-    this.#saveRecord();
+  }
 
-    // 6. The experiment.
-    const router = this.#router;
-    this.#progress = new RunProgress({
+  /** Starts the live progress line; its logger turns engine logs into sentences (or JSON lines). */
+  #startProgress(): EngineLogger {
+    const o = this.#o;
+    const router = this.#router!;
+    this.#live = new RunProgress({
       err: o.err,
       ...(o.status ? { status: o.status } : {}),
       logFormat: o.logFormat ?? "text",
@@ -351,112 +425,123 @@ class LocalRun {
       requests: () =>
         Object.fromEntries(router.metrics.versions().map((v) => [v, router.metrics.snapshot(v)?.count ?? 0])),
     });
-    this.#progress.start();
-    const logger: EngineLogger = this.#progress.logger();
+    this.#live.start();
+    return this.#live.logger();
+  }
+
+  async #runExperiment(
+    store: FileExperimentStore,
+    p: Prepared,
+    cluster: LocalCluster,
+    metrics: LocalMetrics,
+    taskEnv: NodeJS.ProcessEnv,
+    signal: AbortSignal,
+  ): Promise<Experiment | undefined> {
+    const tasks = new InProcessTaskRunner({
+      platform: cluster,
+      env: taskEnv,
+      knativeTiming: { attempts: 20, intervalMs: 500 },
+    });
     this.#engine = new Engine({
       store,
       actuator: cluster,
       metrics: metrics.provider,
-      tasks: new InProcessTaskRunner({
-        platform: cluster,
-        env: taskEnv,
-        knativeTiming: { attempts: 20, intervalMs: 500 },
-      }),
+      tasks: new SafeTaskRunner(tasks, taskPermission(this.#t.lab, this.#o.runTasks ?? false), (l) =>
+        this.#o.out(l),
+      ),
       clock: systemClock,
-      logger,
+      logger: this.#startProgress(),
       onEvent: (_key, event, exp) => {
         if (event.reason === "StageAdvanced" && event.message === "Advanced to Running") {
+          const m = this.#router?.metrics;
+          if (m instanceof MetricsStore) this.#record.routerMetricsAtStart = serialiseMetrics(m);
           void metrics.builtin?.markStart(exp);
         }
       },
     });
-    if (resume) {
-      if (this.#o.intervalSeconds !== undefined) await store.updateSpec(experiment);
-      // The router's statistics restart with it; the built-in metrics are cumulative over what it
-      // saw. Let the versions serve one interval before the next iteration so that iteration has
-      // data (on a cluster, Prometheus would have kept the history).
-      if (experiment.status?.stage === "Running") {
-        const seconds = experiment.spec.duration?.intervalSeconds ?? 20;
-        o.out(`waiting ${seconds} s for traffic before the next iteration\n`);
+    if (p.resume) {
+      if (this.#o.intervalSeconds !== undefined) await store.updateSpec(p.experiment);
+      await this.#restoreBaseline(p.experiment, metrics);
+      // Without saved statistics (a run record of an older iter8), let the versions serve one
+      // interval so the next iteration has data.
+      if (p.experiment.status?.stage === "Running" && this.#record.routerMetrics === undefined) {
+        const seconds = p.experiment.spec.duration?.intervalSeconds ?? 20;
+        this.#o.out(`waiting ${seconds} s for traffic before the next iteration\n`);
         await systemClock.sleep(seconds * 1000, signal);
       }
     } else {
-      await store.put(experiment);
+      await store.put(p.experiment);
     }
-    const final = await this.#engine.runExperiment(keyOf(experiment), { signal });
+    return this.#engine.runExperiment(keyOf(p.experiment), { signal });
+  }
 
-    // 7. Report.
-    await this.#router.metrics.sync();
+  /**
+   * The built-in metrics count from the experiment's start: on resume, that zero point is the saved
+   * statistics of the moment it entered Running (the router's own statistics continue from the saved
+   * state, so readings go on where they stopped).
+   */
+  async #restoreBaseline(exp: Experiment, metrics: LocalMetrics): Promise<void> {
+    const saved = this.#record.routerMetricsAtStart;
+    if (saved === undefined || !metrics.builtin || !this.#stats || exp.status?.stage !== "Running") return;
+    const atStart = new MetricsStore();
+    try {
+      restoreMetrics(atStart, saved);
+    } catch (e) {
+      throw new TutorialError([
+        `${this.#runFile}: routerMetricsAtStart.${(e as Error).message}; remove the file or use --fresh`,
+      ]);
+    }
+    this.#stats.use(atStart);
+    try {
+      await metrics.builtin.markStart(exp);
+    } finally {
+      this.#stats.use(undefined);
+    }
+  }
+
+  async #finish(final: Experiment | undefined, cluster: LocalCluster): Promise<LocalRunResult> {
+    const router = this.#router!;
+    await router.metrics.sync();
     const counts: Record<string, number> = {};
-    for (const v of this.#router.metrics.versions()) counts[v] = this.#router.metrics.snapshot(v)?.count ?? 0;
+    for (const v of router.metrics.versions()) counts[v] = router.metrics.snapshot(v)?.count ?? 0;
     this.#record.counts = counts;
     this.#saveRecord();
     if (!final)
-      throw new Error(`experiment ${experiment.metadata.name} disappeared from the state directory`);
-    o.out("\n");
-    this.#progress.stop();
-    o.status?.("");
-    const described = describeText(final, t.experimentSource) + outcomeSection(final);
-    o.out(described);
+      throw new Error(`experiment ${this.#t.experiment.metadata.name} disappeared from the state directory`);
     const promotions = cluster.state.promotions;
-    for (const p of promotions)
-      o.out(
-        `promoted: release ${p.release} with ${p.values.join(", ")} -> Knative Service ${p.service} revision ${p.revision} (${Object.entries(
-          p.traffic,
-        )
-          .map(([r, v]) => `${r}=${v}%`)
-          .join(" ")})\n`,
-      );
-    o.out(
-      `requests per revision: ${Object.entries(counts)
-        .map(([v, n]) => `${v}=${n}`)
-        .join(" ")}\n`,
-    );
-    const reportPath = join(o.stateDir, "report.html");
+    this.#live?.stop();
+    this.#o.status?.("");
+    const described = describeText(final, this.#t.experimentSource) + outcomeSection(final);
+    this.#o.out(finalReport(described, promotions, counts));
+    const reportPath = join(this.#o.stateDir, "report.html");
     writeFileSync(reportPath, renderReport(final, described, "html", new Date()));
-    o.out(`report: ${reportPath}\n`);
-    o.out(endLine(final));
+    this.#o.out(`report: ${reportPath}\n`);
+    this.#o.out(endLine(final));
     const failed = getCondition(final, "Failed")?.status === "True";
     return { exitCode: isCompleted(final) && !failed ? 0 : 1, experiment: final, promotions };
   }
 
   #onWrite(exp: Experiment): void {
-    this.#progress?.onWrite(exp);
-    const cells = [...experimentCells(exp), formatSplit(exp)];
-    const row = rowKey(exp);
+    this.#live?.onWrite(exp);
     const st = exp.status;
     const n = st?.completedIterations ?? 0;
     const last = this.#record.history[this.#record.history.length - 1];
     if (n > 0 && (!last || last.iteration < n)) {
       const weights: Record<string, number> = {};
       for (const w of st?.currentWeightDistribution ?? []) weights[w.name] = w.value;
-      this.#record.history.push({
-        iteration: n,
-        time: new Date().toISOString(),
-        weights,
-        ...(st?.versionRecommendedForPromotion ? { recommended: st.versionRecommendedForPromotion } : {}),
-      });
-      this.#saveRecord();
+      const entry: IterationRecord = { iteration: n, time: new Date().toISOString(), weights };
+      if (st?.versionRecommendedForPromotion) entry.recommended = st.versionRecommendedForPromotion;
+      this.#record.history.push(entry);
     }
-    if (row === this.#lastRow) return;
-    this.#lastRow = row;
-    const rows: string[][] = [];
-    if (!this.#printedHeader) {
-      rows.push([...EXPERIMENT_COLUMNS, "TRAFFIC"]);
-      this.#printedHeader = true;
-      // Size STAGE and TRAFFIC for their widest values now, so later rows line up under the header.
-      const names = [exp.spec.versionInfo?.baseline, ...(exp.spec.versionInfo?.candidates ?? [])];
-      const widestSplit = names.map((v) => `${v?.name}=100`).join(" ");
-      this.#writer = new ColumnWriter([0, 0, 0, "Initializing".length + 3, 0, widestSplit.length + 3]);
-    }
-    // The split goes before the free-text message so the columns stay aligned.
-    const ordered = (r: string[]) => [...r.slice(0, 5), r[6]!, r[5]!];
-    rows.push(cells);
-    this.#o.out(this.#writer.format(rows.map(ordered)));
+    // Every status write also saves the router's statistics, so a killed run resumes with them.
+    this.#saveRecord();
+    this.#progress.row(exp);
   }
 
   #saveRecord(): void {
     if (!this.#runFile) return;
+    const m = this.#router?.metrics;
+    if (m instanceof MetricsStore) this.#record.routerMetrics = serialiseMetrics(m);
     try {
       writeAtomic(this.#runFile, `${JSON.stringify(this.#record, null, 2)}\n`);
     } catch (e) {
@@ -467,31 +552,13 @@ class LocalRun {
   async #stopAll(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
     this.#engine?.close();
-    this.#progress?.stop();
+    this.#live?.stop();
     await Promise.allSettled(this.#loads.map((l) => l.stop()));
     await Promise.allSettled([
       this.#shim?.close(),
       this.#prometheus?.stop(),
       this.#router?.close(),
-      ...[...this.#processes.values()].map((p) => p.stop()),
+      this.#versions.close(),
     ]);
   }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** What a printed progress line shows, to print only changes. */
-function rowKey(exp: Experiment): string {
-  return [...experimentCells(exp), formatSplit(exp)].join("\u0000");
-}
-
-function round(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }

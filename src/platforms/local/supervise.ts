@@ -29,6 +29,8 @@ export interface SuperviseOptions {
   output?: ["pipe" | "ignore", "pipe" | "ignore"];
   /** A directory the watchdog removes once the child is gone. */
   cleanupDir?: string;
+  /** Working directory of the child (default: this process's). */
+  cwd?: string;
 }
 
 /** Spawns `argv` under the watchdog, in its own process group (see `signalGroup`). */
@@ -37,7 +39,12 @@ export function spawnSupervised(argv: string[], opts: SuperviseOptions): ChildPr
   const stdio: StdioOptions = ["pipe", out, err];
   const env = { ...(opts.env ?? process.env) };
   if (opts.cleanupDir !== undefined) env["ITER8_WATCHDOG_CLEANUP"] = opts.cleanupDir;
-  const child = spawn("/bin/sh", ["-c", WATCHDOG, opts.name, ...argv], { stdio, env, detached: true });
+  const child = spawn("/bin/sh", ["-c", WATCHDOG, opts.name, ...argv], {
+    stdio,
+    env,
+    detached: true,
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+  });
   // Last resort for a normal exit of iter8 that skipped stop(): signal the whole group.
   const onExit = () => signalGroup(child, "SIGTERM");
   process.once("exit", onExit);

@@ -1,0 +1,58 @@
+// The local TrafficActuator: reads and writes the integer at each version's `weightObjRef.fieldPath`
+// in the held objects; all weights of one change are applied as one new routing state.
+
+import type { Experiment, VersionDetail, VersionWeight } from "../../api/types.ts";
+import type { TrafficActuator } from "../../engine/ports.ts";
+import { allVersions } from "../../engine/weights.ts";
+import { getPath, setPath } from "./fieldpath.ts";
+import { type HeldObjects, weightTarget } from "./held-objects.ts";
+
+export class LocalActuator implements TrafficActuator {
+  readonly #held: HeldObjects;
+
+  constructor(held: HeldObjects) {
+    this.#held = held;
+  }
+
+  async read(exp: Experiment): Promise<VersionWeight[]> {
+    const out: VersionWeight[] = [];
+    const missing: VersionDetail[] = [];
+    for (const v of allVersions(exp)) {
+      if (!v.weightObjRef) {
+        missing.push(v);
+        continue;
+      }
+      const { obj, path } = weightTarget(this.#held.objects, exp, v);
+      const value = getPath(obj, path);
+      const last = path[path.length - 1];
+      // Istio: a route without weight gets the rest (a single route gets 100); Knative likewise.
+      if (value === undefined && (last === "weight" || last === "percent")) {
+        out.push({ name: v.name, value: 0 });
+        continue;
+      }
+      if (typeof value !== "number" || !Number.isInteger(value))
+        throw new Error(
+          `version ${v.name}: ${v.weightObjRef.fieldPath} is ${JSON.stringify(value)}, not an integer`,
+        );
+      out.push({ name: v.name, value });
+    }
+    if (out.length > 0 && missing.length === 1) {
+      out.push({ name: missing[0]!.name, value: 100 - out.reduce((s, w) => s + w.value, 0) });
+    }
+    return out;
+  }
+
+  apply(exp: Experiment, weights: VersionWeight[]): Promise<void> {
+    return this.#held.serial(async () => {
+      const state = this.#held.state;
+      for (const v of allVersions(exp)) {
+        if (!v.weightObjRef?.fieldPath) continue;
+        const w = weights.find((x) => x.name === v.name);
+        if (!w) continue;
+        const { obj, path } = weightTarget(state.objects, exp, v);
+        setPath(obj, path, w.value);
+      }
+      await this.#held.commit(state);
+    });
+  }
+}

@@ -1,0 +1,154 @@
+// The routing objects a local run holds in place of a cluster: the Knative Services (every
+// revision's manifest, in order) and Istio VirtualServices, the address of each revision's process,
+// and the one way to change them: a whole new state, compiled into the router's table first (so
+// nothing is half-applied), then swapped in and persisted. Changes run one at a time.
+
+import type { Experiment, VersionDetail } from "../../api/types.ts";
+import { compileRoutes, type RouteTable } from "../../router/index.ts";
+import type { ObjectRef } from "../../tasks/types.ts";
+import { parseFieldPath, type Segment } from "./fieldpath.ts";
+import { isKnativeService, revisionName } from "./workloads.ts";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+export interface Promotion {
+  time: string;
+  release: string;
+  values: string[];
+  service: string;
+  revision: string;
+  /** The Service's traffic after the promotion, by revision. */
+  traffic: Record<string, number>;
+}
+
+export interface RoutingState {
+  objects: Obj[];
+  promotions: Promotion[];
+}
+
+export interface HeldObjectsOptions {
+  state: RoutingState;
+  /** Revision name -> HOST:PORT of its process. */
+  upstreams: Record<string, string>;
+  /** Swaps the router's table (absent while only validating). */
+  setRoutes?: (table: RouteTable) => Promise<void>;
+  /** Called after every change, with the new state (persist it). */
+  onChange?: (state: RoutingState) => Promise<void>;
+}
+
+export type HeldKind = "ksvc" | "vs";
+
+export function metaOf(o: Obj): { name: string; namespace: string } {
+  const md = isObj(o["metadata"]) ? o["metadata"] : {};
+  return {
+    name: String(md["name"] ?? ""),
+    namespace: typeof md["namespace"] === "string" && md["namespace"] ? md["namespace"] : "default",
+  };
+}
+
+const isVirtualService = (o: Obj) =>
+  o["kind"] === "VirtualService" && String(o["apiVersion"]).startsWith("networking.istio.io/");
+
+/** `Service`, `ksvc`, `virtualservice.v1beta1.networking.istio.io`, `vs`, ... -> our two kinds. */
+export function kindOf(ref: ObjectRef): HeldKind | undefined {
+  const k = ref.kind.toLowerCase();
+  const first = k.split(".")[0]!;
+  if (["ksvc", "kservice", "kservices"].includes(first)) return "ksvc";
+  if (["virtualservice", "virtualservices", "vs"].includes(first)) return "vs";
+  if (first === "service" || first === "services") {
+    const group = ref.apiVersion?.split("/")[0] ?? (k.includes(".") ? k.split(".").slice(-3).join(".") : "");
+    if (group === "" || group.startsWith("serving.knative.dev")) return "ksvc";
+  }
+  return undefined;
+}
+
+/** The held object of that kind and name: for a Knative Service, its latest manifest. */
+export function findObject(objects: Obj[], kind: HeldKind, namespace: string, name: string): Obj | undefined {
+  const match = objects.filter(
+    (o) =>
+      (kind === "ksvc" ? isKnativeService(o) : isVirtualService(o)) &&
+      metaOf(o).name === name &&
+      metaOf(o).namespace === namespace,
+  );
+  return match[match.length - 1];
+}
+
+/** Revisions of a Knative Service, oldest first (the last is the latest created). */
+export function revisionsOf(objects: Obj[], namespace: string, name: string): string[] {
+  const out: string[] = [];
+  let n = 0;
+  for (const o of objects) {
+    if (!isKnativeService(o) || metaOf(o).name !== name || metaOf(o).namespace !== namespace) continue;
+    n++;
+    const rev = revisionName(o, n);
+    if (!out.includes(rev)) out.push(rev);
+  }
+  return out;
+}
+
+/** The object and parsed field path a version's weightObjRef names; throws naming what is missing. */
+export function weightTarget(
+  objects: Obj[],
+  exp: Experiment,
+  v: VersionDetail,
+): { obj: Obj; path: Segment[] } {
+  const w = v.weightObjRef!;
+  const ns = w.namespace || exp.metadata.namespace || "default";
+  const kind = kindOf({
+    kind: w.kind ?? "",
+    name: w.name ?? "",
+    namespace: ns,
+    ...(w.apiVersion ? { apiVersion: w.apiVersion } : {}),
+  });
+  const obj = kind ? findObject(objects, kind, ns, w.name ?? "") : undefined;
+  if (!obj) throw new Error(`version ${v.name}: ${w.kind} ${ns}/${w.name} not found`);
+  if (!w.fieldPath) throw new Error(`version ${v.name}: weightObjRef has no fieldPath`);
+  return { obj, path: parseFieldPath(w.fieldPath) };
+}
+
+export class HeldObjects {
+  #state: RoutingState;
+  readonly upstreams: Record<string, string>;
+  readonly #opts: HeldObjectsOptions;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: HeldObjectsOptions) {
+    this.#state = structuredClone(opts.state);
+    this.upstreams = { ...opts.upstreams };
+    this.#opts = opts;
+  }
+
+  /** The current state (a copy). */
+  get state(): RoutingState {
+    return structuredClone(this.#state);
+  }
+
+  /** The current objects, not copied: read them, never change them. */
+  get objects(): Obj[] {
+    return this.#state.objects;
+  }
+
+  get promotions(): Promotion[] {
+    return this.#state.promotions;
+  }
+
+  table(): RouteTable {
+    return compileRoutes(this.#state.objects, this.upstreams);
+  }
+
+  /** Compiles `next` (throwing before anything changes), swaps it into the router, persists it. */
+  async commit(next: RoutingState): Promise<void> {
+    const table = compileRoutes(next.objects, this.upstreams);
+    await this.#opts.setRoutes?.(table);
+    this.#state = next;
+    await this.#opts.onChange?.(this.state);
+  }
+
+  /** Runs changes one at a time. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

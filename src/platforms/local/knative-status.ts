@@ -1,0 +1,58 @@
+// What Knative would report for a held Knative Service: Ready once every revision's process serves,
+// `status.traffic` with `latestRevision` entries resolved to revision names, and the addresses a
+// cluster would give it. Tasks (knative/init-experiment, common/readiness) read this.
+
+import { findObject, revisionsOf } from "./held-objects.ts";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+export function knativeStatus(
+  objects: Obj[],
+  namespace: string,
+  name: string,
+  revisionReady: (revision: string) => boolean,
+): Obj {
+  const revisions = revisionsOf(objects, namespace, name);
+  const latest = revisions[revisions.length - 1]!;
+  const svc = findObject(objects, "ksvc", namespace, name)!;
+  const ready = revisions.every((r) => revisionReady(r));
+  const status = ready ? "True" : "Unknown";
+  const conditions = ["ConfigurationsReady", "Ready", "RoutesReady"].map((type) => ({
+    type,
+    status,
+    ...(ready ? {} : { reason: "RevisionMissing", message: "revision processes are not serving yet" }),
+  }));
+  const spec = isObj(svc["spec"]) ? svc["spec"] : {};
+  const traffic = Array.isArray(spec["traffic"])
+    ? spec["traffic"].filter(isObj).map((t) => {
+        const entry: Obj = {
+          revisionName: t["latestRevision"] === true ? latest : t["revisionName"],
+          latestRevision: t["latestRevision"] === true,
+          percent: t["percent"] ?? 0,
+        };
+        if (t["tag"] !== undefined) entry["tag"] = t["tag"];
+        return entry;
+      })
+    : [{ revisionName: latest, latestRevision: true, percent: 100 }];
+  return {
+    observedGeneration: 1,
+    conditions,
+    latestCreatedRevisionName: latest,
+    latestReadyRevisionName: ready ? latest : undefined,
+    url: `http://${name}.${namespace}.example.com`,
+    address: { url: `http://${name}.${namespace}.svc.cluster.local` },
+    traffic,
+  };
+}
+
+/** A Knative Service's traffic by revision (entries of one revision summed). */
+export function trafficByRevision(objects: Obj[], namespace: string, name: string): Record<string, number> {
+  const st = knativeStatus(objects, namespace, name, () => true);
+  const out: Record<string, number> = {};
+  for (const t of st["traffic"] as Obj[]) {
+    const r = String(t["revisionName"]);
+    out[r] = (out[r] ?? 0) + Number(t["percent"] ?? 0);
+  }
+  return out;
+}
