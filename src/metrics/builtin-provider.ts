@@ -9,6 +9,7 @@
 // are since the router started.
 
 import * as hdr from "hdr-histogram-js";
+import type { SampleDistribution } from "../analytics/stats/sample.ts";
 import type { Experiment, VersionDetail } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider } from "../engine/ports.ts";
 
@@ -142,11 +143,18 @@ export class BuiltinMetricsProvider implements MetricsProvider {
     if (stats === undefined || count === 0) {
       return fail(`no requests to ${label} since the experiment started`);
     }
-    if (metricName === "error-rate") return { value: errors / count, sampleSize: count };
-    if (metricName === "mean-latency") return { value: stats.latencySumMs / count, sampleSize: count };
+    if (metricName === "error-rate") {
+      return withDistribution({ value: errors / count, sampleSize: count }, { n: count, events: errors });
+    }
     const h = stats.histogram;
+    if (metricName === "mean-latency") {
+      const mean = stats.latencySumMs / count;
+      const sd = h.totalCount > 1 ? h.stdDeviation / 1000 : Number.NaN;
+      return withDistribution({ value: mean, sampleSize: count }, { n: count, mean, sd });
+    }
     if (h.totalCount === 0) return fail(`no latencies recorded for ${label} since the experiment started`);
-    return { value: h.getValueAtPercentile(percentile as number) / 1000, sampleSize: count };
+    const value = h.getValueAtPercentile(percentile as number) / 1000;
+    return withDistribution({ value, sampleSize: count }, latencyDistribution(h));
   }
 
   async #sinceStart(experiment: Experiment, label: string): Promise<Stats | undefined> {
@@ -164,6 +172,40 @@ export class BuiltinMetricsProvider implements MetricsProvider {
       histogram: now.histogram,
     };
   }
+}
+
+/**
+ * Attaches the distribution as a non-enumerable property: it holds functions over the decoded
+ * histogram, lives in memory for this iteration's evidence and must never be serialized.
+ */
+export function withDistribution(reading: MetricReading, distribution: SampleDistribution): MetricReading {
+  Object.defineProperty(reading, "distribution", { value: distribution, enumerable: false });
+  return reading;
+}
+
+/** The hdr-histogram-js internals that give counts per recorded value (not in its public typings). */
+interface CountsArray {
+  countsArrayIndex(value: number): number;
+  getCountAtIndex(index: number): number;
+  countsArrayLength: number;
+}
+
+/**
+ * Count above a latency and quantiles, for order-statistic bounds on percentiles. A value within the
+ * histogram's resolution (3 significant digits) of the limit counts as at the limit, not above it.
+ */
+function latencyDistribution(h: hdr.Histogram): SampleDistribution {
+  const counts = h as unknown as CountsArray;
+  return {
+    n: h.totalCount,
+    countAbove(limitMs: number): number {
+      const from = counts.countsArrayIndex(Math.max(1, Math.round(limitMs * 1000))) + 1;
+      let above = 0;
+      for (let i = Math.max(0, from); i < counts.countsArrayLength; i++) above += counts.getCountAtIndex(i);
+      return above;
+    },
+    quantile: (q: number) => h.getValueAtPercentile(Math.min(100, Math.max(0, q * 100))) / 1000,
+  };
 }
 
 function experimentKey(e: Experiment): string {
