@@ -281,7 +281,7 @@ function judgePercentile(
  * X(j) for which the data show that more than a share (1 - share) of observations are <= X(j); the
  * lower bound likewise from below. Binary search over j; the quantile function reads X(j).
  */
-function quantileBounds(
+export function quantileBounds(
   dist: SampleDistribution,
   n: number,
   share: number,
@@ -300,19 +300,18 @@ function quantileBounds(
     }
     out.upper = dist.quantile(lo / n);
   }
-  lo = 0;
-  hi = n - 1;
-  if (
-    showsAbove(n, n, share, opts.confidence, opts.method) &&
-    showsAbove(n - 1, n, share, opts.confidence, opts.method)
-  ) {
-    // The largest j with "share above X(j) > share" shown.
+  // Below X(j) lie j - 1 observations: the lower bound needs "share >= X(j) > share" shown, i.e.
+  // more than a share (1 - share) at or above it. The largest such j.
+  const showsAtOrAbove = (j: number) => showsAbove(n - j + 1, n, share, opts.confidence, opts.method);
+  if (showsAtOrAbove(1)) {
+    lo = 1;
+    hi = n;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (showsAbove(n - mid, n, share, opts.confidence, opts.method)) lo = mid;
+      if (showsAtOrAbove(mid)) lo = mid;
       else hi = mid - 1;
     }
-    if (lo >= 1) out.lower = dist.quantile(lo / n);
+    out.lower = dist.quantile(lo / n);
   }
   return out;
 }
