@@ -24,10 +24,10 @@ describe("Clopper-Pearson", () => {
   it("matches the published exact intervals", () => {
     const cases: Array<[number, number, number, number]> = [
       [1, 10, 0.00253, 0.44502],
-      [0, 10, 0, 0.30850],
+      [0, 10, 0, 0.3085],
       [5, 20, 0.08657, 0.49105],
       [50, 100, 0.39832, 0.60168],
-      [10, 10, 0.69150, 1],
+      [10, 10, 0.6915, 1],
     ];
     for (const [k, n, lo, hi] of cases) {
       const b = clopperPearson(k, n, 0.975);
@@ -112,7 +112,13 @@ describe("binomial confidence sequence", () => {
   });
 
   /** Runs `paths` Bernoulli(p) paths of `length`, looking after every observation; share of paths ever wrong. */
-  function everWrong(p: number, seed: number, paths: number, length: number, side: "upper" | "lower"): number {
+  function everWrong(
+    p: number,
+    seed: number,
+    paths: number,
+    length: number,
+    side: "upper" | "lower",
+  ): number {
     const random = mulberry32(seed);
     let wrong = 0;
     for (let s = 0; s < paths; s++) {
@@ -120,7 +126,9 @@ describe("binomial confidence sequence", () => {
       for (let n = 1; n <= length; n++) {
         if (random() < p) k++;
         const miss =
-          side === "upper" ? showsBelow(k, n, p, 0.95, "sequential") : showsAbove(k, n, p, 0.95, "sequential");
+          side === "upper"
+            ? showsBelow(k, n, p, 0.95, "sequential")
+            : showsAbove(k, n, p, 0.95, "sequential");
         if (miss) {
           wrong++;
           break;
