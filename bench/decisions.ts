@@ -117,7 +117,9 @@ async function main(): Promise<void> {
   });
   const results = new Map<string, TrialResult[]>();
   const perWorker: Job[][] = Array.from({ length: args.workers }, () => []);
-  jobs.forEach((j, i) => perWorker[i % args.workers]!.push(j));
+  jobs.forEach((j, i) => {
+    perWorker[i % args.workers]!.push(j);
+  });
   await Promise.all(
     perWorker.map(
       (mine) =>
