@@ -17,6 +17,7 @@ import {
   type SourceVersion,
 } from "../../api/index.ts";
 import { describeExperiment } from "../../report/describe.ts";
+import { describeEvidence } from "../../report/evidence.ts";
 import { writtenMetricReferences } from "../../report/references.ts";
 import { CliError } from "../errors.ts";
 import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
@@ -38,6 +39,8 @@ interface DescribeFlags {
   file?: string;
   output?: string;
   namespace?: string;
+  /** Print the evidence lines after the tables (`iter8 describe`; never `iter8ctl describe`). */
+  evidence?: boolean;
 }
 
 export function register(program: Command): void {
@@ -50,7 +53,8 @@ export function register(program: Command): void {
     .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "text");
   sourceOptions(describe).action(async (name: string | undefined, flags: DescribeFlags & SourceFlags) => {
     const resolver = name !== undefined && flags.file === undefined ? await resolverFor(flags) : undefined;
-    process.stdout.write(await describeCommand(name, flags, resolver));
+    const evidence = process.env["ITER8_PROGRAM_NAME"] !== "iter8ctl";
+    process.stdout.write(await describeCommand(name, { ...flags, evidence }, resolver));
   });
 }
 
@@ -106,7 +110,11 @@ export async function describeCommand(
   const writtenReferences =
     found.source === undefined ? undefined : writtenMetricReferences(found.source, experiment);
   try {
-    return describeExperiment(experiment, { layout, ...(writtenReferences ? { writtenReferences } : {}) });
+    const text = describeExperiment(experiment, {
+      layout,
+      ...(writtenReferences ? { writtenReferences } : {}),
+    });
+    return flags.evidence === true ? text + describeEvidence(experiment) : text;
   } catch (err) {
     throw new CliError(`cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`);
   }
