@@ -14,6 +14,7 @@ import { sourceVersionOf } from "../../engine/spec.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
 import { createLocalMetrics } from "../../metrics/index.ts";
 import { describeExperiment } from "../../report/describe.ts";
+import { describeEvidence } from "../../report/evidence.ts";
 import { writtenMetricReferences } from "../../report/references.ts";
 import { ColumnWriter, EXPERIMENT_COLUMNS, experimentCells } from "../../report/table.ts";
 import { type Router, startRouter } from "../../router/index.ts";
@@ -384,7 +385,7 @@ class LocalRun {
       describeExperiment(final, {
         layout: sourceVersionOf(final),
         writtenReferences: writtenMetricReferences(t.experimentSource, final),
-      }),
+      }) + describeEvidence(final),
     );
     const promotions = cluster.state.promotions;
     for (const p of promotions)
