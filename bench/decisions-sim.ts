@@ -329,7 +329,10 @@ export async function runTrial(
 function classify(exp: Experiment, pattern: Pattern, stats: CachedStats, tested: string): TrialResult {
   const st = exp.status ?? {};
   const started = Date.parse(st.startTime ?? "");
-  const ended = Date.parse(st.lastUpdateTime ?? st.startTime ?? "");
+  // The decision is when the experiment completed: a rollback completes in the iteration that saw
+  // the violation, which does not update lastUpdateTime.
+  const completed = st.conditions?.find((c) => c.type === "Completed" && c.status === "True");
+  const ended = Date.parse(completed?.lastTransitionTime ?? st.lastUpdateTime ?? "");
   const served = stats.store.snapshot(tested)?.count ?? 0;
   const decisionSeconds = Math.max(0, (ended - started) / 1000);
   const result = (outcome: TrialResult["outcome"]): TrialResult => ({ outcome, decisionSeconds, served });
