@@ -138,8 +138,10 @@ async function main(): Promise<void> {
   const cells: Cell[] = chosen.map((k) => summarise(k, results.get(cellName(k)) ?? []));
   const elapsed = (Date.now() - started) / 1000;
   if (args.json) {
-    console.log(
-      JSON.stringify({ cells, trialsPerCell: args.trials, strength: STRENGTH, elapsedSeconds: elapsed }),
+    // Exactly `{"cells": [...]}` on stdout; the run's settings go to stderr.
+    console.log(JSON.stringify({ cells }));
+    console.error(
+      JSON.stringify({ trialsPerCell: args.trials, strength: STRENGTH, elapsedSeconds: elapsed }),
     );
     return;
   }
@@ -151,7 +153,10 @@ function summarise(k: CellKey, rs: TrialResult[]): Cell {
   const share = (o: TrialResult["outcome"]) => round(rs.filter((r) => r.outcome === o).length / n, 4);
   const mean = (f: (r: TrialResult) => number) => rs.reduce((a, r) => a + f(r), 0) / n;
   return {
-    ...k,
+    pattern: k.pattern,
+    rate: k.rate,
+    scenario: k.scenario,
+    rule: k.rule,
     trials: n,
     promoted: share("promoted"),
     inconclusive: share("inconclusive"),
