@@ -206,6 +206,28 @@ const versionWeight = obj({ name: nonEmpty(), value: int32("Weight in percent.",
   "value",
 ]);
 
+const number = (description: string): JsonSchema => ({ type: "number", description });
+
+/** What the data say about one objective for one version (docs/decisions.md). */
+const objectiveEvidence = obj(
+  {
+    objective: int32("Index in spec.criteria.objectives.", 0),
+    metric: str("namespace/name."),
+    value: number("The point value."),
+    sampleSize: number("Observations behind the value."),
+    limit: number("The objective's limit."),
+    direction: oneOf(["upper", "lower"], "upperLimit or lowerLimit."),
+    shape: oneOf(["ratio", "percentile", "mean", "none"], "The metric's statistical shape."),
+    confidence: number("Confidence of the bounds; absent: no interval."),
+    lower: number("One-sided lower confidence bound."),
+    upper: number("One-sided upper confidence bound."),
+    method: str("How the bounds were computed."),
+    outcome: oneOf(["satisfied", "violated", "inconclusive"], "The verdict at this confidence."),
+    reason: str("Why, and what more data would decide."),
+  },
+  ["objective", "metric", "limit", "direction", "shape", "outcome"],
+);
+
 function analysis(v1: boolean): JsonSchema {
   const versionValue = obj({
     max: statusQuantity("Largest value seen."),
@@ -231,6 +253,7 @@ function analysis(v1: boolean): JsonSchema {
         obj({ winnerFound: bool(), winner: str(), bestVersions: list(str()) }, ["winnerFound"]),
       ),
       weights: analysisPiece(list(versionWeight)),
+      evidence: analysisPiece(mapOf(list(objectiveEvidence), "Per version: one entry per objective.")),
     },
     [],
     "The latest analysis.",
@@ -267,6 +290,7 @@ function status(v1: boolean): JsonSchema {
             metrics: list(metricInfo(), "The Metric objects the experiment uses."),
           }),
       message: str("Latest event: Reason or Reason: message."),
+      extraIterations: int32("Iterations added while the evidence was inconclusive (criteria.strength).", 0),
       ...ENGINE_STATUS_PROPERTIES,
       ...HISTORY_STATUS_PROPERTIES,
     },
@@ -329,7 +353,13 @@ function criteria(v1: boolean): JsonSchema {
       ...(v1 ? { reward } : { rewards: list(reward, "A/B and A/B/N: exactly one; otherwise none.") }),
       objectives: list(objective(), "Limits every version must meet."),
       indicators: list(nonEmpty(), "Metrics that are only measured and reported."),
-      ...(v1 ? {} : { strength: anyJson("Reserved.") }),
+      ...(v1
+        ? {}
+        : {
+            strength: anyJson(
+              "Decisions with stated error rates: {confidence: 0.95, minSamples, earlyStop, maxExtraIterations}; other JSON is ignored as in v2alpha2.",
+            ),
+          }),
     },
     [],
     "What is measured and required.",

@@ -96,7 +96,20 @@ export interface Criteria {
   rewards?: Reward[];
   objectives?: Objective[];
   indicators?: string[];
+  /** Arbitrary JSON in v2alpha2; iter8 reads the keys of `Strength` (see docs/decisions.md). */
   strength?: unknown;
+}
+
+/** `spec.criteria.strength` as iter8 reads it (validated and defaulted in src/api/strength.ts). */
+export interface Strength {
+  /** Confidence of every verdict, in (0.5, 1): e.g. 0.95. */
+  confidence: number;
+  /** Observations a version needs before any of its objectives is judged. */
+  minSamples?: number;
+  /** End the experiment as soon as the verdict is certain at `confidence`. */
+  earlyStop?: boolean;
+  /** Iterations that may be added, one at a time, while the verdict is inconclusive. */
+  maxExtraIterations?: number;
 }
 
 export interface Duration {
@@ -167,12 +180,44 @@ export interface WinnerAssessmentData {
   bestVersions?: string[];
 }
 
+export type ObjectiveOutcome = "satisfied" | "violated" | "inconclusive";
+
+/** The statistical shape of a metric, which decides how its uncertainty is bounded. */
+export type MetricShape = "ratio" | "percentile" | "mean" | "none";
+
+/** What the data say about one objective for one version (`status.analysis.evidence`). */
+export interface ObjectiveEvidence {
+  /** Index in `spec.criteria.objectives`. */
+  objective: number;
+  /** `namespace/name`. */
+  metric: string;
+  /** The point value compared without `strength`. */
+  value?: number;
+  sampleSize?: number;
+  limit: number;
+  direction: "upper" | "lower";
+  shape: MetricShape;
+  /** E.g. 0.95; absent: no interval. */
+  confidence?: number;
+  /** One-sided confidence bounds at `confidence` (fixed-sample, or always-valid with `strength`). */
+  lower?: number;
+  upper?: number;
+  method?: string;
+  outcome: ObjectiveOutcome;
+  /** One human sentence: why, and what more data would decide. */
+  reason?: string;
+}
+
+/** Keyed by version name: one entry per objective, in `spec.criteria.objectives` order. */
+export type EvidenceData = Record<string, ObjectiveEvidence[]>;
+
 export interface Analysis {
   aggregatedBuiltinHists?: AnalysisPiece<unknown>;
   aggregatedMetrics?: AnalysisPiece<AggregatedMetricsData>;
   versionAssessments?: AnalysisPiece<VersionAssessmentsData>;
   winnerAssessment?: AnalysisPiece<WinnerAssessmentData>;
   weights?: AnalysisPiece<VersionWeight[]>;
+  evidence?: AnalysisPiece<EvidenceData>;
 }
 
 export interface MetricInfo {
@@ -195,6 +240,8 @@ export interface ExperimentStatus {
   metrics?: MetricInfo[];
   /** Per-iteration record (see ExperimentHistory). */
   history?: ExperimentHistory;
+  /** Iterations added beyond `spec.duration` while the evidence was inconclusive (`criteria.strength`). */
+  extraIterations?: number;
 }
 
 export interface Experiment {

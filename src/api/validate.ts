@@ -22,6 +22,7 @@ import {
   refProblem,
 } from "./refs.ts";
 import { type ApiVersionName, experimentSchema, type JsonSchema, metricSchema } from "./schema.ts";
+import { strengthProblems } from "./strength.ts";
 import type { Experiment, Metric, Problem, SourceVersion, TestingPattern } from "./types.ts";
 import { GROUP } from "./types.ts";
 import { upgradeExperiment, upgradeMetric } from "./upgrade.ts";
@@ -373,6 +374,7 @@ function checkCriteria(view: ExperimentView, out: Problem[], warnings: Problem[]
       warnings.push({ path, message: "has neither upperLimit nor lowerLimit, so it is always satisfied" });
     }
   });
+  if (!view.v1) out.push(...strengthProblems(c["strength"]));
 }
 
 function checkActions(

@@ -14,6 +14,7 @@
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
+import { decide, plannedIterations } from "./decision.ts";
 import { appendIteration } from "./history.ts";
 import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
 import {
@@ -406,7 +407,7 @@ export class Engine {
     const st = draft.status;
     const duration = spec.duration ?? {};
     const perLoop = duration.iterationsPerLoop ?? 15;
-    const total = perLoop * (duration.maxLoops ?? 1);
+    const total = plannedIterations(spec, st);
     const intervalMs = (duration.intervalSeconds ?? 20) * 1000;
     const completed = st.completedIterations ?? 0;
     if (completed >= total) return this.#beginFinish(key, exp, spec, draft, "finish");
@@ -434,11 +435,23 @@ export class Engine {
         failExperiment(draft, "AnalyticsServiceError", `Call to analytics engine failed: ${errorText(err)}`),
       );
     }
-    st.analysis = analysis;
+    const decision = decide({
+      exp: analysisExp,
+      analysis,
+      metrics: reading.data,
+      details: reading.details,
+      iteration: completed + 1,
+      planned: total,
+      now: draft.now,
+    });
+    st.analysis = analysis = decision.analysis;
+    if (decision.extraIterations !== undefined) st.extraIterations = decision.extraIterations;
+    if (decision.summary) this.#log.info(decision.summary, { experiment: keyText(key) });
     const baseline = versions[0]!.name;
 
     // Only an observed violation rolls back: a version with no value yet is inconclusive.
-    const verdict = rollbackNeeded(analysisExp, analysis.versionAssessments?.data ?? {}, reading.data);
+    const verdict =
+      decision.rollback ?? rollbackNeeded(analysisExp, analysis.versionAssessments?.data ?? {}, reading.data);
     if (verdict.rollback) {
       // On rollback the version to promote is the baseline.
       st.versionRecommendedForPromotion = baseline;
@@ -503,13 +516,14 @@ export class Engine {
     st.lastUpdateTime = draft.nowText;
     appendIteration(st, n, draft.nowText, versions, reading.errors);
     draft.progress("IterationUpdate", `Completed Iteration ${n}`);
+    if (decision.stop) return this.#beginFinish(key, exp, spec, draft, "finish");
     if (n % perLoop === 0) {
       const loop = n / perLoop;
       draft.progress("IterationUpdate", `Completed Loop ${loop}`);
       if (hasAction(spec, "loop")) return this.#launch(key, exp, draft, "loop", `loop-${loop}`, loop);
     }
     await this.#write(exp, draft);
-    return { done: false, requeueAfterMs: n >= total ? 0 : intervalMs };
+    return { done: false, requeueAfterMs: n >= plannedIterations(spec, st) ? 0 : intervalMs };
   }
 
   /** Milliseconds until a pending retry is due, if one is pending and not yet due. */

@@ -2,6 +2,7 @@
 // namespace, then in the install namespace; `sampleSize` references are followed (relative to the
 // metric's own namespace). Read once, before Running.
 
+import type { SampleDetails } from "../analytics/stats/sample.ts";
 import type {
   AggregatedMetricsData,
   Criteria,
@@ -10,7 +11,7 @@ import type {
   MetricInfo,
   VersionDetail,
 } from "../api/types.ts";
-import type { ExperimentStore, MetricsProvider } from "./ports.ts";
+import type { ExperimentStore, MetricReading, MetricsProvider } from "./ports.ts";
 
 /** Every metric reference in the criteria, in the original reading order. */
 export function criteriaRefs(criteria: Criteria | undefined): string[] {
@@ -115,6 +116,8 @@ export function withResolvedCriteria(exp: Experiment, installNamespace: string):
 
 export interface MetricsReading {
   data: AggregatedMetricsData;
+  /** In memory only: the observations behind each value, where the backend describes them. */
+  details: SampleDetails;
   /** One line per value that could not be read, naming metric, version and reason. */
   errors: string[];
 }
@@ -127,6 +130,7 @@ export async function readAllMetrics(
   now: Date,
 ): Promise<MetricsReading> {
   const data: AggregatedMetricsData = {};
+  const details: SampleDetails = {};
   const errors: string[] = [];
   const jobs: Promise<void>[] = [];
   for (const info of exp.status?.metrics ?? []) {
@@ -138,7 +142,7 @@ export async function readAllMetrics(
       entry.data[version.name] = cell;
       jobs.push(
         (async () => {
-          let reading: { value?: number; sampleSize?: number; error?: string };
+          let reading: MetricReading;
           try {
             reading = await provider.read({
               experiment: exp,
@@ -163,11 +167,15 @@ export async function readAllMetrics(
           if (typeof reading.sampleSize === "number" && Number.isFinite(reading.sampleSize)) {
             cell.sampleSize = reading.sampleSize;
           }
+          if (reading.distribution !== undefined && cell.value !== undefined) {
+            details[info.name] ??= {};
+            details[info.name]![version.name] = reading.distribution;
+          }
         })(),
       );
     }
   }
   await Promise.all(jobs);
   errors.sort();
-  return { data, errors };
+  return { data, details, errors };
 }

@@ -1,6 +1,7 @@
 // The four ports the engine talks to, plus the clock. The engine knows nothing of Kubernetes or of
 // local processes: platform adapters (src/platforms/*) implement these interfaces.
 
+import type { SampleDistribution } from "../analytics/stats/sample.ts";
 import type { Experiment, Metric, VersionDetail, VersionWeight } from "../api/types.ts";
 
 /** Injected time, so tests drive iterations without sleeping. */
@@ -55,6 +56,8 @@ export interface MetricReading {
   sampleSize?: number;
   /** Why `value` is absent: backend unreachable, empty result, NaN, jq error, ... */
   error?: string;
+  /** What the backend knows about the observations behind the value, for confidence bounds. */
+  distribution?: SampleDistribution;
 }
 
 export interface MetricsProvider {

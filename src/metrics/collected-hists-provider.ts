@@ -10,9 +10,10 @@
 // that distribution, found by linear interpolation within the bucket holding the rank (as Fortio
 // computes its own percentiles). Same model, no sampling noise, same answer on every call.
 
+import type { SampleDistribution } from "../analytics/stats/sample.ts";
 import type { Experiment } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider } from "../engine/ports.ts";
-import { BUILTIN_METRICS, percentileOf } from "./builtin-provider.ts";
+import { BUILTIN_METRICS, percentileOf, withDistribution } from "./builtin-provider.ts";
 
 const DATA_PATH = "status.analysis.aggregatedBuiltinHists.data";
 
@@ -186,6 +187,41 @@ export function histogramPercentile(buckets: readonly LatencyBucket[], p: number
   return last; // p = 100 with split masses summing a hair below the total
 }
 
+/**
+ * Standard deviation in ms, each bucket's count spread uniformly over [start, end] as for the
+ * percentiles: E[x^2] within a bucket is (start^2 + start end + end^2) / 3.
+ */
+function bucketSd(h: CollectedHistogram, meanMs: number): number {
+  let n = 0;
+  let second = 0;
+  for (const b of h.buckets) {
+    n += b.count;
+    second += (b.count * (b.start * b.start + b.start * b.end + b.end * b.end)) / 3;
+  }
+  if (n < 2) return Number.NaN;
+  const m = meanMs / 1000;
+  return 1000 * Math.sqrt(Math.max(0, ((second / n - m * m) * n) / (n - 1)));
+}
+
+/** Count above a limit (ms) and quantiles, with the same uniform-within-bucket model. */
+function bucketDistribution(h: CollectedHistogram): SampleDistribution {
+  const n = h.buckets.reduce((a, b) => a + b.count, 0);
+  return {
+    n,
+    countAbove(limitMs: number): number {
+      const limit = limitMs / 1000;
+      let above = 0;
+      for (const b of h.buckets) {
+        if (b.end <= limit) continue;
+        above += b.start >= limit ? b.count : (b.count * (b.end - limit)) / (b.end - b.start);
+      }
+      return Math.round(above);
+    },
+    quantile: (q: number) =>
+      1000 * (histogramPercentile(h.buckets, Math.min(100, Math.max(0, 100 * q))) ?? 0),
+  };
+}
+
 /** `provider: iter8` metrics from the histograms `metrics/collect` recorded for each version. */
 export class CollectedHistogramsProvider implements MetricsProvider {
   async read(query: MetricQuery): Promise<MetricReading> {
@@ -227,10 +263,16 @@ export class CollectedHistogramsProvider implements MetricsProvider {
         return { value: errorCountOf(h), sampleSize: count };
     }
     if (count === 0) return fail(`the built-in histogram for version ${versionName} has no requests`);
-    if (metricName === "error-rate") return { value: errorCountOf(h) / count, sampleSize: count };
-    if (metricName === "mean-latency") return { value: (1000 * h.sum) / count, sampleSize: count };
+    if (metricName === "error-rate") {
+      const errors = errorCountOf(h);
+      return withDistribution({ value: errors / count, sampleSize: count }, { n: count, events: errors });
+    }
+    if (metricName === "mean-latency") {
+      const mean = (1000 * h.sum) / count;
+      return withDistribution({ value: mean, sampleSize: count }, { n: count, mean, sd: bucketSd(h, mean) });
+    }
     const seconds = histogramPercentile(h.buckets, percentile as number) as number;
-    return { value: 1000 * seconds, sampleSize: count };
+    return withDistribution({ value: 1000 * seconds, sampleSize: count }, bucketDistribution(h));
   }
 }
 

@@ -15,6 +15,7 @@ import {
   readInput,
   type SourceVersion,
 } from "../../api/index.ts";
+import { describeEvidence } from "../../report/evidence.ts";
 import { outcomeOf, outcomeSection, type RunLiveness } from "../../report/outcome.ts";
 import { describeText as renderDescribeText } from "../../report/render.ts";
 import { CliError } from "../errors.ts";
@@ -39,7 +40,7 @@ interface DescribeFlags {
   file?: string;
   output?: string;
   namespace?: string;
-  /** Append the Outcome section (reasons) after the iter8ctl sections; iter8ctl itself does not. */
+  /** Append the Evidence and Outcome sections after the iter8ctl ones; iter8ctl itself does not. */
   outcome?: boolean;
 }
 
@@ -130,12 +131,14 @@ export async function findExperiment(
   return resolve(name, flags.namespace);
 }
 
-/** The describe text of a found experiment: the iter8ctl sections, then (for iter8) the Outcome. */
+/** The describe text of a found experiment: the iter8ctl sections, then (for iter8) the Evidence and the Outcome. */
 export function describeText(found: FoundExperiment, withOutcome = true): string {
   const { experiment } = found;
   try {
     const text = renderDescribeText(experiment, found.source, found.sourceVersion);
-    return withOutcome ? text + outcomeSection(experiment, found.liveness) : text;
+    return withOutcome
+      ? text + describeEvidence(experiment) + outcomeSection(experiment, found.liveness)
+      : text;
   } catch (err) {
     throw new CliError(
       `cannot describe experiment ${experiment.metadata.name}: ${(err as Error).message}`,

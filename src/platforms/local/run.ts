@@ -11,6 +11,7 @@ import type { Experiment } from "../../api/types.ts";
 import { Engine, type EngineLogger, getCondition, isCompleted, systemClock } from "../../engine/index.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
 import { createLocalMetrics, type LocalMetrics, type VersionStatsSource } from "../../metrics/index.ts";
+import { describeEvidence } from "../../report/evidence.ts";
 import { outcomeSection } from "../../report/outcome.ts";
 import { endLine, type LogFormat, RunProgress } from "../../report/progress.ts";
 import { describeText, renderReport } from "../../report/render.ts";
@@ -511,7 +512,8 @@ class LocalRun {
     const promotions = cluster.state.promotions;
     this.#live?.stop();
     this.#o.status?.("");
-    const described = describeText(final, this.#t.experimentSource) + outcomeSection(final);
+    const described =
+      describeText(final, this.#t.experimentSource) + describeEvidence(final) + outcomeSection(final);
     this.#o.out(finalReport(described, promotions, counts));
     const reportPath = join(this.#o.stateDir, "report.html");
     writeFileSync(reportPath, renderReport(final, described, "html", new Date()));

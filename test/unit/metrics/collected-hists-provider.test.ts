@@ -514,3 +514,34 @@ describe("metrics/collect then the provider (real task, loopback server)", () =>
     }
   });
 });
+
+describe("collected histograms: the distribution behind each value (for the evidence)", () => {
+  const e = () =>
+    withHists({
+      current: entry(
+        [
+          [0.01, 0.02, 90],
+          [0.1, 0.2, 10],
+        ],
+        { "200": 99, "500": 1 },
+        2.85,
+      ),
+    });
+  it("gives errors and requests for error-rate, and the count above a latency limit", async () => {
+    const rate = await read(new CollectedHistogramsProvider(), e(), "error-rate");
+    assert.deepEqual(rate.distribution, { n: 100, events: 1 });
+    const p95 = await read(new CollectedHistogramsProvider(), e(), "latency-95th-percentile");
+    // 10 requests spread uniformly over 100-200 ms: half of them above 150 ms, all above 100 ms.
+    assert.equal(p95.distribution?.countAbove?.(150), 5);
+    assert.equal(p95.distribution?.countAbove?.(100), 10);
+    assert.equal(p95.distribution?.countAbove?.(20), 10);
+    assert.ok(Math.abs((p95.distribution?.quantile?.(0.95) ?? 0) - 150) < 1e-9);
+  });
+  it("gives mean and standard deviation for mean-latency", async () => {
+    const m = await read(new CollectedHistogramsProvider(), e(), "mean-latency");
+    assert.equal(m.distribution?.n, 100);
+    assert.ok(Math.abs((m.distribution?.mean ?? 0) - 28.5) < 1e-9);
+    // Uniform buckets: E[x^2] = 0.9 * 233.33 + 0.1 * 23333.3 = 2543.3 ms^2; sd = sqrt((2543.3 - 812.25) * 100 / 99).
+    assert.ok(Math.abs((m.distribution?.sd ?? 0) - Math.sqrt(((2543.3333 - 812.25) * 100) / 99)) < 1e-3);
+  });
+});
