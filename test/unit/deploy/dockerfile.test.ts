@@ -78,3 +78,13 @@ describe("deploy/controller/Dockerfile", () => {
     assert.match(deployment, /mountPath: \/tmp\n\s+volumes:|- name: tmp\n\s+mountPath: \/tmp/);
   });
 });
+
+describe(".github/workflows/image.yaml", () => {
+  const wf = readFileSync(join(ROOT, ".github", "workflows", "image.yaml"), "utf8");
+  test("builds deploy/controller/Dockerfile and pushes only on a version tag", () => {
+    assert.match(wf, /^on:\n {2}push:\n {4}tags: \["v\*\.\*\.\*"\]/m);
+    assert.match(wf, /file: deploy\/controller\/Dockerfile/);
+    assert.match(wf, /push: \$\{\{ startsWith\(github\.ref, 'refs\/tags\/'\) \}\}/);
+    assert.match(wf, /docker run --rm --read-only --tmpfs \/tmp iter8:smoke controller --help/);
+  });
+});
