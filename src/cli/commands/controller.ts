@@ -107,9 +107,7 @@ async function runController(flags: Flags): Promise<void> {
       dir: certDir,
     });
   } else if (certDir && pems && certFiles) {
-    const dir = certDir;
     const certFile = certFiles.cert;
-    const read = readPems;
     const server = await listening("conversion webhook", flags.webhookAddress, flags.webhookPort, () =>
       startConversionServer({
         ...pems,
@@ -122,14 +120,15 @@ async function runController(flags: Flags): Promise<void> {
       throw err;
     });
     webhook = server;
-    await trustWebhookCa(client, dir, flags.installNamespace);
+    await trustWebhookCa(client, certDir, flags.installNamespace);
     jsonLogger.info("conversion webhook", { port: server.port });
     // A rotated certificate (Secret volume updated, e.g. by `helm upgrade`) is served without a restart.
     const reload = () => {
       try {
-        const { certPem, keyPem } = read();
+        const { certPem, keyPem } = readPems();
         server.server.setSecureContext({ cert: certPem, key: keyPem });
         jsonLogger.info("conversion webhook certificate reloaded");
+        void trustWebhookCa(client, certDir, flags.installNamespace); // a new CA, if it was rotated
       } catch (err) {
         jsonLogger.warn("could not reload the webhook certificate", { error: (err as Error).message });
       }
