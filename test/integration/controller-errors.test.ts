@@ -147,7 +147,7 @@ describe("iter8 controller startup errors", () => {
     oneLine(r.stderr, /^iter8: cannot read the webhook certificate in .*bad-certs: .+\n$/);
   });
 
-  it("a certificate directory that is a file's path, or has half a key pair", () => {
+  it("a certificate directory that does not exist, or holds half a key pair", () => {
     const half = join(dir, "half");
     mkdirSync(half);
     writeFileSync(join(half, "tls.crt"), "x");
