@@ -1,5 +1,5 @@
-// Writes deploy/crds/*.yaml from the API schemas, and the Helm chart's templates derived from the
-// plain manifests (src/platforms/kubernetes/{crds,chart}.ts).
+// Writes deploy/crds/*.yaml from the API schemas, and the Helm chart's crds/ (the same files) and
+// templates derived from the plain manifests (src/platforms/kubernetes/{crds,chart}.ts).
 // Run: node scripts/gen-crds.ts   (test/unit/kubernetes/crds.test.ts checks the files are current)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real kube-apiserver and etcd that the Kubernetes integration tests run against, from
-# upstream Go modules (no Docker, no prebuilt binary downloads on these machines), and caches them
-# outside the repo:
-#   ${ITER8_K8S_CACHE:-$HOME/.cache/iter8-k8s}/<k8s version>/{kube-apiserver,etcd}
-# and writes the env vars the test harness reads to ${ITER8_K8S_CACHE}/env.
-# When both binaries are already cached it does no work at all (and needs no network).
+# Builds the real kube-apiserver and etcd that the Kubernetes integration tests run against, and the
+# kubectl they install the plain manifests with, from upstream Go modules (no Docker, no prebuilt
+# binary downloads on these machines), and caches them outside the repo:
+#   ${ITER8_K8S_CACHE:-$HOME/.cache/iter8-k8s}/<k8s version>/{kube-apiserver,kubectl,etcd}
+# and sets the env vars the test harness reads in ${ITER8_K8S_CACHE}/env (other scripts here add
+# their own keys to that file).
+# When the binaries are already cached it does no work at all (and needs no network).
 #
 # Versions: pinned below so that CI is reproducible and a warm cache never needs the network.
 # They were the newest patches on the Go module proxy when chosen
@@ -15,16 +16,12 @@
 # Usage: scripts/k8s/build-binaries.sh [--latest]
 set -euo pipefail
 
+LOG_TAG=build-binaries
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
 K8S_VERSION=${ITER8_K8S_VERSION:-v1.34.4}
 ETCD_VERSION=${ITER8_ETCD_VERSION:-v3.6.16}
-CACHE=${ITER8_K8S_CACHE:-$HOME/.cache/iter8-k8s}
-
-# The machine's Go, never a toolchain download; modules resolved on demand in the throwaway modules.
-export GOTOOLCHAIN=local
-export GOFLAGS=-mod=mod
-
-log() { printf '[build-binaries] %s\n' "$*" >&2; }
-die() { printf '[build-binaries] error: %s\n' "$*" >&2; exit 1; }
 
 command -v go >/dev/null || die "go is not on PATH (Go >= 1.24 is needed to build kube-apiserver ${K8S_VERSION})"
 
@@ -51,67 +48,44 @@ OUT="$CACHE/$K8S_VERSION"
 APISERVER="$OUT/kube-apiserver"
 ETCD="$OUT/etcd"
 ETCD_STAMP="$OUT/etcd.version"
+KUBECTL="$OUT/kubectl"
 
 write_env() {
-  mkdir -p "$CACHE"
-  local tmp="$CACHE/env.tmp.$$"
-  {
-    echo "# written by scripts/k8s/build-binaries.sh; read by test/k8s/harness/controlplane.ts"
-    echo "export ITER8_KUBE_APISERVER=$APISERVER"
-    echo "export ITER8_ETCD=$ETCD"
-  } >"$tmp"
-  mv "$tmp" "$CACHE/env"
+  env_set "ITER8_KUBE_APISERVER=$APISERVER" "ITER8_ETCD=$ETCD" "ITER8_KUBECTL=$KUBECTL"
   log "binaries ready; use them with:"
   cat <<EOF
 export ITER8_KUBE_APISERVER=$APISERVER
 export ITER8_ETCD=$ETCD
+export ITER8_KUBECTL=$KUBECTL
 EOF
   log "(also written to $CACHE/env)"
 }
 
 have_apiserver() { [ -f "$APISERVER" ] && [ -x "$APISERVER" ]; }
+have_kubectl() { [ -f "$KUBECTL" ] && [ -x "$KUBECTL" ]; }
 have_etcd() { [ -f "$ETCD" ] && [ -x "$ETCD" ] && [ "$(cat "$ETCD_STAMP" 2>/dev/null)" = "$ETCD_VERSION" ]; }
 
-if have_apiserver && have_etcd; then
-  log "cached: kube-apiserver ${K8S_VERSION}, etcd ${ETCD_VERSION} in $OUT"
+if have_apiserver && have_etcd && have_kubectl; then
+  log "cached: kube-apiserver ${K8S_VERSION}, kubectl ${K8S_VERSION}, etcd ${ETCD_VERSION} in $OUT"
   write_env
   exit 0
 fi
 
-# Checksum database. go verifies every downloaded module against sum.golang.org; with the default
-# GOPROXY it reaches the database *through the proxy* (<proxy>/sumdb/sum.golang.org/...), so
-# sum.golang.org itself need not be reachable. We probe that path: if it answers we keep full
-# verification (GOSUMDB default, GONOSUMDB and GOPRIVATE empty) and a tampered module fails the build. If the
-# proxy cannot serve the database, the only ways to build are to turn verification off or to fail;
-# we turn it off (GOSUMDB=off) only when ITER8_K8S_ALLOW_NOSUMDB=1 says so, because then the module
-# contents are trusted on first use from the proxy over TLS and nothing else vouches for them.
-proxy=$(go env GOPROXY | tr ',|' '\n\n' | grep -E '^https?://' | head -1 || true)
-sumdb=$(go env GOSUMDB)
-if [ "$sumdb" = "off" ]; then
-  log "warning: GOSUMDB=off in the environment: module checksums are not verified"
-elif ! command -v curl >/dev/null; then
-  log "curl not found, cannot probe the checksum database: keeping verification on (go fails if it is unreachable)"
-elif [ -n "$proxy" ] && curl -fsS -m 20 -o /dev/null "$proxy/sumdb/${sumdb%% *}/supported"; then
-  log "checksum database ${sumdb%% *} reachable through $proxy: checksums verified"
-  export GONOSUMDB= GOPRIVATE=
-else
-  if [ "${ITER8_K8S_ALLOW_NOSUMDB:-}" = "1" ]; then
-    log "warning: checksum database not reachable through '${proxy:-no proxy}'; ITER8_K8S_ALLOW_NOSUMDB=1 so building with GOSUMDB=off (modules trusted on first use)"
-    export GOSUMDB=off
-  else
-    die "checksum database not reachable through the Go proxy '${proxy:-none}'; set ITER8_K8S_ALLOW_NOSUMDB=1 to build without checksum verification"
-  fi
-fi
+check_sumdb
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/iter8-k8s-build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT" "$WORK/bin"
 
-build_apiserver() {
-  local mod="$WORK/mod-kube-apiserver"
-  mkdir -p "$mod"
-  cd "$mod"
-  go mod init iter8.local/kube-apiserver-build >/dev/null 2>&1
+# The throwaway module both kube-apiserver and kubectl are built in (the same dependency versions as
+# upstream's release, so the second build reuses most of the first one's compiled packages).
+K8S_MOD="$WORK/mod-kubernetes"
+K8S_LDFLAGS=()
+setup_kubernetes_module() {
+  [ -f "$K8S_MOD/go.mod" ] && return 0
+  mkdir -p "$K8S_MOD"
+  cd "$K8S_MOD"
+  go mod init iter8.local/kubernetes-build >/dev/null 2>&1
   # k8s.io/kubernetes requires its staging modules at the placeholder v0.0.0 and maps them to
   # ./staging/... with replace directives, which only apply inside its own repository. Read that
   # list from the go.mod it was released with and map each module to its published tag instead.
@@ -128,7 +102,7 @@ build_apiserver() {
   local n
   n=$(printf '%s\n' "$staging" | grep -c . || true)
   [ "$n" -gt 0 ] || die "found no k8s.io/* v0.0.0 requirements in $gomod: has upstream changed its layout?"
-  log "kube-apiserver ${K8S_VERSION}: mapping $n staging modules to ${STAGING_VERSION}"
+  log "kubernetes ${K8S_VERSION}: mapping $n staging modules to ${STAGING_VERSION}"
   local args=(-require="k8s.io/kubernetes@${K8S_VERSION}")
   local m
   for m in $staging; do args+=(-replace="$m=$m@${STAGING_VERSION}"); done
@@ -145,17 +119,24 @@ build_apiserver() {
   ' "$gomod"); do args+=(-godebug="$gd"); done
   go mod edit "${args[@]}"
   # Without these, /version reports v0.0.0-master and clients' version checks misbehave.
-  local date ldflags=() pkg
+  local date pkg
   date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=("-X $pkg.gitVersion=${K8S_VERSION}" "-X $pkg.gitMajor=1" "-X $pkg.gitMinor=${K8S_MINOR}"
+    K8S_LDFLAGS+=("-X $pkg.gitVersion=${K8S_VERSION}" "-X $pkg.gitMajor=1" "-X $pkg.gitMinor=${K8S_MINOR}"
       "-X $pkg.gitTreeState=clean" "-X $pkg.buildDate=$date")
   done
-  log "building kube-apiserver ${K8S_VERSION} (cold: 15-25 min on 2 cores)"
-  go build -trimpath -tags selinux,notest -ldflags "-s -w ${ldflags[*]}" \
-    -o "$WORK/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "$WORK/bin/kube-apiserver" "$APISERVER"
   cd - >/dev/null
+}
+
+build_kubernetes_cmd() { # command name (k8s.io/kubernetes/cmd/<name>), destination
+  setup_kubernetes_module
+  local start
+  start=$(date +%s)
+  log "building $1 ${K8S_VERSION}"
+  (cd "$K8S_MOD" && go build -trimpath -tags selinux,notest -ldflags "-s -w ${K8S_LDFLAGS[*]}" \
+    -o "$WORK/bin/$1" "k8s.io/kubernetes/cmd/$1")
+  mv "$WORK/bin/$1" "$2"
+  log "built $1 in $(($(date +%s) - start)) s"
 }
 
 build_etcd() {
@@ -185,12 +166,17 @@ EOF
 }
 
 have_etcd || build_etcd
-have_apiserver || build_apiserver
+# kube-apiserver: cold 10-25 min on 2 shared cores. kubectl (the tests run `kubectl apply -k
+# deploy/` with it): a few minutes more, since it shares most packages with kube-apiserver.
+have_apiserver || build_kubernetes_cmd kube-apiserver "$APISERVER"
+have_kubectl || build_kubernetes_cmd kubectl "$KUBECTL"
 
 # The version ldflags took effect (otherwise /version says v0.0.0-master).
 got=$("$APISERVER" --version)
 [ "$got" = "Kubernetes ${K8S_VERSION}" ] || die "built kube-apiserver reports '$got', expected 'Kubernetes ${K8S_VERSION}'"
-got=$("$ETCD" --version | head -1)
+got=$("$KUBECTL" version --client -o json | awk -F'"' '$2=="gitVersion"{print $4; exit}')
+[ "$got" = "${K8S_VERSION}" ] || die "built kubectl reports '$got', expected '${K8S_VERSION}'"
+got=$("$ETCD" --version | sed -n 1p) # sed reads to the end: no SIGPIPE under pipefail
 [ "$got" = "etcd Version: ${ETCD_VERSION#v}" ] || die "built etcd reports '$got', expected 'etcd Version: ${ETCD_VERSION#v}'"
-log "built: kube-apiserver ${K8S_VERSION}, etcd ${ETCD_VERSION}"
+log "built: kube-apiserver ${K8S_VERSION}, kubectl ${K8S_VERSION}, etcd ${ETCD_VERSION}"
 write_env

@@ -11,6 +11,8 @@ import { after, before, describe, test } from "node:test";
 import type { Controller } from "../../src/platforms/kubernetes/controller.ts";
 import { experimentsPath } from "../../src/platforms/kubernetes/resources.ts";
 import { resourcePath } from "../../src/platforms/kubernetes/rest.ts";
+import { resolveTool } from "./harness/binaries.ts";
+import { type SeedHelmRepo, startSeedHelmRepo } from "./seed-helm-repo.ts";
 import {
   apply,
   completed,
@@ -42,26 +44,48 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
   let env: TestEnv;
   let controller: Controller;
   let helmLog: string;
+  let repo: SeedHelmRepo;
 
   before(async () => {
     env = await startEnv();
-    // seed 001's finish task runs `helm`: a stand-in on the controller's PATH records its argv.
-    const bin = mkdtempSync(join(tmpdir(), "iter8-fake-helm-"));
+    // seed 001's finish task runs the real helm (against a local copy of what it downloads, see
+    // seed-helm-repo.ts) through a wrapper on the controller's PATH that records its argv first.
+    repo = await startSeedHelmRepo();
+    const bin = mkdtempSync(join(tmpdir(), "iter8-helm-wrapper-"));
     helmLog = join(bin, "argv.jsonl");
     writeFileSync(
       join(bin, "helm"),
-      `#!/usr/bin/env node\nrequire("node:fs").appendFileSync(${JSON.stringify(helmLog)}, JSON.stringify(process.argv.slice(2)) + "\\n");\n`,
+      "#!/usr/bin/env node\n" +
+        `require("node:fs").appendFileSync(${JSON.stringify(helmLog)}, JSON.stringify(process.argv.slice(2)) + "\\n");\n` +
+        `const r = require("node:child_process").spawnSync(${JSON.stringify(resolveTool("ITER8_HELM"))}, process.argv.slice(2), { stdio: "inherit" });\n` +
+        "process.exit(r.status ?? 1);\n",
     );
     chmodSync(join(bin, "helm"), 0o755);
     writeFileSync(helmLog, "");
     ({ controller } = controllerAsServiceAccount(env, {
-      env: { ...process.env, PATH: `${bin}:${process.env["PATH"]}` },
+      // The task's helm uses the admin kubeconfig for its release (the controller's own RBAC does
+      // not cover Helm's release Secrets).
+      env: {
+        ...process.env,
+        ...repo.env,
+        KUBECONFIG: env.cp.kubeconfigPath,
+        PATH: `${bin}:${process.env["PATH"]}`,
+      },
     }));
     void controller.start();
   });
 
+  /** What the seed's helm release promoted (its ConfigMap in the release namespace). */
+  const promoted = async () =>
+    (
+      await env.admin.get<{ data: { promoted: string } }>(
+        "/api/v1/namespaces/iter8-system/configmaps/sample-app-promoted",
+      )
+    ).data.promoted;
+
   after(async () => {
     await controller?.stop();
+    repo?.close();
     await env?.stop();
   });
 
@@ -241,6 +265,8 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
       ).actions.finish[0]!.with.args.map((a) => a.replace("{{ .promote }}", "candidate"));
       assert.deepEqual(calls, [args]);
       assert.ok(args.at(-1)!.endsWith("/candidate-values.yaml"));
+      // ... and the real helm installed the release with the candidate's values.
+      assert.equal(await promoted(), "candidate");
     } finally {
       traffic.stop();
       messages.stop();
@@ -315,6 +341,7 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
         calls[0]!.at(-1),
         "--values=https://raw.githubusercontent.com/iter8-tools/iter8/master/samples/knative/canaryprogressive/baseline-values.yaml",
       );
+      assert.equal(await promoted(), "baseline");
     } finally {
       traffic.stop();
       for (const m of mockMetrics("iter8-knative", GOOD_LEVELS)) await apply(env.admin, env.discovery, m);

@@ -1,6 +1,6 @@
 // Shared setup of the controller integration tests: one real control plane with the Knative Service
 // and Istio VirtualService test CRDs and iter8's own CRDs (conversion webhook served from this
-// process with a test-CA certificate), the chart's RBAC, mock Metrics, and helpers to apply the seed
+// process with a test-CA certificate), the chart's RBAC (rendered by helm), mock Metrics, and helpers to apply the seed
 // manifests, play Knative's controller, run controllers as the iter8-controller ServiceAccount and
 // wait on what they write.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +20,7 @@ import { experimentsPath } from "../../src/platforms/kubernetes/resources.ts";
 import { isNotFound, KubeClient, MERGE_PATCH, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
 import { type ControlPlane, startControlPlane } from "./harness/controlplane.ts";
 import { waitFor } from "./harness/http.ts";
+import { renderChart } from "./tools.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 export const SEEDS = join(ROOT, "test", "fixtures", "seeds");
@@ -92,7 +93,9 @@ export async function startEnv(): Promise<TestEnv> {
   for (const ns of [INSTALL_NS, "iter8-knative"]) {
     await admin.request("POST", "/api/v1/namespaces", { body: { metadata: { name: ns } } });
   }
-  for (const o of readYaml(join(ROOT, "deploy", "rbac", "rbac.yaml"))) await apply(admin, discovery, o);
+  // Exactly the chart's RBAC (`helm template`; the same rules as deploy/rbac/rbac.yaml).
+  for (const o of renderChart({ namespace: INSTALL_NS, showOnly: ["templates/rbac.yaml"] }))
+    await apply(admin, discovery, o);
   for (const ns of [INSTALL_NS, "iter8-knative"]) {
     for (const m of mockMetrics(ns, GOOD_LEVELS)) await apply(admin, discovery, m);
   }

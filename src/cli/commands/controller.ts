@@ -2,11 +2,13 @@
 // conversion webhook. SIGTERM/SIGINT stop it cleanly: watches end, the Lease is released, and
 // actions under way stay recorded as Running for the next leader.
 
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { existsSync, readFileSync, unwatchFile, watchFile } from "node:fs";
 import { join } from "node:path";
+import { createSecureContext } from "node:tls";
 import type { Command } from "commander";
 import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
 import { startConversionServer } from "../../platforms/kubernetes/conversion.ts";
+import { injectConversionCa } from "../../platforms/kubernetes/crds.ts";
 import { startHealthServer } from "../../platforms/kubernetes/health.ts";
 import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
 import { DEFAULT_INSTALL_NAMESPACE } from "../../platforms/kubernetes/resources.ts";
@@ -64,6 +66,14 @@ async function runController(flags: Flags): Promise<void> {
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  // The certificate is checked before anything listens, so a bad one leaves nothing open.
+  const certDir = flags.webhookCertDir;
+  const certFiles = certDir ? { cert: join(certDir, "tls.crt"), key: join(certDir, "tls.key") } : undefined;
+  const readPems = () => ({
+    certPem: readFileSync(certFiles?.cert ?? "", "utf8"),
+    keyPem: readFileSync(certFiles?.key ?? "", "utf8"),
+  });
+  const pems = certDir && webhookCertsPresent(certDir) ? readCerts(certDir, readPems) : undefined;
   let client: ReturnType<typeof kubeClient>;
   try {
     client = kubeClient({
@@ -81,30 +91,44 @@ async function runController(flags: Flags): Promise<void> {
     leaseDurationMs: positiveInt(flags.leaseDuration, "--lease-duration") * 1000,
     relistSeconds: positiveInt(flags.relistSeconds, "--relist-seconds"),
   });
-  const health = await startHealthServer(() => controller.ready, {
-    port: positiveInt(flags.healthPort, "--health-port", 0),
-    host: flags.healthAddress,
+  const health = await listening("health endpoints", flags.healthAddress, flags.healthPort, () =>
+    startHealthServer(() => controller.ready, {
+      port: positiveInt(flags.healthPort, "--health-port", 0),
+      host: flags.healthAddress,
+    }),
+  ).catch((err: unknown) => {
+    client.close();
+    throw err;
   });
-  jsonLogger.info("health endpoints", { port: health.port });
   let webhook: Awaited<ReturnType<typeof startConversionServer>> | undefined;
   let stopWatchingCerts = () => {};
-  if (flags.webhookCertDir) {
-    const certFile = join(flags.webhookCertDir, "tls.crt");
-    const keyFile = join(flags.webhookCertDir, "tls.key");
-    const read = () => ({ certPem: readFileSync(certFile, "utf8"), keyPem: readFileSync(keyFile, "utf8") });
-    const server = await startConversionServer({
-      ...read(),
-      port: positiveInt(flags.webhookPort, "--webhook-port", 0),
-      host: flags.webhookAddress,
+  if (certDir && !pems) {
+    jsonLogger.warn("conversion webhook off: no tls.crt and tls.key (restart once the Secret exists)", {
+      dir: certDir,
+    });
+  } else if (certDir && pems && certFiles) {
+    const certFile = certFiles.cert;
+    const server = await listening("conversion webhook", flags.webhookAddress, flags.webhookPort, () =>
+      startConversionServer({
+        ...pems,
+        port: positiveInt(flags.webhookPort, "--webhook-port", 0),
+        host: flags.webhookAddress,
+      }),
+    ).catch((err: unknown) => {
+      health.server.close();
+      client.close();
+      throw err;
     });
     webhook = server;
+    await trustWebhookCa(client, certDir, flags.installNamespace);
     jsonLogger.info("conversion webhook", { port: server.port });
     // A rotated certificate (Secret volume updated, e.g. by `helm upgrade`) is served without a restart.
     const reload = () => {
       try {
-        const { certPem, keyPem } = read();
+        const { certPem, keyPem } = readPems();
         server.server.setSecureContext({ cert: certPem, key: keyPem });
         jsonLogger.info("conversion webhook certificate reloaded");
+        void trustWebhookCa(client, certDir, flags.installNamespace); // a new CA, if it was rotated
       } catch (err) {
         jsonLogger.warn("could not reload the webhook certificate", { error: (err as Error).message });
       }
@@ -112,6 +136,8 @@ async function runController(flags: Flags): Promise<void> {
     watchFile(certFile, { interval: 10_000 }, reload);
     stopWatchingCerts = () => unwatchFile(certFile, reload);
   }
+  // Logged once everything listens, so that a startup error stays the only line.
+  jsonLogger.info("health endpoints", { port: health.port });
   const onSignal = () => {
     void controller.stop();
   };
@@ -126,4 +152,64 @@ async function runController(flags: Flags): Promise<void> {
   }
   client.close();
   jsonLogger.info("controller stopped");
+}
+
+// Startup failures the user can fix (a taken port, a bad certificate) are one line and exit 1.
+
+/** Starts a listener; a taken or forbidden port becomes a CliError naming the flag's address. */
+async function listening<T>(what: string, host: string, port: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")
+      throw new CliError(
+        `cannot listen on ${host}:${port} for the ${what}: ${code === "EADDRINUSE" ? "address already in use" : (err as Error).message}`,
+      );
+    throw err;
+  }
+}
+
+/**
+ * An empty certificate directory is an optional Secret volume whose Secret does not exist (the
+ * plain manifests): the controller runs without the webhook. A directory that does not exist, or
+ * only one of the two files, is a mistake.
+ */
+function webhookCertsPresent(dir: string): boolean {
+  if (!existsSync(dir)) throw new CliError(`--webhook-cert-dir ${dir} does not exist`);
+  const crt = existsSync(join(dir, "tls.crt"));
+  const key = existsSync(join(dir, "tls.key"));
+  if (crt !== key)
+    throw new CliError(
+      `--webhook-cert-dir ${dir} has ${crt ? "tls.crt but no tls.key" : "tls.key but no tls.crt"}`,
+    );
+  return crt;
+}
+
+/** Reads (and lets TLS parse) the serving certificate: an unreadable or invalid one is a CliError. */
+function readCerts<T extends { certPem: string; keyPem: string }>(dir: string, read: () => T): T {
+  try {
+    const pems = read();
+    createSecureContext({ cert: pems.certPem, key: pems.keyPem });
+    return pems;
+  } catch (err) {
+    throw new CliError(`cannot read the webhook certificate in ${dir}: ${(err as Error).message}`);
+  }
+}
+
+/** With ca.crt beside the certificate, the CRDs' conversion webhook is made to trust it. */
+async function trustWebhookCa(
+  client: ReturnType<typeof kubeClient>,
+  dir: string,
+  namespace: string,
+): Promise<void> {
+  const caFile = join(dir, "ca.crt");
+  if (!existsSync(caFile)) return;
+  try {
+    await injectConversionCa(client, { namespace, caPem: readFileSync(caFile, "utf8") });
+    jsonLogger.info("conversion webhook CA written to the CRDs", { namespace });
+  } catch (err) {
+    // Not fatal: v2alpha2 objects need no conversion.
+    jsonLogger.warn("could not write the webhook CA into the CRDs", { error: (err as Error).message });
+  }
 }

@@ -71,3 +71,35 @@ export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): Binaries 
     etcd: checkExecutable("etcd", etcd, source),
   };
 }
+
+const TOOL_HINTS = {
+  ITER8_KUBECTL: "scripts/k8s/build-binaries.sh",
+  ITER8_HELM: "scripts/k8s/build-helm.sh",
+  ITER8_GATEWAY_API_CRDS: "scripts/k8s/fetch-gateway-api.sh",
+} as const;
+
+/**
+ * A test tool from the environment, else from <cache>/env: the kubectl and helm binaries, or the
+ * directory of Gateway API CRDs. Missing is an error naming the script that provides it.
+ */
+export function resolveTool(key: keyof typeof TOOL_HINTS, env: NodeJS.ProcessEnv = process.env): string {
+  const hint = `run ${TOOL_HINTS[key]} (it caches it and records the path in <cache>/env)`;
+  let value = env[key];
+  let source = "environment";
+  if (!value) {
+    const envFile = join(cacheDir(env), "env");
+    try {
+      value = parseEnvFile(readFileSync(envFile, "utf8"))[key];
+    } catch (err) {
+      throw new Error(`${key} is not set and ${envFile} cannot be read (${(err as Error).message}); ${hint}`);
+    }
+    source = envFile;
+    if (!value) throw new Error(`${key} is not set in the environment or in ${envFile}; ${hint}`);
+  }
+  if (key === "ITER8_GATEWAY_API_CRDS") {
+    if (!statSync(value, { throwIfNoEntry: false })?.isDirectory())
+      throw new Error(`${key}=${value} (from ${source}) is not a directory; ${hint}`);
+    return value;
+  }
+  return checkExecutable(key === "ITER8_HELM" ? "helm" : "kubectl", value, source);
+}

@@ -82,23 +82,57 @@ describe("deploy/crds", () => {
     });
   }
 
-  test("the chart templates only the namespace, image, replicas, options and the webhook certificate", () => {
+  test("the chart templates only the namespace, the documented values and the webhook certificate", () => {
     const allowed = new Set([
       "{{ .Release.Namespace }}",
-      "{{ .Values.image }}",
+      "{{ $.Release.Namespace }}",
+      "{{ .Values.image.repository }}",
+      "{{ .Values.image.tag | default .Chart.AppVersion }}",
+      "{{ .Values.image.pullPolicy }}",
       "{{ .Values.replicas }}",
       "{{- with .Values.watchNamespaces }}",
       '{{ join "," . }}',
       "{{- end }}",
       "{{- if .Values.sampleMetrics }}",
+      '{{ .Values.metrics.prometheusUrl | trimSuffix "/" }}',
+      ...[
+        "podSecurityContext",
+        "imagePullSecrets",
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "resources",
+      ].map((v) => `{{- with .Values.${v} }}`),
+      "{{- toYaml . | nindent 8 }}",
+      "{{- toYaml . | nindent 12 }}",
+      // rbac.extraTargets; Secrets cluster-wide only without watchNamespaces, else a Role per namespace.
+      "{{- range .Values.rbac.extraTargets }}",
+      "{{ toJson .apiGroups }}",
+      "{{ toJson .resources }}",
+      '{{ toJson (.verbs | default (list "get" "patch")) }}',
+      "{{- if not .Values.watchNamespaces }}",
+      "{{- if .Values.watchNamespaces }}",
+      "{{- range concat .Values.watchNamespaces .Values.rbac.secretNamespaces (list .Release.Namespace) | uniq }}",
+      "{{ . }}",
+      // The webhook certificate: the existing Secret's, else a new CA and certificate.
+      '{{- $existing := (lookup "v1" "Secret" .Release.Namespace "iter8-controller-webhook").data | default dict }}',
+      '{{- $crt := index $existing "tls.crt" }}',
+      '{{- $key := index $existing "tls.key" }}',
+      '{{- $caCrt := index $existing "ca.crt" }}',
+      "{{- if not (and $crt $key $caCrt) }}",
       '{{- $ca := genCA "iter8-webhook-ca" 3650 }}',
       '{{- $host := printf "iter8-controller.%s.svc" .Release.Namespace }}',
       "{{- $cert := genSignedCert $host nil (list $host) 3650 $ca }}",
-      "{{ $ca.Cert | b64enc }}",
-      "{{ $cert.Cert | b64enc }}",
-      "{{ $cert.Key | b64enc }}",
+      "{{- $crt = $cert.Cert | b64enc }}",
+      "{{- $key = $cert.Key | b64enc }}",
+      "{{- $caCrt = $ca.Cert | b64enc }}",
+      "{{ $crt }}",
+      "{{ $key }}",
+      "{{ $caCrt }}",
     ]);
-    for (const [name, text] of Object.entries(chartFiles(DEPLOY))) {
+    // Helm does not template crds/ (they are deploy/crds verbatim; the controller sets their namespace).
+    const templates = Object.entries(chartFiles(DEPLOY)).filter(([name]) => name.startsWith("templates/"));
+    for (const [name, text] of templates) {
       for (const action of text.match(/\{\{[^}]*\}\}/g) ?? []) {
         assert.ok(allowed.has(action), `${name}: unexpected template action ${action}`);
       }
@@ -107,6 +141,12 @@ describe("deploy/crds", () => {
         !/(namespace|sampleSize): iter8-system/.test(text),
         `${name} hard-codes the install namespace`,
       );
+    }
+  });
+
+  test("the chart's crds/ are deploy/crds verbatim", () => {
+    for (const name of Object.keys(crdFiles())) {
+      assert.equal(chartFiles(DEPLOY)[`crds/${name}`], readFileSync(join(DIR, name), "utf8"));
     }
   });
 
