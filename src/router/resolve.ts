@@ -2,17 +2,18 @@
 // gateway re-entry and mirror decisions. Synchronous and allocation-light: the Plan for a chain of chosen
 // destinations is built once and memoised, so the common case allocates nothing here.
 
-import type {
-  Choice,
-  HeaderOp,
-  MatchBlock,
-  Plan,
-  RouteTable,
-  Rule,
-  Split,
-  StringMatcher,
-  VHostIndex,
-} from "./routes.ts";
+import {
+  type Choice,
+  type HeaderOp,
+  type MatchBlock,
+  type Plan,
+  REVISION_HEADER,
+  type RouteTable,
+  type Rule,
+  type Split,
+  type StringMatcher,
+  type VHostIndex,
+} from "./table.ts";
 
 /** What the resolver needs to know about a request (node's IncomingMessage fits). */
 export interface RequestLike {
@@ -36,7 +37,18 @@ const NO_DESTINATION: RouteFailure = {
 const LOOP: RouteFailure = { failure: true, status: 503, reason: "routing loop through gateways" };
 
 const MAX_HOPS = 8;
-const REVISION_HEADER = "knative-serving-revision";
+/** Failures for splits that answer something else than 503 when every weight is 0, by status. */
+const emptyFailures = new Map<number, RouteFailure>();
+
+function noDestination(split: Split): RouteFailure {
+  if (split.emptyStatus === undefined) return NO_DESTINATION;
+  let f = emptyFailures.get(split.emptyStatus);
+  if (!f) {
+    f = { failure: true, status: split.emptyStatus, reason: NO_DESTINATION.reason };
+    emptyFailures.set(split.emptyStatus, f);
+  }
+  return f;
+}
 
 interface PlanNode {
   plan: Plan | null;
@@ -109,6 +121,7 @@ export function createResolver(table: RouteTable): Resolver {
     if (block.authority && !stringMatches(block.authority, authority())) return false;
     if (block.uri && !stringMatches(block.uri, pathOf(req.url ?? "/"))) return false;
     if (block.method && !stringMatches(block.method, req.method ?? "GET")) return false;
+    if (block.query && !queryMatches(block.query, req.url ?? "/")) return false;
     return true;
   }
 
@@ -156,7 +169,7 @@ export function createResolver(table: RouteTable): Resolver {
         return planFor();
       case "split": {
         const c = pick(target.split, random);
-        if (!c) return NO_DESTINATION;
+        if (!c) return noDestination(target.split);
         chain.push(c);
         return follow(req, random, mirrors, hops);
       }
@@ -181,7 +194,7 @@ export function createResolver(table: RouteTable): Resolver {
     for (const rule of rules) {
       if (!ruleMatches(rule, req)) continue;
       const c = pick(rule.split, random);
-      if (!c) return NO_DESTINATION;
+      if (!c) return noDestination(rule.split);
       const depth = chain.length;
       if (mirrors !== null && rule.mirror !== null && rule.mirror.percent > 0) {
         if (rule.mirror.percent >= 100 || random() * 100 < rule.mirror.percent) {
@@ -292,4 +305,15 @@ function stringMatches(m: StringMatcher, v: string): boolean {
     case "regex":
       return m.re.test(v);
   }
+}
+
+/** Every listed query parameter is present and its first value matches (Gateway API semantics). */
+function queryMatches(query: NonNullable<MatchBlock["query"]>, url: string): boolean {
+  const q = url.indexOf("?");
+  const params = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+  for (const p of query) {
+    const v = params.get(p.name);
+    if (v === null || !stringMatches(p.match, v)) return false;
+  }
+  return true;
 }

@@ -1,5 +1,5 @@
 // The local stand-in for the cluster's routing objects: the tutorial's Knative Services (every
-// revision's manifest, in order) and Istio VirtualServices, held in memory, compiled into the
+// revision's manifest, in order), Istio VirtualServices and Gateway API HTTPRoutes, held in memory, compiled into the
 // router's table, and changed only through whole-table swaps. It is the local TrafficActuator (reads
 // and writes the integer at each `weightObjRef.fieldPath`), the tasks' TaskPlatform (objects with a
 // Knative-like status, Ready once the revisions' processes serve), and the target of the local Helm
@@ -9,6 +9,15 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { Experiment, VersionDetail, VersionWeight } from "../../api/types.ts";
 import type { ObjectKey, TrafficActuator } from "../../engine/ports.ts";
+import { deletePath, getPath, parseFieldPath, setPath } from "../../kinds/fieldpath.ts";
+import { type TrafficKind, trafficKindFor, trafficKindOf } from "../../kinds/index.ts";
+import {
+  knativeManifests,
+  knativeService,
+  revisionName,
+  revisionsOf,
+  statusTraffic,
+} from "../../kinds/knative.ts";
 import {
   ChainSecretSource,
   EnvSecretSource,
@@ -17,7 +26,6 @@ import {
 } from "../../metrics/index.ts";
 import { compileRoutes, type RouteTable } from "../../router/index.ts";
 import type { ObjectRef, TaskPlatform } from "../../tasks/types.ts";
-import { deletePath, getPath, parseFieldPath, setPath } from "./fieldpath.ts";
 import type { HelmMapping } from "./lab.ts";
 
 type Obj = Record<string, unknown>;
@@ -62,29 +70,6 @@ function meta(o: Obj): { name: string; namespace: string } {
   };
 }
 
-const isKsvc = (o: Obj) =>
-  o["kind"] === "Service" && String(o["apiVersion"]).startsWith("serving.knative.dev/");
-const isVs = (o: Obj) =>
-  o["kind"] === "VirtualService" && String(o["apiVersion"]).startsWith("networking.istio.io/");
-
-function templateRevision(doc: Obj, index: number): string {
-  const name = getPath(doc, ["spec", "template", "metadata", "name"]);
-  return typeof name === "string" ? name : `${meta(doc).name}-${String(index).padStart(5, "0")}`;
-}
-
-/** `Service`, `ksvc`, `virtualservice.v1beta1.networking.istio.io`, `vs`, ... -> our two kinds. */
-function kindOf(ref: ObjectRef): "ksvc" | "vs" | undefined {
-  const k = ref.kind.toLowerCase();
-  const first = k.split(".")[0]!;
-  if (["ksvc", "kservice", "kservices"].includes(first)) return "ksvc";
-  if (["virtualservice", "virtualservices", "vs"].includes(first)) return "vs";
-  if (first === "service" || first === "services") {
-    const group = ref.apiVersion?.split("/")[0] ?? (k.includes(".") ? k.split(".").slice(-3).join(".") : "");
-    if (group === "" || group.startsWith("serving.knative.dev")) return "ksvc";
-  }
-  return undefined;
-}
-
 export class LocalCluster implements TrafficActuator, TaskPlatform {
   #state: RoutingState;
   readonly #upstreams: Record<string, string>;
@@ -113,27 +98,25 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
   }
 
   /** The held object a reference names: for a Knative Service, its latest manifest. */
-  #find(objects: Obj[], kind: "ksvc" | "vs", namespace: string, name: string): Obj | undefined {
+  #find(objects: Obj[], kind: TrafficKind, namespace: string, name: string): Obj | undefined {
     const match = objects.filter(
-      (o) =>
-        (kind === "ksvc" ? isKsvc(o) : isVs(o)) && meta(o).name === name && meta(o).namespace === namespace,
+      (o) => trafficKindOf(o) === kind && meta(o).name === name && meta(o).namespace === namespace,
     );
     return match[match.length - 1];
   }
 
-  #refTarget(objects: Obj[], exp: Experiment, v: VersionDetail): { obj: Obj; path: (string | number)[] } {
+  #refTarget(
+    objects: Obj[],
+    exp: Experiment,
+    v: VersionDetail,
+  ): { obj: Obj; path: (string | number)[]; kind: TrafficKind } {
     const w = v.weightObjRef!;
     const ns = w.namespace || exp.metadata.namespace || "default";
-    const kind = kindOf({
-      kind: w.kind ?? "",
-      name: w.name ?? "",
-      namespace: ns,
-      ...(w.apiVersion ? { apiVersion: w.apiVersion } : {}),
-    });
+    const kind = trafficKindFor({ kind: w.kind ?? "", apiVersion: w.apiVersion });
     const obj = kind ? this.#find(objects, kind, ns, w.name ?? "") : undefined;
-    if (!obj) throw new Error(`version ${v.name}: ${w.kind} ${ns}/${w.name} not found`);
+    if (!kind || !obj) throw new Error(`version ${v.name}: ${w.kind} ${ns}/${w.name} not found`);
     if (!w.fieldPath) throw new Error(`version ${v.name}: weightObjRef has no fieldPath`);
-    return { obj, path: parseFieldPath(w.fieldPath) };
+    return { obj, path: parseFieldPath(w.fieldPath), kind };
   }
 
   async read(exp: Experiment): Promise<VersionWeight[]> {
@@ -147,17 +130,8 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
         missing.push(v);
         continue;
       }
-      const { obj, path } = this.#refTarget(this.#state.objects, exp, v);
-      const value = getPath(obj, path);
-      if (value === undefined && path[path.length - 1] === "weight") {
-        // Istio: a route without weight gets the rest (a single route gets 100).
-        out.push({ name: v.name, value: 0 });
-        continue;
-      }
-      if (value === undefined && path[path.length - 1] === "percent") {
-        out.push({ name: v.name, value: 0 });
-        continue;
-      }
+      const { obj, path, kind } = this.#refTarget(this.#state.objects, exp, v);
+      const value = getPath(obj, path) ?? kind.absentWeight(path);
       if (typeof value !== "number" || !Number.isInteger(value))
         throw new Error(
           `version ${v.name}: ${v.weightObjRef.fieldPath} is ${JSON.stringify(value)}, not an integer`,
@@ -202,12 +176,12 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
   // ---- TaskPlatform ---------------------------------------------------------------------------
 
   async getObject(ref: ObjectRef): Promise<Record<string, unknown> | undefined> {
-    const kind = kindOf(ref);
+    const kind = trafficKindFor(ref);
     if (!kind) return undefined;
     const obj = this.#find(this.#state.objects, kind, ref.namespace, ref.name);
     if (!obj) return undefined;
     const copy = structuredClone(obj);
-    if (kind === "ksvc") copy["status"] = this.#ksvcStatus(ref.namespace, ref.name);
+    if (kind === knativeService) copy["status"] = this.#ksvcStatus(ref.namespace, ref.name);
     else copy["status"] = {};
     return copy;
   }
@@ -218,22 +192,14 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
 
   /** Revisions of a Knative Service, oldest first (the last is the latest created). */
   revisionsOf(namespace: string, name: string): string[] {
-    const out: string[] = [];
-    let n = 0;
-    for (const o of this.#state.objects) {
-      if (!isKsvc(o) || meta(o).name !== name || meta(o).namespace !== namespace) continue;
-      n++;
-      const rev = templateRevision(o, n);
-      if (!out.includes(rev)) out.push(rev);
-    }
-    return out;
+    return revisionsOf(this.#state.objects, namespace, name);
   }
 
   /** What Knative would report: readiness from the processes, traffic resolved to revisions. */
   #ksvcStatus(namespace: string, name: string): Obj {
     const revisions = this.revisionsOf(namespace, name);
     const latest = revisions[revisions.length - 1]!;
-    const svc = this.#find(this.#state.objects, "ksvc", namespace, name)!;
+    const svc = this.#find(this.#state.objects, knativeService, namespace, name)!;
     const ready = revisions.every((r) => this.#opts.revisionReady(r));
     const status = ready ? "True" : "Unknown";
     const conditions = ["ConfigurationsReady", "Ready", "RoutesReady"].map((type) => ({
@@ -242,17 +208,7 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
       ...(ready ? {} : { reason: "RevisionMissing", message: "revision processes are not serving yet" }),
     }));
     const spec = isObj(svc["spec"]) ? svc["spec"] : {};
-    const traffic = Array.isArray(spec["traffic"])
-      ? spec["traffic"].filter(isObj).map((t) => {
-          const entry: Obj = {
-            revisionName: t["latestRevision"] === true ? latest : t["revisionName"],
-            latestRevision: t["latestRevision"] === true,
-            percent: t["percent"] ?? 0,
-          };
-          if (t["tag"] !== undefined) entry["tag"] = t["tag"];
-          return entry;
-        })
-      : [{ revisionName: latest, latestRevision: true, percent: 100 }];
+    const traffic = statusTraffic(spec["traffic"], latest);
     return {
       observedGeneration: 1,
       conditions,
@@ -294,7 +250,7 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
         Object.assign(values, v ?? {});
       }
       const { namespace, name } = helm.service;
-      const current = this.#find(this.#state.objects, "ksvc", namespace, name);
+      const current = this.#find(this.#state.objects, knativeService, namespace, name);
       if (!current) throw new Error(`Knative Service ${namespace}/${name} not found`);
       const doc = structuredClone(current);
       for (const [key, path] of Object.entries(helm.render)) {
@@ -302,7 +258,7 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
         if (values[key] === undefined) deletePath(doc, p);
         else setPath(doc, p, values[key]);
       }
-      const revision = templateRevision(doc, this.revisionsOf(namespace, name).length + 1);
+      const revision = revisionName(doc, this.revisionsOf(namespace, name).length + 1);
       if (this.#upstreams[revision] === undefined) {
         if (!this.#opts.startRevision)
           throw new Error(`revision ${revision} has no process and none can start`);
@@ -315,15 +271,12 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
         );
       }
       // Applying a manifest whose revision already exists makes that revision the latest again.
-      const objects = this.#state.objects.filter(
-        (o, i) =>
-          !(
-            isKsvc(o) &&
-            meta(o).name === name &&
-            meta(o).namespace === namespace &&
-            templateRevision(o, i + 1) === revision
-          ),
+      const replaced = new Set(
+        knativeManifests(this.#state.objects)
+          .filter((m) => m.namespace === namespace && m.service === name && m.revision === revision)
+          .map((m) => m.index),
       );
+      const objects = this.#state.objects.filter((_, i) => !replaced.has(i));
       objects.push(doc);
       const next: RoutingState = { objects, promotions: this.#state.promotions };
       compileRoutes(next.objects, this.#upstreams);

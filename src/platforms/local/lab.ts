@@ -32,8 +32,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { parseFieldPath } from "../../kinds/fieldpath.ts";
 import { parseDuration } from "../../loadgen/duration.ts";
-import { parseFieldPath } from "./fieldpath.ts";
 
 export interface ImageCommand {
   command: string[];

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import type { Experiment } from "../../api/types.ts";
 import { Engine, type EngineLogger, getCondition, isCompleted, systemClock } from "../../engine/index.ts";
 import { sourceVersionOf } from "../../engine/spec.ts";
+import { getPath } from "../../kinds/fieldpath.ts";
+import { knativeManifests } from "../../kinds/knative.ts";
 import { type LoadHandle, startLoad } from "../../loadgen/index.ts";
 import { createLocalMetrics } from "../../metrics/index.ts";
 import { describeExperiment } from "../../report/describe.ts";
@@ -20,7 +22,6 @@ import { type Router, startRouter } from "../../router/index.ts";
 import { InProcessTaskRunner } from "../../tasks/index.ts";
 import { LocalCluster, type Promotion, type RoutingState } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
-import { getPath } from "./fieldpath.ts";
 import { type CommandShim, startCommandShim } from "./helm-shim.ts";
 import type { MetricsBackend } from "./lab.ts";
 import { startVersionProcess, type VersionProcess } from "./processes.ts";
@@ -90,18 +91,9 @@ function revisionContainers(
   objects: Obj[],
 ): Map<string, { container: Obj; namespace: string; service: string }> {
   const out = new Map<string, { container: Obj; namespace: string; service: string }>();
-  const counts = new Map<string, number>();
-  for (const o of objects) {
-    if (o["kind"] !== "Service" || !String(o["apiVersion"]).startsWith("serving.knative.dev/")) continue;
-    const md = isObj(o["metadata"]) ? o["metadata"] : {};
-    const name = String(md["name"]);
-    const ns = (md["namespace"] as string) || "default";
-    const n = (counts.get(`${ns}/${name}`) ?? 0) + 1;
-    counts.set(`${ns}/${name}`, n);
-    const t = getPath(o, ["spec", "template", "metadata", "name"]);
-    const rev = typeof t === "string" ? t : `${name}-${String(n).padStart(5, "0")}`;
-    const c = getPath(o, ["spec", "template", "spec", "containers", 0]);
-    out.set(rev, { container: isObj(c) ? c : {}, namespace: ns, service: name });
+  for (const { manifest, namespace, service, revision } of knativeManifests(objects)) {
+    const c = getPath(manifest, ["spec", "template", "spec", "containers", 0]);
+    out.set(revision, { container: isObj(c) ? c : {}, namespace, service });
   }
   return out;
 }

@@ -7,6 +7,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { type Experiment, formatProblem, loadDocuments, type Metric } from "../../api/index.ts";
+import { trafficKindOf, trafficKindTitles } from "../../kinds/index.ts";
+import { knativeManifests, knativeService } from "../../kinds/knative.ts";
 import { compileRoutes, RouteTableError } from "../../router/index.ts";
 import { parseHelmArgs } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
@@ -45,7 +47,7 @@ export interface Tutorial {
   experimentFile: string;
   /** The tutorial's Metrics and the "installed" sample set for the backend, tutorial's first. */
   metrics: Metric[];
-  /** Knative Services (every revision's manifest, in order) and VirtualServices. */
+  /** Knative Services (every revision's manifest, in order), VirtualServices and HTTPRoutes. */
   routing: Obj[];
   revisions: Revision[];
   generators: LoadGenerator[];
@@ -184,8 +186,8 @@ export function loadTutorial(dirArg: string, opts: LoadTutorialOptions = {}): Tu
   const routing: Manifest[] = [];
   const revisions: Revision[] = [];
   const jobs: Manifest[] = [];
-  const revCount = new Map<string, number>();
-  for (const m of manifests) {
+  const revisionAt = new Map(knativeManifests(manifests.map((m) => m.obj)).map((k) => [k.index, k.revision]));
+  for (const [index, m] of manifests.entries()) {
     const api = String(m.obj["apiVersion"]);
     const kind = m.obj["kind"];
     if (api.startsWith("iter8.tools/")) continue;
@@ -193,15 +195,13 @@ export function loadTutorial(dirArg: string, opts: LoadTutorialOptions = {}): Tu
     const name = String(md["name"] ?? "");
     const ns = typeof md["namespace"] === "string" && md["namespace"] ? md["namespace"] : "default";
     const label = `${m.file}: ${kind} ${ns}/${name}`;
-    if (kind === "Service" && api.startsWith("serving.knative.dev/")) {
+    const trafficKind = trafficKindOf(m.obj);
+    if (trafficKind === knativeService) {
       routing.push(m);
       const spec = isObj(m.obj["spec"]) ? m.obj["spec"] : {};
       const tpl = isObj(spec["template"]) ? spec["template"] : {};
-      const tmeta = isObj(tpl["metadata"]) ? tpl["metadata"] : {};
       const tspec = isObj(tpl["spec"]) ? tpl["spec"] : {};
-      const n = (revCount.get(`${ns}/${name}`) ?? 0) + 1;
-      revCount.set(`${ns}/${name}`, n);
-      const rev = typeof tmeta["name"] === "string" ? tmeta["name"] : `${name}-${String(n).padStart(5, "0")}`;
+      const rev = revisionAt.get(index)!;
       const containers = Array.isArray(tspec["containers"]) ? tspec["containers"] : [];
       const c = containers[0];
       if (!isObj(c) || typeof c["image"] !== "string") {
@@ -233,15 +233,15 @@ export function loadTutorial(dirArg: string, opts: LoadTutorialOptions = {}): Tu
       const r: Revision = { name: rev, namespace: ns, service: name, image, env, where: label };
       if (existing >= 0) revisions[existing] = r;
       else revisions.push(r);
-    } else if (kind === "VirtualService" && api.startsWith("networking.istio.io/")) {
-      if (routing.some((o) => o.obj["kind"] === "VirtualService" && sameName(o.obj, ns, name)))
-        problems.push(`${label}: metadata.name: a VirtualService of this name is already defined`);
+    } else if (trafficKind) {
+      if (routing.some((o) => trafficKindOf(o.obj) === trafficKind && sameName(o.obj, ns, name)))
+        problems.push(`${label}: metadata.name: a ${String(kind)} of this name is already defined`);
       routing.push(m);
     } else if (kind === "Job" && api === "batch/v1") {
       jobs.push(m);
     } else {
       problems.push(
-        `${m.file}: document ${m.doc}: ${api} ${String(kind)} is not supported locally (Knative Service, Istio VirtualService, batch/v1 Job, iter8 Experiment and Metric are)`,
+        `${m.file}: document ${m.doc}: ${api} ${String(kind)} is not supported locally (${trafficKindTitles()}, batch/v1 Job, iter8 Experiment and Metric are)`,
       );
     }
   }
@@ -356,7 +356,7 @@ function checkExperimentAgainstLab(exp: Experiment, file: string, lab: Lab, rout
   }
   if (lab.helm) {
     const { namespace, name: svc } = lab.helm.service;
-    if (!routing.some((m) => m.obj["kind"] === "Service" && sameName(m.obj, namespace, svc)))
+    if (!routing.some((m) => trafficKindOf(m.obj) === knativeService && sameName(m.obj, namespace, svc)))
       problems.push(`${lab.file}: helm.service: no Knative Service ${namespace}/${svc} in the manifests`);
   }
   const versions = versionsOf(exp);
