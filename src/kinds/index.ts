@@ -31,7 +31,10 @@ export function trafficKindFor(ref: {
 }): TrafficKind | undefined {
   const k = ref.kind.toLowerCase();
   const first = k.split(".")[0]!;
-  const group = ref.apiVersion?.split("/")[0] ?? (k.includes(".") ? k.split(".").slice(-3).join(".") : "");
+  // `resource.version.group` or `resource.group`: the group is what follows the resource and version.
+  const rest = k.split(".").slice(1);
+  if (rest[0] !== undefined && /^v\d/.test(rest[0])) rest.shift();
+  const group = ref.apiVersion?.split("/")[0] ?? rest.join(".");
   const short = TRAFFIC_KINDS.find((t) => t.shortNames.includes(first));
   if (short) return short;
   return TRAFFIC_KINDS.find(
