@@ -1,5 +1,5 @@
 // The router's file format (`iter8 router -f FILE`): multi-document YAML. Documents with a `kind` are
-// routing objects (Istio VirtualService, Knative Service) used unchanged; one document without `kind`
+// routing objects of the traffic kinds (Istio VirtualService, Gateway API HTTPRoute, Knative Service) used unchanged; one document without `kind`
 // holds the router settings:
 //
 //   upstreams:                       # destination host or Knative revision name -> local address

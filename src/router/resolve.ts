@@ -74,88 +74,6 @@ export function createResolver(table: RouteTable): Resolver {
   const chain: Choice[] = [];
   let clientHost = "";
 
-  function header(req: RequestLike, name: string): string | undefined {
-    // Header operations along the chain win over the client's headers (latest first).
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const ops = chain[i]!.headerOps;
-      for (let j = ops.length - 1; j >= 0; j--) {
-        const op = ops[j]!;
-        if (op.name !== name) continue;
-        if (op.kind === "remove") return undefined;
-        return op.value;
-      }
-    }
-    const raw = req.rawHeaders;
-    const len = name.length;
-    for (let i = 0; i < raw.length; i += 2) {
-      const n = raw[i]!;
-      if (n.length === len && (n === name || n.toLowerCase() === name)) return raw[i + 1];
-    }
-    return undefined;
-  }
-
-  function authority(): string {
-    let auth: string | null = null;
-    let shadow = false;
-    for (let i = 0; i < chain.length; i++) {
-      const c = chain[i]!;
-      if (c.authority !== null) {
-        auth = c.authority;
-        shadow = false;
-      }
-      if (c.shadow) shadow = true;
-    }
-    const base = auth ?? clientHost;
-    return shadow ? shadowAuthority(base) : base;
-  }
-
-  function matches(block: MatchBlock, req: RequestLike): boolean {
-    for (const h of block.headers) {
-      const v = header(req, h.name);
-      if (v === undefined || !stringMatches(h.match, v)) return false;
-    }
-    for (const h of block.withoutHeaders) {
-      const v = header(req, h.name);
-      if (v !== undefined && stringMatches(h.match, v)) return false;
-    }
-    if (block.authority && !stringMatches(block.authority, authority())) return false;
-    if (block.uri && !stringMatches(block.uri, pathOf(req.url ?? "/"))) return false;
-    if (block.method && !stringMatches(block.method, req.method ?? "GET")) return false;
-    if (block.query && !queryMatches(block.query, req.url ?? "/")) return false;
-    return true;
-  }
-
-  function ruleMatches(rule: Rule, req: RequestLike): boolean {
-    if (rule.match.length === 0) return true;
-    for (const block of rule.match) if (matches(block, req)) return true;
-    return false;
-  }
-
-  function pick(split: Split, random: () => number): Choice | null {
-    if (split.total <= 0) return null;
-    const n = split.choices.length;
-    if (n === 1) return split.choices[0]!;
-    const r = random() * split.total;
-    const cum = split.cumulative;
-    for (let i = 0; i < n; i++) if (r < cum[i]!) return split.choices[i]!;
-    return split.choices[n - 1]!;
-  }
-
-  function planFor(): Plan {
-    let node = root;
-    for (const c of chain) {
-      node.next ??= new Map();
-      let child = node.next.get(c);
-      if (!child) {
-        child = { plan: null, next: null };
-        node.next.set(c, child);
-      }
-      node = child;
-    }
-    node.plan ??= buildPlan(chain);
-    return node.plan;
-  }
-
   // Follow the choice just pushed on the chain down to an upstream.
   function follow(
     req: RequestLike,
@@ -166,7 +84,7 @@ export function createResolver(table: RouteTable): Resolver {
     const target = chain[chain.length - 1]!.target;
     switch (target.kind) {
       case "upstream":
-        return planFor();
+        return planFor(root, chain);
       case "split": {
         const c = pick(target.split, random);
         if (!c) return noDestination(target.split);
@@ -189,10 +107,10 @@ export function createResolver(table: RouteTable): Resolver {
     mirrors: Plan[] | null,
     hops: number,
   ): Plan | RouteFailure {
-    const rules = lookupHost(index, hostOnly(authority()));
+    const rules = lookupHost(index, hostOnly(authority(chain, clientHost)));
     if (!rules) return NO_ROUTE;
     for (const rule of rules) {
-      if (!ruleMatches(rule, req)) continue;
+      if (!ruleMatches(chain, clientHost, rule, req)) continue;
       const c = pick(rule.split, random);
       if (!c) return noDestination(rule.split);
       const depth = chain.length;
@@ -215,7 +133,7 @@ export function createResolver(table: RouteTable): Resolver {
     table,
     resolve(req, random, mirrors) {
       chain.length = 0;
-      clientHost = header(req, "host") ?? "";
+      clientHost = header(chain, req, "host") ?? "";
       try {
         return route(table.entry, req, random, mirrors, 0);
       } finally {
@@ -223,6 +141,90 @@ export function createResolver(table: RouteTable): Resolver {
       }
     },
   };
+}
+
+/** A request header as routing sees it: header operations along the chain win (latest first). */
+function header(chain: readonly Choice[], req: RequestLike, name: string): string | undefined {
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const ops = chain[i]!.headerOps;
+    for (let j = ops.length - 1; j >= 0; j--) {
+      const op = ops[j]!;
+      if (op.name !== name) continue;
+      if (op.kind === "remove") return undefined;
+      return op.value;
+    }
+  }
+  const raw = req.rawHeaders;
+  const len = name.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === len && (n === name || n.toLowerCase() === name)) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/** The authority after the chain's rewrites (and the -shadow suffix of a mirror). */
+function authority(chain: readonly Choice[], clientHost: string): string {
+  let auth: string | null = null;
+  let shadow = false;
+  for (let i = 0; i < chain.length; i++) {
+    const c = chain[i]!;
+    if (c.authority !== null) {
+      auth = c.authority;
+      shadow = false;
+    }
+    if (c.shadow) shadow = true;
+  }
+  const base = auth ?? clientHost;
+  return shadow ? shadowAuthority(base) : base;
+}
+
+function matches(chain: readonly Choice[], clientHost: string, block: MatchBlock, req: RequestLike): boolean {
+  for (const h of block.headers) {
+    const v = header(chain, req, h.name);
+    if (v === undefined || !stringMatches(h.match, v)) return false;
+  }
+  for (const h of block.withoutHeaders) {
+    const v = header(chain, req, h.name);
+    if (v !== undefined && stringMatches(h.match, v)) return false;
+  }
+  if (block.authority && !stringMatches(block.authority, authority(chain, clientHost))) return false;
+  if (block.uri && !stringMatches(block.uri, pathOf(req.url ?? "/"))) return false;
+  if (block.method && !stringMatches(block.method, req.method ?? "GET")) return false;
+  if (block.query && !queryMatches(block.query, req.url ?? "/")) return false;
+  return true;
+}
+
+function ruleMatches(chain: readonly Choice[], clientHost: string, rule: Rule, req: RequestLike): boolean {
+  if (rule.match.length === 0) return true;
+  for (const block of rule.match) if (matches(chain, clientHost, block, req)) return true;
+  return false;
+}
+
+function pick(split: Split, random: () => number): Choice | null {
+  if (split.total <= 0) return null;
+  const n = split.choices.length;
+  if (n === 1) return split.choices[0]!;
+  const r = random() * split.total;
+  const cum = split.cumulative;
+  for (let i = 0; i < n; i++) if (r < cum[i]!) return split.choices[i]!;
+  return split.choices[n - 1]!;
+}
+
+/** The memoised Plan of a chain of choices (built once per distinct chain). */
+function planFor(root: PlanNode, chain: readonly Choice[]): Plan {
+  let node = root;
+  for (const c of chain) {
+    node.next ??= new Map();
+    let child = node.next.get(c);
+    if (!child) {
+      child = { plan: null, next: null };
+      node.next.set(c, child);
+    }
+    node = child;
+  }
+  node.plan ??= buildPlan(chain);
+  return node.plan;
 }
 
 function buildPlan(chain: readonly Choice[]): Plan {
