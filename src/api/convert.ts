@@ -10,6 +10,7 @@
 // between. Changed parts are converted field by field (best effort, with the same mapping).
 
 import { isDeepStrictEqual } from "node:util";
+import { fieldPathToPointer, isFieldPath } from "../kinds/fieldpath.ts";
 import { V2ALPHA1, V2ALPHA2 } from "./types.ts";
 import { SOURCE_VERSION_ANNOTATION, upgradeExperiment, upgradeMetric } from "./upgrade.ts";
 
@@ -24,8 +25,7 @@ const clone = <T>(x: T): T => structuredClone(x);
 
 /** `.spec.traffic[0].percent` -> `/spec/traffic/0/percent`; anything else is returned unchanged. */
 export function fieldPathToJsonPointer(fieldPath: string): string {
-  if (!/^(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])*)+$/.test(fieldPath)) return fieldPath;
-  return fieldPath.replace(/\[(\d+)\]/g, ".$1").replace(/\./g, "/");
+  return isFieldPath(fieldPath) ? fieldPathToPointer(fieldPath) : fieldPath;
 }
 
 // ---- v2alpha2 -> v2alpha1, field by field ----------------------------------------------------------

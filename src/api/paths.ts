@@ -2,9 +2,10 @@
 // and `status.analysis.aggregatedMetrics.data["iter8-knative/mean-latency"]` for keys that are not
 // plain identifiers.
 
+import type { Segment } from "../kinds/fieldpath.ts";
 import type { Problem } from "./types.ts";
 
-export type Segment = string | number;
+export type { Segment };
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

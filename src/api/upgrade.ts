@@ -6,6 +6,7 @@
 // same thing: the controller's default `requestCount: request-count`, and the fixed jq program and
 // `$interval` placeholder of v2alpha1 metrics (now `jqExpression` and `${elapsedTime}s`).
 
+import { pointerToFieldPath } from "../kinds/fieldpath.ts";
 import { V2ALPHA1, V2ALPHA2 } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -41,13 +42,7 @@ function clone<T>(x: T): T {
 
 /** `/spec/traffic/0/percent` -> `.spec.traffic[0].percent`; other strings are returned unchanged. */
 export function jsonPointerToFieldPath(pointer: string): string {
-  if (!pointer.startsWith("/")) return pointer;
-  return pointer
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
-    .join("");
+  return pointer.startsWith("/") ? pointerToFieldPath(pointer) : pointer;
 }
 
 /** Upgrades a v2alpha1 Experiment; a v2alpha2 one is returned as a copy. */

@@ -9,6 +9,7 @@
 // and `checkStartedExperiment`, for the engine to call after `start`.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { isFieldPath } from "../kinds/fieldpath.ts";
 import { TASK_NAMES } from "../tasks/names.ts";
 import { parseCondition } from "./condition.ts";
 import { childPath, formatProblem, pointerToPath, prefixProblems } from "./paths.ts";
@@ -225,8 +226,6 @@ export function schemaProblems(errors: readonly ErrorObject[], root: unknown): P
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** `.spec.traffic[0].percent`, `.spec.http[0].route[1].weight`. */
-const FIELD_PATH = /^(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])*)+$/;
 
 function checkMetadata(raw: Obj, out: Problem[]): void {
   const md = raw["metadata"];
@@ -314,7 +313,7 @@ function checkFieldPaths(view: ExperimentView, out: Problem[]): void {
         path: p,
         message: `must start with '.' (e.g. .spec.traffic[0].percent), got ${describeValue(fp)}`,
       });
-    } else if (!FIELD_PATH.test(fp)) {
+    } else if (!isFieldPath(fp)) {
       out.push({
         path: p,
         message: `${describeValue(fp)} is not a field path like .spec.http[0].route[1].weight`,

@@ -1,6 +1,6 @@
 // The router's file format (`iter8 router -f FILE`): multi-document YAML. Documents with a `kind` are
-// routing objects (Istio VirtualService, Knative Service) used unchanged; one document without `kind`
-// holds the router settings:
+// routing objects of the traffic kinds (Istio VirtualService, Gateway API HTTPRoute, Knative Service)
+// used unchanged; one document without `kind` holds the router settings:
 //
 //   upstreams:                       # destination host or Knative revision name -> local address
 //     sample-app-v1-blue: 127.0.0.1:9001

@@ -2,17 +2,18 @@
 // gateway re-entry and mirror decisions. Synchronous and allocation-light: the Plan for a chain of chosen
 // destinations is built once and memoised, so the common case allocates nothing here.
 
-import type {
-  Choice,
-  HeaderOp,
-  MatchBlock,
-  Plan,
-  RouteTable,
-  Rule,
-  Split,
-  StringMatcher,
-  VHostIndex,
-} from "./routes.ts";
+import {
+  type Choice,
+  type HeaderOp,
+  type MatchBlock,
+  type Plan,
+  REVISION_HEADER,
+  type RouteTable,
+  type Rule,
+  type Split,
+  type StringMatcher,
+  type VHostIndex,
+} from "./table.ts";
 
 /** What the resolver needs to know about a request (node's IncomingMessage fits). */
 export interface RequestLike {
@@ -36,7 +37,18 @@ const NO_DESTINATION: RouteFailure = {
 const LOOP: RouteFailure = { failure: true, status: 503, reason: "routing loop through gateways" };
 
 const MAX_HOPS = 8;
-const REVISION_HEADER = "knative-serving-revision";
+/** Failures for splits that answer something else than 503 when every weight is 0, by status. */
+const emptyFailures = new Map<number, RouteFailure>();
+
+function noDestination(split: Split): RouteFailure {
+  if (split.emptyStatus === undefined) return NO_DESTINATION;
+  let f = emptyFailures.get(split.emptyStatus);
+  if (!f) {
+    f = { failure: true, status: split.emptyStatus, reason: NO_DESTINATION.reason };
+    emptyFailures.set(split.emptyStatus, f);
+  }
+  return f;
+}
 
 interface PlanNode {
   plan: Plan | null;
@@ -62,87 +74,6 @@ export function createResolver(table: RouteTable): Resolver {
   const chain: Choice[] = [];
   let clientHost = "";
 
-  function header(req: RequestLike, name: string): string | undefined {
-    // Header operations along the chain win over the client's headers (latest first).
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const ops = chain[i]!.headerOps;
-      for (let j = ops.length - 1; j >= 0; j--) {
-        const op = ops[j]!;
-        if (op.name !== name) continue;
-        if (op.kind === "remove") return undefined;
-        return op.value;
-      }
-    }
-    const raw = req.rawHeaders;
-    const len = name.length;
-    for (let i = 0; i < raw.length; i += 2) {
-      const n = raw[i]!;
-      if (n.length === len && (n === name || n.toLowerCase() === name)) return raw[i + 1];
-    }
-    return undefined;
-  }
-
-  function authority(): string {
-    let auth: string | null = null;
-    let shadow = false;
-    for (let i = 0; i < chain.length; i++) {
-      const c = chain[i]!;
-      if (c.authority !== null) {
-        auth = c.authority;
-        shadow = false;
-      }
-      if (c.shadow) shadow = true;
-    }
-    const base = auth ?? clientHost;
-    return shadow ? shadowAuthority(base) : base;
-  }
-
-  function matches(block: MatchBlock, req: RequestLike): boolean {
-    for (const h of block.headers) {
-      const v = header(req, h.name);
-      if (v === undefined || !stringMatches(h.match, v)) return false;
-    }
-    for (const h of block.withoutHeaders) {
-      const v = header(req, h.name);
-      if (v !== undefined && stringMatches(h.match, v)) return false;
-    }
-    if (block.authority && !stringMatches(block.authority, authority())) return false;
-    if (block.uri && !stringMatches(block.uri, pathOf(req.url ?? "/"))) return false;
-    if (block.method && !stringMatches(block.method, req.method ?? "GET")) return false;
-    return true;
-  }
-
-  function ruleMatches(rule: Rule, req: RequestLike): boolean {
-    if (rule.match.length === 0) return true;
-    for (const block of rule.match) if (matches(block, req)) return true;
-    return false;
-  }
-
-  function pick(split: Split, random: () => number): Choice | null {
-    if (split.total <= 0) return null;
-    const n = split.choices.length;
-    if (n === 1) return split.choices[0]!;
-    const r = random() * split.total;
-    const cum = split.cumulative;
-    for (let i = 0; i < n; i++) if (r < cum[i]!) return split.choices[i]!;
-    return split.choices[n - 1]!;
-  }
-
-  function planFor(): Plan {
-    let node = root;
-    for (const c of chain) {
-      node.next ??= new Map();
-      let child = node.next.get(c);
-      if (!child) {
-        child = { plan: null, next: null };
-        node.next.set(c, child);
-      }
-      node = child;
-    }
-    node.plan ??= buildPlan(chain);
-    return node.plan;
-  }
-
   // Follow the choice just pushed on the chain down to an upstream.
   function follow(
     req: RequestLike,
@@ -153,10 +84,10 @@ export function createResolver(table: RouteTable): Resolver {
     const target = chain[chain.length - 1]!.target;
     switch (target.kind) {
       case "upstream":
-        return planFor();
+        return planFor(root, chain);
       case "split": {
         const c = pick(target.split, random);
-        if (!c) return NO_DESTINATION;
+        if (!c) return noDestination(target.split);
         chain.push(c);
         return follow(req, random, mirrors, hops);
       }
@@ -176,12 +107,12 @@ export function createResolver(table: RouteTable): Resolver {
     mirrors: Plan[] | null,
     hops: number,
   ): Plan | RouteFailure {
-    const rules = lookupHost(index, hostOnly(authority()));
+    const rules = lookupHost(index, hostOnly(authority(chain, clientHost)));
     if (!rules) return NO_ROUTE;
     for (const rule of rules) {
-      if (!ruleMatches(rule, req)) continue;
+      if (!ruleMatches(chain, clientHost, rule, req)) continue;
       const c = pick(rule.split, random);
-      if (!c) return NO_DESTINATION;
+      if (!c) return noDestination(rule.split);
       const depth = chain.length;
       if (mirrors !== null && rule.mirror !== null && rule.mirror.percent > 0) {
         if (rule.mirror.percent >= 100 || random() * 100 < rule.mirror.percent) {
@@ -202,7 +133,7 @@ export function createResolver(table: RouteTable): Resolver {
     table,
     resolve(req, random, mirrors) {
       chain.length = 0;
-      clientHost = header(req, "host") ?? "";
+      clientHost = header(chain, req, "host") ?? "";
       try {
         return route(table.entry, req, random, mirrors, 0);
       } finally {
@@ -210,6 +141,90 @@ export function createResolver(table: RouteTable): Resolver {
       }
     },
   };
+}
+
+/** A request header as routing sees it: header operations along the chain win (latest first). */
+function header(chain: readonly Choice[], req: RequestLike, name: string): string | undefined {
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const ops = chain[i]!.headerOps;
+    for (let j = ops.length - 1; j >= 0; j--) {
+      const op = ops[j]!;
+      if (op.name !== name) continue;
+      if (op.kind === "remove") return undefined;
+      return op.value;
+    }
+  }
+  const raw = req.rawHeaders;
+  const len = name.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === len && (n === name || n.toLowerCase() === name)) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/** The authority after the chain's rewrites (and the -shadow suffix of a mirror). */
+function authority(chain: readonly Choice[], clientHost: string): string {
+  let auth: string | null = null;
+  let shadow = false;
+  for (let i = 0; i < chain.length; i++) {
+    const c = chain[i]!;
+    if (c.authority !== null) {
+      auth = c.authority;
+      shadow = false;
+    }
+    if (c.shadow) shadow = true;
+  }
+  const base = auth ?? clientHost;
+  return shadow ? shadowAuthority(base) : base;
+}
+
+function matches(chain: readonly Choice[], clientHost: string, block: MatchBlock, req: RequestLike): boolean {
+  for (const h of block.headers) {
+    const v = header(chain, req, h.name);
+    if (v === undefined || !stringMatches(h.match, v)) return false;
+  }
+  for (const h of block.withoutHeaders) {
+    const v = header(chain, req, h.name);
+    if (v !== undefined && stringMatches(h.match, v)) return false;
+  }
+  if (block.authority && !stringMatches(block.authority, authority(chain, clientHost))) return false;
+  if (block.uri && !stringMatches(block.uri, pathOf(req.url ?? "/"))) return false;
+  if (block.method && !stringMatches(block.method, req.method ?? "GET")) return false;
+  if (block.query && !queryMatches(block.query, req.url ?? "/")) return false;
+  return true;
+}
+
+function ruleMatches(chain: readonly Choice[], clientHost: string, rule: Rule, req: RequestLike): boolean {
+  if (rule.match.length === 0) return true;
+  for (const block of rule.match) if (matches(chain, clientHost, block, req)) return true;
+  return false;
+}
+
+function pick(split: Split, random: () => number): Choice | null {
+  if (split.total <= 0) return null;
+  const n = split.choices.length;
+  if (n === 1) return split.choices[0]!;
+  const r = random() * split.total;
+  const cum = split.cumulative;
+  for (let i = 0; i < n; i++) if (r < cum[i]!) return split.choices[i]!;
+  return split.choices[n - 1]!;
+}
+
+/** The memoised Plan of a chain of choices (built once per distinct chain). */
+function planFor(root: PlanNode, chain: readonly Choice[]): Plan {
+  let node = root;
+  for (const c of chain) {
+    node.next ??= new Map();
+    let child = node.next.get(c);
+    if (!child) {
+      child = { plan: null, next: null };
+      node.next.set(c, child);
+    }
+    node = child;
+  }
+  node.plan ??= buildPlan(chain);
+  return node.plan;
 }
 
 function buildPlan(chain: readonly Choice[]): Plan {
@@ -292,4 +307,15 @@ function stringMatches(m: StringMatcher, v: string): boolean {
     case "regex":
       return m.re.test(v);
   }
+}
+
+/** Every listed query parameter is present and its first value matches (Gateway API semantics). */
+function queryMatches(query: NonNullable<MatchBlock["query"]>, url: string): boolean {
+  const q = url.indexOf("?");
+  const params = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+  for (const p of query) {
+    const v = params.get(p.name);
+    if (v === null || !stringMatches(p.match, v)) return false;
+  }
+  return true;
 }

@@ -5,9 +5,10 @@
 // processes serve).
 
 import type { Experiment, VersionDetail } from "../api/types.ts";
+import { KSVC_API_VERSION, trafficPercentPath } from "../kinds/knative.ts";
 import type { TaskContext, TaskImpl } from "./types.ts";
 
-export const KSVC_API_VERSION = "serving.knative.dev/v1";
+export { KSVC_API_VERSION };
 
 export interface KnativeInitTiming {
   /** Reads of the Service (and readiness checks) in all. Original: 10. */
@@ -81,7 +82,7 @@ export function initFromKsvc(exp: Experiment, ksvc: Obj, namespace: string, name
       kind: "Service",
       namespace,
       name,
-      fieldPath: `.spec.traffic[${index}].percent`,
+      fieldPath: trafficPercentPath(index),
     };
   }
 }

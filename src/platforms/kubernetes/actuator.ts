@@ -6,26 +6,12 @@
 import type { Experiment, VersionWeight, WeightObjRef } from "../../api/types.ts";
 import type { TrafficActuator } from "../../engine/ports.ts";
 import { allVersions } from "../../engine/weights.ts";
+import { fieldPathToPointer, valueAtPointer } from "../../kinds/fieldpath.ts";
 import type { Discovery } from "./discovery.ts";
 import { JSON_PATCH, type KubeClient, resourcePath } from "./rest.ts";
 
-/** `.spec.http[0].route[1].weight` -> `/spec/http/0/route/1/weight` (the original's conversion). */
-export function fieldPathToPointer(fieldPath: string): string {
-  if (!fieldPath.startsWith("."))
-    throw new Error(`fieldPath ${JSON.stringify(fieldPath)} must start with '.'`);
-  return fieldPath.replaceAll("[", "/").replaceAll("].", "/").replaceAll("]", "").replaceAll(".", "/");
-}
-
-/** The value at a JSON pointer, or undefined. */
-export function valueAtPointer(obj: unknown, pointer: string): unknown {
-  let cur: unknown = obj;
-  for (const raw of pointer.split("/").slice(1)) {
-    const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = Array.isArray(cur) ? cur[Number(seg)] : (cur as Record<string, unknown>)[seg];
-  }
-  return cur;
-}
+// The field-path grammar and its JSON pointers are shared with the API and the local platform.
+export { fieldPathToPointer, valueAtPointer };
 
 interface Target {
   apiVersion: string;

@@ -4,7 +4,7 @@
 import type { Experiment, VersionDetail, VersionWeight } from "../../api/types.ts";
 import type { TrafficActuator } from "../../engine/ports.ts";
 import { allVersions } from "../../engine/weights.ts";
-import { getPath, setPath } from "./fieldpath.ts";
+import { getPath, setPath } from "../../kinds/fieldpath.ts";
 import { type HeldObjects, weightTarget } from "./held-objects.ts";
 
 export class LocalActuator implements TrafficActuator {
@@ -22,14 +22,9 @@ export class LocalActuator implements TrafficActuator {
         missing.push(v);
         continue;
       }
-      const { obj, path } = weightTarget(this.#held.objects, exp, v);
-      const value = getPath(obj, path);
-      const last = path[path.length - 1];
-      // Istio: a route without weight gets the rest (a single route gets 100); Knative likewise.
-      if (value === undefined && (last === "weight" || last === "percent")) {
-        out.push({ name: v.name, value: 0 });
-        continue;
-      }
+      const { obj, path, kind } = weightTarget(this.#held.objects, exp, v);
+      // An absent weight field means what the kind says (Istio 0, Gateway API 1, ...).
+      const value = getPath(obj, path) ?? kind.absentWeight(path);
       if (typeof value !== "number" || !Number.isInteger(value))
         throw new Error(
           `version ${v.name}: ${v.weightObjRef.fieldPath} is ${JSON.stringify(value)}, not an integer`,

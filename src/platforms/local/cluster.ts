@@ -5,10 +5,11 @@
 
 import type { Experiment, VersionWeight } from "../../api/types.ts";
 import type { ObjectKey, TrafficActuator } from "../../engine/ports.ts";
+import { revisionsOf } from "../../kinds/knative.ts";
 import type { RouteTable } from "../../router/index.ts";
 import type { ObjectRef, TaskPlatform } from "../../tasks/types.ts";
 import { LocalActuator } from "./actuator.ts";
-import { HeldObjects, type RoutingState, revisionsOf } from "./held-objects.ts";
+import { HeldObjects, type RoutingState } from "./held-objects.ts";
 import { helmPromote, type StartRevision } from "./helm-promotion.ts";
 import type { HelmMapping } from "./lab.ts";
 import { LocalTaskPlatform } from "./task-platform.ts";

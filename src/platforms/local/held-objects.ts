@@ -1,13 +1,12 @@
 // The routing objects a local run holds in place of a cluster: the Knative Services (every
-// revision's manifest, in order) and Istio VirtualServices, the address of each revision's process,
+// revision's manifest, in order), Istio VirtualServices and Gateway API HTTPRoutes, the address of each revision's process,
 // and the one way to change them: a whole new state, compiled into the router's table first (so
 // nothing is half-applied), then swapped in and persisted. Changes run one at a time.
 
 import type { Experiment, VersionDetail } from "../../api/types.ts";
+import { parseFieldPath, type Segment } from "../../kinds/fieldpath.ts";
+import { type TrafficKind, trafficKindFor, trafficKindOf } from "../../kinds/index.ts";
 import { compileRoutes, type RouteTable } from "../../router/index.ts";
-import type { ObjectRef } from "../../tasks/types.ts";
-import { parseFieldPath, type Segment } from "./fieldpath.ts";
-import { isKnativeService, revisionName } from "./workloads.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -37,8 +36,6 @@ export interface HeldObjectsOptions {
   onChange?: (state: RoutingState) => Promise<void>;
 }
 
-export type HeldKind = "ksvc" | "vs";
-
 export function metaOf(o: Obj): { name: string; namespace: string } {
   const md = isObj(o["metadata"]) ? o["metadata"] : {};
   return {
@@ -47,44 +44,17 @@ export function metaOf(o: Obj): { name: string; namespace: string } {
   };
 }
 
-const isVirtualService = (o: Obj) =>
-  o["kind"] === "VirtualService" && String(o["apiVersion"]).startsWith("networking.istio.io/");
-
-/** `Service`, `ksvc`, `virtualservice.v1beta1.networking.istio.io`, `vs`, ... -> our two kinds. */
-export function kindOf(ref: ObjectRef): HeldKind | undefined {
-  const k = ref.kind.toLowerCase();
-  const first = k.split(".")[0]!;
-  if (["ksvc", "kservice", "kservices"].includes(first)) return "ksvc";
-  if (["virtualservice", "virtualservices", "vs"].includes(first)) return "vs";
-  if (first === "service" || first === "services") {
-    const group = ref.apiVersion?.split("/")[0] ?? (k.includes(".") ? k.split(".").slice(-3).join(".") : "");
-    if (group === "" || group.startsWith("serving.knative.dev")) return "ksvc";
-  }
-  return undefined;
-}
-
 /** The held object of that kind and name: for a Knative Service, its latest manifest. */
-export function findObject(objects: Obj[], kind: HeldKind, namespace: string, name: string): Obj | undefined {
+export function findObject(
+  objects: Obj[],
+  kind: TrafficKind,
+  namespace: string,
+  name: string,
+): Obj | undefined {
   const match = objects.filter(
-    (o) =>
-      (kind === "ksvc" ? isKnativeService(o) : isVirtualService(o)) &&
-      metaOf(o).name === name &&
-      metaOf(o).namespace === namespace,
+    (o) => trafficKindOf(o) === kind && metaOf(o).name === name && metaOf(o).namespace === namespace,
   );
   return match[match.length - 1];
-}
-
-/** Revisions of a Knative Service, oldest first (the last is the latest created). */
-export function revisionsOf(objects: Obj[], namespace: string, name: string): string[] {
-  const out: string[] = [];
-  let n = 0;
-  for (const o of objects) {
-    if (!isKnativeService(o) || metaOf(o).name !== name || metaOf(o).namespace !== namespace) continue;
-    n++;
-    const rev = revisionName(o, n);
-    if (!out.includes(rev)) out.push(rev);
-  }
-  return out;
 }
 
 /** The object and parsed field path a version's weightObjRef names; throws naming what is missing. */
@@ -92,19 +62,14 @@ export function weightTarget(
   objects: Obj[],
   exp: Experiment,
   v: VersionDetail,
-): { obj: Obj; path: Segment[] } {
+): { obj: Obj; path: Segment[]; kind: TrafficKind } {
   const w = v.weightObjRef!;
   const ns = w.namespace || exp.metadata.namespace || "default";
-  const kind = kindOf({
-    kind: w.kind ?? "",
-    name: w.name ?? "",
-    namespace: ns,
-    ...(w.apiVersion ? { apiVersion: w.apiVersion } : {}),
-  });
+  const kind = trafficKindFor({ kind: w.kind ?? "", apiVersion: w.apiVersion });
   const obj = kind ? findObject(objects, kind, ns, w.name ?? "") : undefined;
-  if (!obj) throw new Error(`version ${v.name}: ${w.kind} ${ns}/${w.name} not found`);
+  if (!kind || !obj) throw new Error(`version ${v.name}: ${w.kind} ${ns}/${w.name} not found`);
   if (!w.fieldPath) throw new Error(`version ${v.name}: weightObjRef has no fieldPath`);
-  return { obj, path: parseFieldPath(w.fieldPath) };
+  return { obj, path: parseFieldPath(w.fieldPath), kind };
 }
 
 export class HeldObjects {

@@ -5,18 +5,11 @@
 
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { deletePath, getPath, parseFieldPath, setPath } from "./fieldpath.ts";
-import {
-  findObject,
-  type HeldObjects,
-  metaOf,
-  type Promotion,
-  type RoutingState,
-  revisionsOf,
-} from "./held-objects.ts";
+import { deletePath, getPath, parseFieldPath, setPath } from "../../kinds/fieldpath.ts";
+import { knativeManifests, knativeService, revisionName, revisionsOf } from "../../kinds/knative.ts";
+import { findObject, type HeldObjects, type Promotion, type RoutingState } from "./held-objects.ts";
 import { trafficByRevision } from "./knative-status.ts";
 import type { HelmMapping } from "./lab.ts";
-import { isKnativeService, revisionName } from "./workloads.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -61,7 +54,7 @@ export function helmPromote(
     if (parsed.values.length === 0) throw new Error("no --values file given: nothing to promote");
     const values = valuesOf(helm, parsed.values);
     const { namespace, name } = helm.service;
-    const current = findObject(held.objects, "ksvc", namespace, name);
+    const current = findObject(held.objects, knativeService, namespace, name);
     if (!current) throw new Error(`Knative Service ${namespace}/${name} not found`);
     const doc = structuredClone(current);
     for (const [key, path] of Object.entries(helm.render)) {
@@ -81,15 +74,12 @@ export function helmPromote(
       );
     }
     // Applying a manifest whose revision already exists makes that revision the latest again.
-    const objects = held.objects.filter(
-      (o, i) =>
-        !(
-          isKnativeService(o) &&
-          metaOf(o).name === name &&
-          metaOf(o).namespace === namespace &&
-          revisionName(o, i + 1) === revision
-        ),
+    const replaced = new Set(
+      knativeManifests(held.objects)
+        .filter((m) => m.namespace === namespace && m.service === name && m.revision === revision)
+        .map((m) => m.index),
     );
+    const objects = held.objects.filter((_, i) => !replaced.has(i));
     objects.push(doc);
     const traffic = trafficByRevision(objects, namespace, name);
     const promotion: Promotion = {

@@ -2,7 +2,8 @@
 // `status.traffic` with `latestRevision` entries resolved to revision names, and the addresses a
 // cluster would give it. Tasks (knative/init-experiment, common/readiness) read this.
 
-import { findObject, revisionsOf } from "./held-objects.ts";
+import { knativeService, revisionsOf, statusTraffic } from "../../kinds/knative.ts";
+import { findObject } from "./held-objects.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -15,7 +16,7 @@ export function knativeStatus(
 ): Obj {
   const revisions = revisionsOf(objects, namespace, name);
   const latest = revisions[revisions.length - 1]!;
-  const svc = findObject(objects, "ksvc", namespace, name)!;
+  const svc = findObject(objects, knativeService, namespace, name)!;
   const ready = revisions.every((r) => revisionReady(r));
   const status = ready ? "True" : "Unknown";
   const conditions = ["ConfigurationsReady", "Ready", "RoutesReady"].map((type) => ({
@@ -24,17 +25,7 @@ export function knativeStatus(
     ...(ready ? {} : { reason: "RevisionMissing", message: "revision processes are not serving yet" }),
   }));
   const spec = isObj(svc["spec"]) ? svc["spec"] : {};
-  const traffic = Array.isArray(spec["traffic"])
-    ? spec["traffic"].filter(isObj).map((t) => {
-        const entry: Obj = {
-          revisionName: t["latestRevision"] === true ? latest : t["revisionName"],
-          latestRevision: t["latestRevision"] === true,
-          percent: t["percent"] ?? 0,
-        };
-        if (t["tag"] !== undefined) entry["tag"] = t["tag"];
-        return entry;
-      })
-    : [{ revisionName: latest, latestRevision: true, percent: 100 }];
+  const traffic = statusTraffic(spec["traffic"], latest);
   return {
     observedGeneration: 1,
     conditions,

@@ -47,8 +47,8 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { parseFieldPath } from "../../kinds/fieldpath.ts";
 import { parseDuration } from "../../loadgen/duration.ts";
-import { parseFieldPath } from "./fieldpath.ts";
 import { labSchemaProblems } from "./lab-schema.ts";
 
 export interface ImageCommand {

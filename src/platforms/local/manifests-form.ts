@@ -5,12 +5,13 @@
 import { basename } from "node:path";
 import type { Experiment } from "../../api/index.ts";
 import { allVersions } from "../../engine/weights.ts";
+import { trafficKindOf, trafficKindTitles } from "../../kinds/index.ts";
+import { knativeManifests, knativeService } from "../../kinds/knative.ts";
 import { compileRoutes, RouteTableError } from "../../router/index.ts";
 import { parseHelmArgs } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
 import type { Lab } from "./lab.ts";
 import { type LoadGenerator, loadGeneratorsFor } from "./traffic.ts";
-import { isKnativeService, revisionName } from "./workloads.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -48,7 +49,7 @@ function metaOf(o: Obj): { name: string; namespace: string } {
 /** The revision a Knative Service manifest makes, or the problems that keep it from running. */
 function revisionOf(
   m: Manifest,
-  n: number,
+  revision: string,
   lab: Lab,
   label: string,
   problems: string[],
@@ -78,7 +79,7 @@ function revisionOf(
       problems.push(`${label}: spec.template.spec.containers[0].env[${i}].valueFrom: not supported locally`);
     else env[e["name"]] = String(e["value"] ?? "");
   });
-  return { name: revisionName(m.obj, n), namespace, service: name, image, env, where: label };
+  return { name: revision, namespace, service: name, image, env, where: label };
 }
 
 /** Sorts the non-iter8 manifests into routing objects, revisions and Jobs, checking each. */
@@ -86,31 +87,30 @@ export function manifestsForm(manifests: Manifest[], lab: Lab, problems: string[
   const routing: Manifest[] = [];
   const revisions: Revision[] = [];
   const jobs: Manifest[] = [];
-  const revCount = new Map<string, number>();
-  for (const m of manifests) {
+  const revisionAt = new Map(knativeManifests(manifests.map((m) => m.obj)).map((k) => [k.index, k.revision]));
+  for (const [index, m] of manifests.entries()) {
     const api = String(m.obj["apiVersion"]);
     const kind = m.obj["kind"];
     if (api.startsWith("iter8.tools/")) continue;
     const { name, namespace: ns } = metaOf(m.obj);
     const label = `${m.file}: ${kind} ${ns}/${name}`;
-    if (isKnativeService(m.obj)) {
+    const trafficKind = trafficKindOf(m.obj);
+    if (trafficKind === knativeService) {
       routing.push(m);
-      const n = (revCount.get(`${ns}/${name}`) ?? 0) + 1;
-      revCount.set(`${ns}/${name}`, n);
-      const r = revisionOf(m, n, lab, label, problems);
+      const r = revisionOf(m, revisionAt.get(index)!, lab, label, problems);
       if (!r) continue;
       const existing = revisions.findIndex((x) => x.name === r.name && x.namespace === ns);
       if (existing >= 0) revisions[existing] = r;
       else revisions.push(r);
-    } else if (kind === "VirtualService" && api.startsWith("networking.istio.io/")) {
-      if (routing.some((o) => o.obj["kind"] === "VirtualService" && sameName(o.obj, ns, name)))
-        problems.push(`${label}: metadata.name: a VirtualService of this name is already defined`);
+    } else if (trafficKind) {
+      if (routing.some((o) => trafficKindOf(o.obj) === trafficKind && sameName(o.obj, ns, name)))
+        problems.push(`${label}: metadata.name: a ${String(kind)} of this name is already defined`);
       routing.push(m);
     } else if (kind === "Job" && api === "batch/v1") {
       jobs.push(m);
     } else {
       problems.push(
-        `${m.file}: document ${m.doc}: ${api} ${String(kind)} is not supported locally (Knative Service, Istio VirtualService, batch/v1 Job, iter8 Experiment and Metric are)`,
+        `${m.file}: document ${m.doc}: ${api} ${String(kind)} is not supported locally (${trafficKindTitles()}, batch/v1 Job, iter8 Experiment and Metric are)`,
       );
     }
   }
@@ -211,7 +211,7 @@ export function checkExperimentAgainstLab(
   }
   if (lab.helm) {
     const { namespace, name: svc } = lab.helm.service;
-    if (!routing.some((m) => m.obj["kind"] === "Service" && sameName(m.obj, namespace, svc)))
+    if (!routing.some((m) => trafficKindOf(m.obj) === knativeService && sameName(m.obj, namespace, svc)))
       problems.push(`${lab.file}: helm.service: no Knative Service ${namespace}/${svc} in the manifests`);
   }
   const versions = allVersions(exp);

@@ -10,9 +10,11 @@ import type { Experiment, VersionDetail } from "../../api/types.ts";
 import { resolveMetrics } from "../../engine/metrics.ts";
 import type { ExperimentStore } from "../../engine/ports.ts";
 import { allVersions, movesTraffic } from "../../engine/weights.ts";
+import { getPath, parseFieldPath } from "../../kinds/fieldpath.ts";
+import { type TrafficKind, trafficKindFor } from "../../kinds/index.ts";
 import { versionLabel } from "../../metrics/index.ts";
 import { compileRoutes } from "../../router/index.ts";
-import { getPath, parseFieldPath } from "./fieldpath.ts";
+import { findObject } from "./held-objects.ts";
 import { mayRun, type TaskPermission, taskCommand } from "./safe-tasks.ts";
 import type { Tutorial } from "./tutorial.ts";
 
@@ -139,15 +141,17 @@ function knativeInitProblems(t: Tutorial, field: string): string[] {
   return out;
 }
 
-/** The held object a weightObjRef names (the newest manifest of that kind and name). */
-function refTarget(t: Tutorial, exp: Experiment, v: VersionDetail): Obj | undefined {
+/** The held object a weightObjRef names (the newest manifest of that kind and name), with its kind. */
+function refTarget(
+  t: Tutorial,
+  exp: Experiment,
+  v: VersionDetail,
+): { obj: Obj; kind: TrafficKind } | undefined {
   const w = v.weightObjRef!;
   const ns = w.namespace || exp.metadata.namespace || "default";
-  const matches = t.routing.filter((o) => {
-    const md = isObj(o["metadata"]) ? o["metadata"] : {};
-    return o["kind"] === w.kind && md["name"] === w.name && ((md["namespace"] as string) || "default") === ns;
-  });
-  return matches[matches.length - 1];
+  const kind = trafficKindFor({ kind: w.kind ?? "", apiVersion: w.apiVersion });
+  const obj = kind ? findObject(t.routing, kind, ns, w.name ?? "") : undefined;
+  return kind && obj ? { obj, kind } : undefined;
 }
 
 /** Each weightObjRef.fieldPath names a number (or an Istio/Knative weight left out) in its object. */
@@ -158,8 +162,9 @@ function fieldPathProblems(t: Tutorial): string[] {
     const w = v.weightObjRef;
     if (!w?.fieldPath || t.lab.versions) return;
     const field = `${t.experimentFile}: Experiment ${exp.metadata.name}: ${versionField(i)}.weightObjRef.fieldPath`;
-    const obj = refTarget(t, exp, v);
-    if (!obj) return; // reported by the manifests checks
+    const target = refTarget(t, exp, v);
+    if (!target) return; // reported by the manifests checks
+    const { obj, kind } = target;
     let path: (string | number)[];
     try {
       path = parseFieldPath(w.fieldPath);
@@ -169,8 +174,8 @@ function fieldPathProblems(t: Tutorial): string[] {
     }
     const parent = getPath(obj, path.slice(0, -1));
     const value = getPath(obj, path);
-    const last = path[path.length - 1];
-    const implicit = value === undefined && (last === "weight" || last === "percent") && isObj(parent);
+    // A weight field left out means what the kind says (Istio 0, Gateway API 1).
+    const implicit = value === undefined && isObj(parent) && kind.absentWeight(path) !== undefined;
     if (typeof value !== "number" && !implicit)
       out.push(
         `${field}: ${w.fieldPath} ${value === undefined ? "does not exist" : `holds ${JSON.stringify(value)}, not a number`} in ${w.kind} ${w.name}`,

@@ -2,6 +2,8 @@
 // with the status Knative would report), and secrets from $ITER8_SECRETS_FILE and the environment.
 
 import type { ObjectKey } from "../../engine/ports.ts";
+import { trafficKindFor } from "../../kinds/index.ts";
+import { knativeService } from "../../kinds/knative.ts";
 import {
   ChainSecretSource,
   EnvSecretSource,
@@ -9,7 +11,7 @@ import {
   type SecretSource,
 } from "../../metrics/index.ts";
 import type { ObjectRef, TaskPlatform } from "../../tasks/types.ts";
-import { findObject, type HeldObjects, kindOf } from "./held-objects.ts";
+import { findObject, type HeldObjects } from "./held-objects.ts";
 import { knativeStatus } from "./knative-status.ts";
 
 export class LocalTaskPlatform implements TaskPlatform {
@@ -27,13 +29,15 @@ export class LocalTaskPlatform implements TaskPlatform {
   }
 
   async getObject(ref: ObjectRef): Promise<Record<string, unknown> | undefined> {
-    const kind = kindOf(ref);
+    const kind = trafficKindFor(ref);
     if (!kind) return undefined;
     const obj = findObject(this.#held.objects, kind, ref.namespace, ref.name);
     if (!obj) return undefined;
     const copy = structuredClone(obj);
     copy["status"] =
-      kind === "ksvc" ? knativeStatus(this.#held.objects, ref.namespace, ref.name, this.#revisionReady) : {};
+      kind === knativeService
+        ? knativeStatus(this.#held.objects, ref.namespace, ref.name, this.#revisionReady)
+        : {};
     return copy;
   }
 

@@ -32,7 +32,7 @@ export interface Tutorial {
   experimentFile: string;
   /** The tutorial's Metrics and the "installed" sample set for the backend, tutorial's first. */
   metrics: Metric[];
-  /** Knative Services (every revision's manifest, in order) and VirtualServices. */
+  /** Knative Services (every revision's manifest, in order), VirtualServices and HTTPRoutes. */
   routing: Obj[];
   /** The Knative revisions of the manifests form (empty in the services form). */
   revisions: Revision[];

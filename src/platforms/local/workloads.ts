@@ -3,7 +3,8 @@
 // Derived here only, both for the checks before start and for the run (also for revisions a
 // promotion creates and for routing objects restored on resume).
 
-import { getPath } from "./fieldpath.ts";
+import { getPath } from "../../kinds/fieldpath.ts";
+import { knativeManifests } from "../../kinds/knative.ts";
 import { type Lab, resolveProgram } from "./lab.ts";
 
 type Obj = Record<string, unknown>;
@@ -33,31 +34,17 @@ export interface KnativeRevision {
   container: Obj;
 }
 
-export const isKnativeService = (o: Obj): boolean =>
-  o["kind"] === "Service" && String(o["apiVersion"]).startsWith("serving.knative.dev/");
-
-/** Knative's revision name for a Service manifest: its template's name, else `NAME-0000N`. */
-export function revisionName(doc: Obj, index: number): string {
-  const name = getPath(doc, ["spec", "template", "metadata", "name"]);
-  if (typeof name === "string") return name;
-  const md = isObj(doc["metadata"]) ? doc["metadata"] : {};
-  return `${String(md["name"] ?? "")}-${String(index).padStart(5, "0")}`;
-}
-
 /** Every revision of the Knative Services among `objects`, in order of first appearance. */
 export function knativeRevisions(objects: Obj[]): KnativeRevision[] {
   const out = new Map<string, KnativeRevision>();
-  const counts = new Map<string, number>();
-  for (const o of objects) {
-    if (!isKnativeService(o)) continue;
-    const md = isObj(o["metadata"]) ? o["metadata"] : {};
-    const service = String(md["name"] ?? "");
-    const namespace = typeof md["namespace"] === "string" && md["namespace"] ? md["namespace"] : "default";
-    const n = (counts.get(`${namespace}/${service}`) ?? 0) + 1;
-    counts.set(`${namespace}/${service}`, n);
-    const c = getPath(o, ["spec", "template", "spec", "containers", 0]);
-    const name = revisionName(o, n);
-    out.set(`${namespace}/${name}`, { name, namespace, service, container: isObj(c) ? c : {} });
+  for (const m of knativeManifests(objects)) {
+    const c = getPath(m.manifest, ["spec", "template", "spec", "containers", 0]);
+    out.set(`${m.namespace}/${m.revision}`, {
+      name: m.revision,
+      namespace: m.namespace,
+      service: m.service,
+      container: isObj(c) ? c : {},
+    });
   }
   return [...out.values()];
 }

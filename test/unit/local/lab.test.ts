@@ -10,7 +10,7 @@ import {
   getPath,
   parseFieldPath,
   setPath,
-} from "../../../src/platforms/local/fieldpath.ts";
+} from "../../../src/kinds/fieldpath.ts";
 import { LabError, parseLab } from "../../../src/platforms/local/lab.ts";
 
 describe("field paths", () => {
