@@ -5,15 +5,19 @@ import cluster, { type Worker } from "node:cluster";
 import type { Server } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { createAdminServer } from "./admin.ts";
+import { type DataPlane, DEFAULT_PROXY_OPTIONS, type Logger, type ProxyEngine } from "./dataplane.ts";
+import { makeDataPlane } from "./engines.ts";
 import { type MetricsState, MetricsStore, type RouterMetrics } from "./metrics.ts";
-import { type DataPlane, DEFAULT_PROXY_OPTIONS, type Engine, type Logger, makeDataPlane } from "./proxy.ts";
 import type { RouteTable } from "./routes.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
 export { parseRouterConfig, type RouterConfig, readRouterConfig, singleUpstreamTable } from "./config.ts";
+export type { Logger, ProxyEngine } from "./dataplane.ts";
+export { PROXY_ENGINES } from "./dataplane.ts";
 export type { MetricsState, RouterMetrics, VersionSnapshot } from "./metrics.ts";
 export { CODE_CLASSES, LATENCY_BUCKETS_MS, MetricsStore } from "./metrics.ts";
-export type { Engine, Logger } from "./proxy.ts";
+/** @deprecated the old name of ProxyEngine (it collided with the experiment Engine); use ProxyEngine. */
+export type Engine = ProxyEngine;
 export type { Plan, RouteIssue, RouteTable, Upstream } from "./routes.ts";
 export { compileRoutes, isRoutingObject, parseAddress, RouteTableError } from "./routes.ts";
 
@@ -24,7 +28,7 @@ export interface RouterOptions {
   /** 0 or 1: serve in this process; N > 1: N node:cluster workers sharing the listen socket. */
   workers?: number;
   /** "fast" (default): raw-socket data path; "node": node:http server and client (for comparison). */
-  engine?: Engine;
+  engine?: ProxyEngine;
   upstreamTimeoutMs?: number;
   maxHeaderSize?: number;
   headersTimeoutMs?: number;
