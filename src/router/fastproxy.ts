@@ -552,8 +552,11 @@ class ClientConn {
           leftover = e < 0 || e >= rest.length ? null : rest.subarray(e);
         }
         if (leftover !== null) {
-          // Copy: the original chunk may be large and we keep only the tail.
-          this.buf = this.buf === null ? Buffer.from(leftover) : Buffer.concat([this.buf, leftover]);
+          // Copy a small tail of a large chunk (not to pin the chunk); a large tail is kept as it is, or
+          // every request of a pipelined burst would copy the rest of it again.
+          const pins = leftover.byteLength * 2 < leftover.buffer.byteLength;
+          const tail = pins ? Buffer.from(leftover) : leftover;
+          this.buf = this.buf === null ? tail : Buffer.concat([this.buf, tail]);
         }
       }
       if (this.phase === P_BUSY) return;

@@ -21,6 +21,81 @@ import { connectionTokensOf, type Framing, forwardRequestFields, forwardResponse
 import { type HeadError, isHeadError, splitAbsoluteForm } from "./http1.ts";
 
 const NO_MIRRORS: Plan[] = [];
+/** Pipelined requests waiting on one connection beyond which the router stops reading it. */
+const PIPELINE_QUEUE_LIMIT = 32;
+/** Bytes queued for a client beyond which its next pipelined request waits for the queue to drain. */
+const CLIENT_WRITE_HIGH_WATER = 64 * 1024;
+
+/**
+ * The exchanges of one client connection, served one at a time: node:http parses every pipelined
+ * request of a read at once, and forwarding them all would make the router hold every answer for a
+ * client that may never read them. The next one starts when the previous response is done and the
+ * client's queue is drained; reading stops while requests wait.
+ */
+class Lane {
+  private busy = false;
+  private readonly waiting: Array<() => void> = [];
+  private readonly sock: Socket;
+  private holding = false;
+  private readonly resumeSocket: () => void;
+
+  constructor(sock: Socket) {
+    this.sock = sock;
+    // node:http resumes a connection on its own whenever a response is written or a request is read,
+    // so a plain pause() would not stop its parser from reading on: while the lane holds the socket,
+    // those resumes are ignored (the flood test would show a Node that works otherwise).
+    const original = sock.resume;
+    this.resumeSocket = () => original.call(sock);
+    sock.resume = () => (this.holding ? sock : original.call(sock));
+  }
+
+  private pause(): void {
+    this.holding = true;
+    this.sock.pause();
+  }
+
+  private resume(): void {
+    this.holding = false;
+    this.resumeSocket();
+  }
+
+  /** Run `serve` now or after the exchanges before it; `res` closing (finished or not) frees the lane. */
+  admit(res: http.ServerResponse, serve: () => void): void {
+    let started = false;
+    const run = () => {
+      started = true;
+      this.busy = true;
+      serve();
+    };
+    res.once("close", () => {
+      if (started) this.next();
+    });
+    if (!this.busy) run();
+    else {
+      this.waiting.push(run);
+      if (this.waiting.length > PIPELINE_QUEUE_LIMIT) this.pause();
+    }
+  }
+
+  private next(): void {
+    this.busy = false;
+    const sock = this.sock;
+    if (sock.destroyed) return;
+    const go = () => {
+      if (sock.destroyed || this.busy) return;
+      const run = this.waiting.shift();
+      if (this.waiting.length <= PIPELINE_QUEUE_LIMIT && sock.isPaused()) this.resume();
+      run?.();
+    };
+    if (
+      this.waiting.length > 0 &&
+      (sock.writableNeedDrain || sock.writableLength > CLIENT_WRITE_HIGH_WATER)
+    ) {
+      this.pause();
+      sock.once("drain", go);
+    } else go();
+  }
+}
 
 /** A client request as the router sees it: origin-form target, the effective authority, its framing. */
 interface ClientRequest extends RequestLike {
@@ -41,6 +116,7 @@ export class NodeProxy implements DataPlane {
   private readonly random: () => number;
   private readonly mirrorScratch: Plan[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly lanes = new WeakMap<Socket, Lane>();
 
   constructor(table: RouteTable, opts: ProxyOptions) {
     this.opts = opts;
@@ -124,6 +200,15 @@ export class NodeProxy implements DataPlane {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let lane = this.lanes.get(req.socket);
+    if (lane === undefined) {
+      lane = new Lane(req.socket);
+      this.lanes.set(req.socket, lane);
+    }
+    lane.admit(res, () => this.serve(req, res));
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const start = performance.now();
     const view = clientRequest(req);
     if (isHeadError(view)) {
