@@ -571,7 +571,7 @@ class ClientConn {
     const body = `${message}\n`;
     this.sock.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body, "latin1")}\r\nconnection: close\r\n\r\n${body}`,
       "latin1",
     );
     this.sock.destroySoon();
@@ -949,7 +949,7 @@ class Exchange {
     const closeConn = close || !this.req.keepAlive || !this.requestDone;
     client.sock.write(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\n${closeConn ? "connection: close\r\n" : ""}\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body, "latin1")}\r\n${closeConn ? "connection: close\r\n" : ""}\r\n${body}`,
       "latin1",
     );
     if (this.up !== null) {

@@ -37,6 +37,7 @@ class Lane {
   private readonly waiting: Array<() => void> = [];
   private readonly sock: Socket;
   private holding = false;
+  private closing: string | null = null;
   private readonly resumeSocket: () => void;
 
   constructor(sock: Socket) {
@@ -59,6 +60,23 @@ class Lane {
     this.resumeSocket();
   }
 
+  /** An exchange runs or waits on this connection. */
+  get active(): boolean {
+    return this.busy || this.waiting.length > 0;
+  }
+
+  /** After the exchanges admitted so far: write `answer` (the router's own) and close. */
+  endWith(answer: string): void {
+    this.closing = answer;
+    this.pause();
+  }
+
+  private finishClosing(answer: string): void {
+    const sock = this.sock;
+    if (sock.writable) sock.end(answer);
+    sock.destroySoon();
+  }
+
   /** Run `serve` now or after the exchanges before it; `res` closing (finished or not) frees the lane. */
   admit(res: http.ServerResponse, serve: () => void): void {
     let started = false;
@@ -68,7 +86,8 @@ class Lane {
       serve();
     };
     res.once("close", () => {
-      if (started) this.next();
+      // A response that ends the connection: what was pipelined after it is dropped, never forwarded.
+      if (started) this.next(!res.shouldKeepAlive);
     });
     if (!this.busy) run();
     else {
@@ -77,14 +96,20 @@ class Lane {
     }
   }
 
-  private next(): void {
+  private next(last: boolean): void {
     this.busy = false;
     const sock = this.sock;
-    if (sock.destroyed) return;
+    if (last) this.waiting.length = 0;
+    if (sock.destroyed || last) return;
     const go = () => {
       if (sock.destroyed || this.busy) return;
       const run = this.waiting.shift();
-      if (this.waiting.length <= PIPELINE_QUEUE_LIMIT && sock.isPaused()) this.resume();
+      if (run === undefined && this.closing !== null) {
+        this.finishClosing(this.closing);
+        return;
+      }
+      if (this.closing === null && this.waiting.length <= PIPELINE_QUEUE_LIMIT && sock.isPaused())
+        this.resume();
       run?.();
     };
     if (
@@ -131,6 +156,9 @@ export class NodeProxy implements DataPlane {
         requestTimeout: 0, // long uploads are fine; idle sockets are closed by the idle timeout instead
         keepAliveTimeout: 5_000,
         noDelay: true,
+        // Checked in clientRequest instead: node's own check answers 400 but goes on parsing and
+        // emitting the requests pipelined after it, whose answers would then be lost.
+        requireHostHeader: false,
       },
       (req, res) => this.handle(req, res),
     );
@@ -186,17 +214,25 @@ export class NodeProxy implements DataPlane {
   }
 
   private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (socket.writable && (socket as Socket & { _httpMessage?: unknown })._httpMessage == null) {
-      const code = err.code;
-      const status =
-        code === "HPE_HEADER_OVERFLOW"
-          ? "431 Request Header Fields Too Large"
-          : code === "ERR_HTTP_REQUEST_TIMEOUT"
-            ? "408 Request Timeout"
-            : "400 Bad Request";
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const lane = this.lanes.get(socket);
+    // Bytes after a request that closes the connection: ignored, the answer in flight still goes out.
+    if (err.code === "HPE_CLOSED_CONNECTION" && lane?.active) return;
+    const code = err.code;
+    const status =
+      code === "HPE_HEADER_OVERFLOW"
+        ? "431 Request Header Fields Too Large"
+        : code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "408 Request Timeout"
+          : "400 Bad Request";
+    const answer = `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+    // Requests before a bad one are answered first (the upstream may have run them already); a client
+    // that went away (reset, or its end in the middle of a request) is simply let go.
+    const badBytes = code?.startsWith("HPE_") === true && code !== "HPE_INVALID_EOF_STATE";
+    if (lane?.active && badBytes) lane.endWith(answer);
+    else {
+      if (socket.writable) socket.end(answer);
+      socket.destroy();
     }
-    socket.destroy();
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -492,6 +528,8 @@ function clientRequest(req: http.IncomingMessage): ClientRequest | HeadError {
   let rawHeaders: readonly string[] = req.rawHeaders;
   let authority = req.headers.host ?? "";
   let path = url;
+  if (req.httpVersion === "1.1" && req.headers.host === undefined)
+    return { error: true, status: 400, message: "missing Host header" };
   const absolute = splitAbsoluteForm(url);
   if (isHeadError(absolute)) return absolute;
   if (absolute !== null) {
