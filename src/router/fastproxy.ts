@@ -330,36 +330,42 @@ class UpConn {
         this.phase = U_BODY;
         continue;
       }
-      // U_BODY
-      const kind = this.bodyKind;
-      if (kind === BODY_LENGTH) {
-        const n = Math.min(this.remaining, data.length - off);
-        o.onResponseBody(off === 0 && n === data.length ? data : data.subarray(off, off + n));
-        off += n;
-        this.remaining -= n;
-        if (this.remaining === 0) {
-          if (off < data.length) this.tainted = true;
-          this.complete();
-        }
-      } else if (kind === BODY_CHUNKED) {
-        const end = this.scanner.scan(data, off, data.length);
-        if (end === -2) {
-          this.protocolError(`bad chunked body: ${this.scanner.error}`);
-          return;
-        }
-        const stop = end === -1 ? data.length : end;
-        o.onResponseBody(off === 0 && stop === data.length ? data : data.subarray(off, stop));
-        off = stop;
-        if (end >= 0) {
-          if (off < data.length) this.tainted = true;
-          this.complete();
-        }
-      } else {
-        o.onResponseBody(off === 0 ? data : data.subarray(off));
-        off = data.length;
-      }
+      off = this.readBody(o, data, off);
+      if (off < 0) return;
     }
     o.flushHead();
+  }
+
+  /** Body bytes data[off..] of the response in progress: the offset after them, -1 on a framing error. */
+  private readBody(o: Exchange, data: Buffer, off: number): number {
+    const kind = this.bodyKind;
+    if (kind === BODY_LENGTH) {
+      const n = Math.min(this.remaining, data.length - off);
+      o.onResponseBody(off === 0 && n === data.length ? data : data.subarray(off, off + n));
+      off += n;
+      this.remaining -= n;
+      if (this.remaining === 0) {
+        if (off < data.length) this.tainted = true;
+        this.complete();
+      }
+      return off;
+    }
+    if (kind === BODY_CHUNKED) {
+      const end = this.scanner.scan(data, off, data.length);
+      if (end === -2) {
+        this.protocolError(`bad chunked body: ${this.scanner.error}`);
+        return -1;
+      }
+      const stop = end === -1 ? data.length : end;
+      o.onResponseBody(off === 0 && stop === data.length ? data : data.subarray(off, stop));
+      if (end >= 0) {
+        if (stop < data.length) this.tainted = true;
+        this.complete();
+      }
+      return stop;
+    }
+    o.onResponseBody(off === 0 ? data : data.subarray(off));
+    return data.length;
   }
 
   private complete(): void {
