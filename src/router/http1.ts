@@ -83,6 +83,16 @@ function hasBadValueChar(v: string): boolean {
   return false;
 }
 
+/** A URI has no raw bytes outside printable ASCII (RFC 3986); llhttp refuses them in a target too. */
+function isVisibleAscii(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
 function trimOws(v: string): string {
   let a = 0;
   let b = v.length;
@@ -178,8 +188,7 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
   const target = head.slice(sp1 + 1, sp2);
   const version = head.slice(sp2 + 1, eol);
   if (!isToken(method)) return fail(400, "invalid method");
-  if (target.length === 0 || target.includes(" ") || hasBadValueChar(target))
-    return fail(400, "invalid request target");
+  if (!isVisibleAscii(target)) return fail(400, "invalid request target");
   let minor: number;
   if (version === "HTTP/1.1") minor = 1;
   else if (version === "HTTP/1.0") minor = 0;

@@ -37,6 +37,7 @@ export const CASES: Record<string, string> = {
   "chunk size overflow": `POST /j HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n${"f".repeat(17)}\r\nhello\r\n0\r\n\r\n`,
   "bare LF after chunk data": `POST /j HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n`,
   "signed length": `POST /s HTTP/1.1\r\n${H}Content-Length: +5\r\n\r\nhello`,
+  "a raw byte in the target": `GET /a\u00ff HTTP/1.1\r\n${H}\r\n`,
   "NUL in a header": `GET /n HTTP/1.1\r\n${H}X-A: a\u0000b\r\n\r\n`,
   "absolute-form target": "GET http://other.test/abs?q=1 HTTP/1.1\r\nHost: diff.test\r\n\r\n",
   "absolute-form without a path": "GET http://other.test HTTP/1.1\r\nHost: diff.test\r\n\r\n",

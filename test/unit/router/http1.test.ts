@@ -72,6 +72,8 @@ describe("parseRequestHead", () => {
     ["TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked", 400],
     ["CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443", 501],
     ["invalid method", "G@T / HTTP/1.1\r\nHost: a", 400],
+    ["a raw byte in the target", "GET /\u00ff HTTP/1.1\r\nHost: a", 400],
+    ["a control character in the target", "GET /\u0001 HTTP/1.1\r\nHost: a", 400],
   ];
   for (const [name, head, status] of bad) {
     it(`rejects ${name} with ${status}`, () => {
