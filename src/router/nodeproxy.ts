@@ -38,6 +38,8 @@ class Lane {
   private readonly sock: Socket;
   private holding = false;
   private closing: string | null = null;
+  /** A response ended the connection: nothing read after it is ever served. */
+  private ended = false;
   private readonly resumeSocket: () => void;
 
   constructor(sock: Socket) {
@@ -89,6 +91,7 @@ class Lane {
       // A response that ends the connection: what was pipelined after it is dropped, never forwarded.
       if (started) this.next(!res.shouldKeepAlive);
     });
+    if (this.ended) return;
     if (!this.busy) run();
     else {
       this.waiting.push(run);
@@ -99,7 +102,10 @@ class Lane {
   private next(last: boolean): void {
     this.busy = false;
     const sock = this.sock;
-    if (last) this.waiting.length = 0;
+    if (last) {
+      this.ended = true;
+      this.waiting.length = 0;
+    }
     if (sock.destroyed || last) return;
     const go = () => {
       if (sock.destroyed || this.busy) return;
