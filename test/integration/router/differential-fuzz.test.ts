@@ -1,6 +1,7 @@
 // Fuzzer of request mutations with the differential oracle (differential-harness.ts): the framing cases,
 // mutated by inserting, deleting and replacing bytes and fragments that matter to HTTP/1.1 framing.
-// Bounded: a fixed number of runs per engine and upstream parser, and a time limit for each.
+// Bounded: a fixed number of runs per engine and upstream parser, and a time limit for each (longer
+// campaigns: ROUTER_FUZZ_RUNS=400 ROUTER_FUZZ_MS=60000).
 
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
