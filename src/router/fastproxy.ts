@@ -3,9 +3,26 @@
 // and runs every deadline (slow headers, idle clients, upstream timeouts, idle pooled sockets) from one
 // periodic sweep instead of a timer per request. It does about half the work of a node:http proxy per
 // request, which is where the throughput comes from.
+//
+// This file is deliberately one module over the usual size limit: it is the router's single hot path
+// (client connection, exchange, upstream connection and pool share state per byte read), and splitting
+// it would put a module boundary, and its indirections, inside the per-request loop.
 
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
+import {
+  type DataPlane,
+  isFailure,
+  type Logger,
+  type Plan,
+  type ProxyOptions,
+  type Resolver,
+  type RouteTable,
+  Routing,
+  type Upstream,
+  type VersionStats,
+} from "./dataplane.ts";
+import { type Framing, fieldLines, forwardRequestFields, forwardResponseFields } from "./headers.ts";
 import {
   BODY_CHUNKED,
   BODY_LENGTH,
@@ -14,16 +31,13 @@ import {
   ChunkedScanner,
   findHeadEnd,
   type HeadError,
+  hasBareLineBreak,
   isHeadError,
   parseRequestHead,
   parseResponseHead,
   type RequestHead,
   type ResponseHead,
 } from "./http1.ts";
-import type { MetricsStore } from "./metrics.ts";
-import type { Logger, ProxyOptions } from "./proxy.ts";
-import { createResolver, isFailure, type Resolver, shadowAuthority } from "./resolve.ts";
-import { HOP_BY_HOP_NAMES, type Plan, type RouteTable, type Upstream } from "./routes.ts";
 
 /** Idle pooled upstream sockets are closed before the usual 5 s server keep-alive timeout. */
 const UPSTREAM_IDLE_MS = 4_000;
@@ -32,6 +46,11 @@ const CLIENT_KEEPALIVE_MS = 5_000;
 const MAX_IDLE_PER_UPSTREAM = 1024;
 /** Response bodies up to this size are sent with their head in a single write. */
 const SMALL_BODY = 16 * 1024;
+/**
+ * A client that does not read its responses: once this much is queued for it, its next pipelined
+ * request waits (and its socket is not read) until the queue drains. Bounds memory per connection.
+ */
+const CLIENT_WRITE_HIGH_WATER = 64 * 1024;
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
   408: "Request Timeout",
@@ -48,11 +67,11 @@ const P_HEAD = 0;
 const P_BUSY = 1;
 const P_CLOSED = 2;
 
-export class FastProxy {
+export class FastProxy implements DataPlane {
   readonly server: net.Server;
-  private resolver: Resolver;
+  private readonly routing: Routing;
   readonly opts: ProxyOptions;
-  readonly metrics: MetricsStore;
+  readonly metrics: VersionStats;
   readonly random: () => number;
   readonly logger: Logger | undefined;
   private readonly pools = new Map<string, Pool>();
@@ -67,8 +86,7 @@ export class FastProxy {
     this.metrics = opts.metrics;
     this.random = opts.random ?? Math.random;
     this.logger = opts.logger;
-    this.resolver = createResolver(table);
-    for (const v of table.versions) this.metrics.register(v);
+    this.routing = new Routing(table, opts.metrics);
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => {
       const c = new ClientConn(this, sock);
       this.clients.add(c);
@@ -79,16 +97,15 @@ export class FastProxy {
   }
 
   setTable(table: RouteTable): void {
-    for (const v of table.versions) this.metrics.register(v);
-    this.resolver = createResolver(table);
+    this.routing.set(table);
   }
 
   get table(): RouteTable {
-    return this.resolver.table;
+    return this.routing.table;
   }
 
   get currentResolver(): Resolver {
-    return this.resolver;
+    return this.routing.resolver;
   }
 
   get openConnections(): number {
@@ -273,6 +290,10 @@ class UpConn {
             this.protocolError("response head too large");
             return;
           }
+          if (hasBareLineBreak(buf)) {
+            this.protocolError("bare CR or LF in response head");
+            return;
+          }
           this.headBuf = buf === data ? Buffer.from(buf) : buf;
           return;
         }
@@ -309,36 +330,42 @@ class UpConn {
         this.phase = U_BODY;
         continue;
       }
-      // U_BODY
-      const kind = this.bodyKind;
-      if (kind === BODY_LENGTH) {
-        const n = Math.min(this.remaining, data.length - off);
-        o.onResponseBody(off === 0 && n === data.length ? data : data.subarray(off, off + n));
-        off += n;
-        this.remaining -= n;
-        if (this.remaining === 0) {
-          if (off < data.length) this.tainted = true;
-          this.complete();
-        }
-      } else if (kind === BODY_CHUNKED) {
-        const end = this.scanner.scan(data, off, data.length);
-        if (end === -2) {
-          this.protocolError(`bad chunked body: ${this.scanner.error}`);
-          return;
-        }
-        const stop = end === -1 ? data.length : end;
-        o.onResponseBody(off === 0 && stop === data.length ? data : data.subarray(off, stop));
-        off = stop;
-        if (end >= 0) {
-          if (off < data.length) this.tainted = true;
-          this.complete();
-        }
-      } else {
-        o.onResponseBody(off === 0 ? data : data.subarray(off));
-        off = data.length;
-      }
+      off = this.readBody(o, data, off);
+      if (off < 0) return;
     }
     o.flushHead();
+  }
+
+  /** Body bytes data[off..] of the response in progress: the offset after them, -1 on a framing error. */
+  private readBody(o: Exchange, data: Buffer, off: number): number {
+    const kind = this.bodyKind;
+    if (kind === BODY_LENGTH) {
+      const n = Math.min(this.remaining, data.length - off);
+      o.onResponseBody(off === 0 && n === data.length ? data : data.subarray(off, off + n));
+      off += n;
+      this.remaining -= n;
+      if (this.remaining === 0) {
+        if (off < data.length) this.tainted = true;
+        this.complete();
+      }
+      return off;
+    }
+    if (kind === BODY_CHUNKED) {
+      const end = this.scanner.scan(data, off, data.length);
+      if (end === -2) {
+        this.protocolError(`bad chunked body: ${this.scanner.error}`);
+        return -1;
+      }
+      const stop = end === -1 ? data.length : end;
+      o.onResponseBody(off === 0 && stop === data.length ? data : data.subarray(off, stop));
+      if (end >= 0) {
+        if (stop < data.length) this.tainted = true;
+        this.complete();
+      }
+      return stop;
+    }
+    o.onResponseBody(off === 0 ? data : data.subarray(off));
+    return data.length;
   }
 
   private complete(): void {
@@ -377,6 +404,8 @@ class ClientConn {
   lastActivity: number;
   private pausedForUpstream = false;
   private pausedForPipeline = false;
+  /** Its responses are not being read: the next request waits for the write queue to drain. */
+  private waitingForDrain = false;
   readonly remoteAddress: string;
 
   constructor(proxy: FastProxy, sock: net.Socket) {
@@ -385,7 +414,7 @@ class ClientConn {
     this.remoteAddress = sock.remoteAddress ?? "";
     this.lastActivity = proxy.now;
     sock.on("data", (d: Buffer) => this.onData(d));
-    sock.on("drain", () => this.ex?.onClientDrain());
+    sock.on("drain", () => this.onDrain());
     sock.on("error", () => {});
     // A client closing its side gives up on the exchange in flight (as node:http treats it by default).
     sock.on("end", () => this.destroy());
@@ -413,7 +442,10 @@ class ClientConn {
     this.proxy.now = now;
     const opts = this.proxy.opts;
     if (this.phase === P_HEAD) {
-      if (this.buf !== null) {
+      if (this.waitingForDrain) {
+        // Not reading what it is sent: an idle client like any other, whatever it has pipelined.
+        if (now - this.lastActivity > opts.idleTimeoutMs) this.destroy();
+      } else if (this.buf !== null) {
         if (now - this.headSince > opts.headersTimeoutMs) this.fail(408, "request headers took too long");
       } else if (now - this.lastActivity > CLIENT_KEEPALIVE_MS) this.destroy();
     } else if (this.phase === P_BUSY) {
@@ -448,20 +480,38 @@ class ClientConn {
         if (end < 0 || end >= chunk.length) return;
         chunk = chunk.subarray(end);
       }
-      // Pipelined request: keep it until this exchange is over (bounded).
-      this.buf = this.buf === null ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
-      if (this.buf.length > this.proxy.opts.maxHeaderSize * 2) {
-        this.pausedForPipeline = true;
-        this.updatePause();
-      }
+      this.keepPipelined(chunk);
       return;
     }
     if (this.phase !== P_HEAD) return;
+    if (this.waitingForDrain) {
+      this.keepPipelined(chunk);
+      return;
+    }
     if (this.buf === null) {
       this.buf = chunk;
       this.headSince = this.lastActivity;
     } else this.buf = Buffer.concat([this.buf, chunk]);
     this.pump();
+  }
+
+  /** A pipelined request that must wait: keep it (bounded: reading stops beyond two heads' worth). */
+  private keepPipelined(chunk: Buffer): void {
+    this.buf = this.buf === null ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length > this.proxy.opts.maxHeaderSize * 2) {
+      this.pausedForPipeline = true;
+      this.updatePause();
+    }
+  }
+
+  private onDrain(): void {
+    if (this.ex !== null) this.ex.onClientDrain();
+    else if (this.waitingForDrain && this.phase === P_HEAD) {
+      this.waitingForDrain = false;
+      this.lastActivity = this.proxy.now;
+      this.headSince = this.lastActivity;
+      this.resumeReading();
+    }
   }
 
   /** Parse and start as many requests as the buffer holds, one exchange at a time. */
@@ -477,6 +527,10 @@ class ClientConn {
       if (end < 0) {
         if (buf.length > limit) {
           this.fail(431, "request head too large");
+          return;
+        }
+        if (hasBareLineBreak(buf)) {
+          this.fail(400, "bare CR or LF in request head");
           return;
         }
         this.buf = buf.length === 0 ? null : buf;
@@ -504,8 +558,11 @@ class ClientConn {
           leftover = e < 0 || e >= rest.length ? null : rest.subarray(e);
         }
         if (leftover !== null) {
-          // Copy: the original chunk may be large and we keep only the tail.
-          this.buf = this.buf === null ? Buffer.from(leftover) : Buffer.concat([this.buf, leftover]);
+          // Copy a small tail of a large chunk (not to pin the chunk); a large tail is kept as it is, or
+          // every request of a pipelined burst would copy the rest of it again.
+          const pins = leftover.byteLength * 2 < leftover.buffer.byteLength;
+          const tail = pins ? Buffer.from(leftover) : leftover;
+          this.buf = this.buf === null ? tail : Buffer.concat([this.buf, tail]);
         }
       }
       if (this.phase === P_BUSY) return;
@@ -520,7 +577,7 @@ class ClientConn {
     const body = `${message}\n`;
     this.sock.end(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body, "latin1")}\r\nconnection: close\r\n\r\n${body}`,
       "latin1",
     );
     this.sock.destroySoon();
@@ -540,6 +597,18 @@ class ClientConn {
     this.lastActivity = this.proxy.now;
     this.headSince = this.lastActivity;
     this.pausedForUpstream = false;
+    if (this.sock.writableLength > CLIENT_WRITE_HIGH_WATER) {
+      // The client is not reading its responses: read and start nothing more until they drain
+      // (backpressure), so a pipelining client cannot make the router queue unbounded answers.
+      this.waitingForDrain = true;
+      this.pausedForPipeline = true;
+      this.updatePause();
+      return;
+    }
+    this.resumeReading();
+  }
+
+  private resumeReading(): void {
     if (this.pausedForPipeline) {
       this.pausedForPipeline = false;
       this.updatePause();
@@ -571,6 +640,10 @@ class Exchange {
   private headText = "";
   private retried = false;
   private pendingHead: string | null = null;
+  /** Bytes of the final response (or of our own answer) were written: no error status is possible now. */
+  private wroteToClient = false;
+  /** The request was complete but not yet flushed upstream: arm the deadline on drain. */
+  private armOnDrain = false;
   lastUpstreamActivity = 0;
 
   constructor(proxy: FastProxy, client: ClientConn | null, req: RequestHead) {
@@ -640,9 +713,28 @@ class Exchange {
     const up = this.proxy.pool(plan.upstream).acquire(this, fresh);
     up.beginRequest();
     this.up = up;
-    this.deadline = this.proxy.now + (plan.timeoutMs ?? this.proxy.opts.upstreamTimeoutMs);
+    this.deadline = 0;
     this.lastUpstreamActivity = this.proxy.now;
     up.sock.write(this.headText, "latin1");
+    if (this.requestDone) this.armDeadline();
+  }
+
+  private get timeoutMs(): number {
+    return this.plan!.timeoutMs ?? this.proxy.opts.upstreamTimeoutMs;
+  }
+
+  /**
+   * Start waiting for the response head: only once the whole request has been handed to the upstream,
+   * so a slow upload is never cut short by the response timeout.
+   */
+  private armDeadline(): void {
+    if (this.finished || this.status !== 0 || this.up === null) return;
+    // Bytes below the socket's high-water mark are as good as sent; beyond it, wait for the drain.
+    if (this.up.sock.writableNeedDrain) {
+      this.armOnDrain = true;
+      return;
+    }
+    this.deadline = this.proxy.now + this.timeoutMs;
   }
 
   /** Body bytes from the client; returns the offset just past the body's end, or -1 if all consumed. */
@@ -663,7 +755,12 @@ class Exchange {
     if (stop > off) this.forwardBody(off === 0 && stop === buf.length ? buf : buf.subarray(off, stop));
     if (end >= 0) {
       this.requestDone = true;
-      if (this.mirrorCopies !== null) for (const m of this.mirrorCopies) m.requestDone = true;
+      this.armDeadline();
+      if (this.mirrorCopies !== null)
+        for (const m of this.mirrorCopies) {
+          m.requestDone = true;
+          m.armDeadline();
+        }
     }
     return end;
   }
@@ -690,6 +787,10 @@ class Exchange {
   }
 
   onUpstreamDrain(): void {
+    if (this.armOnDrain) {
+      this.armOnDrain = false;
+      this.armDeadline();
+    }
     if (this.client !== null) this.client.setUpstreamPause(false);
   }
 
@@ -704,20 +805,31 @@ class Exchange {
 
   onResponseHead(head: ResponseHead): void {
     this.status = head.status;
-    this.deadline = 0;
+    this.armOnDrain = false;
     this.lastUpstreamActivity = this.proxy.now;
-    if (this.client === null) return;
+    if (this.client === null) {
+      // Nobody reads a mirror's answer: a mirror upstream that stalls in it is cut like a silent one.
+      this.deadline = this.proxy.now + this.timeoutMs;
+      return;
+    }
+    this.deadline = 0;
     this.responseStarted = true;
     this.closeAfter = !this.req.keepAlive || head.bodyKind === BODY_UNTIL_CLOSE;
     const text = responseHeadText(head, this.closeAfter, this.req.minor, false);
     // Hold the head back until the body bytes of the same read (usually all of them) can go with it
     // in one write; the upstream connection flushes it at the end of the read otherwise.
-    if (head.bodyKind === BODY_NONE) this.client.sock.write(text, "latin1");
-    else this.pendingHead = text;
+    if (head.bodyKind === BODY_NONE) {
+      this.wroteToClient = true;
+      this.client.sock.write(text, "latin1");
+    } else this.pendingHead = text;
   }
 
   onResponseBody(chunk: Buffer): void {
-    if (this.client === null) return;
+    if (this.client === null) {
+      this.deadline = performance.now() + this.timeoutMs;
+      return;
+    }
+    this.wroteToClient = true;
     this.lastUpstreamActivity = performance.now();
     const sock = this.client.sock;
     let ok: boolean;
@@ -740,6 +852,7 @@ class Exchange {
     const head = this.pendingHead;
     if (head === null) return;
     this.pendingHead = null;
+    this.wroteToClient = true;
     this.client?.sock.write(head, "latin1");
   }
 
@@ -759,28 +872,31 @@ class Exchange {
     this.up = null;
     up.destroy();
     if (this.finished) return;
-    if (!responseStarted && !this.responseStarted) {
-      // A pooled socket the upstream closed while idle: retry once if nothing can have been consumed.
-      if (up.reused && !this.retried && this.req.bodyKind === BODY_NONE && this.deadline !== -1) {
+    const timedOut = this.deadline === -1;
+    // A pooled socket the upstream closed while idle: retry once if nothing can have been consumed.
+    if (!responseStarted && !this.responseStarted && up.reused && !this.retried && !timedOut) {
+      if (this.req.bodyKind === BODY_NONE) {
         this.retried = true;
         this.send(true);
         return;
       }
-      const timedOut = this.deadline === -1;
-      this.finish(timedOut ? 504 : 502);
-      if (this.client !== null)
-        this.replyError(
-          timedOut ? 504 : 502,
-          timedOut ? "upstream timeout" : `upstream unavailable: ${reason}`,
-          !this.requestDone,
-          true,
-        );
-      else this.proxy.mirrors.delete(this);
+    }
+    const code = timedOut ? 504 : 502;
+    this.finish(code);
+    if (this.client === null) return;
+    if (this.wroteToClient) {
+      // Part of the response is with the client: it cannot get an error status any more.
+      this.client.destroy();
       return;
     }
-    // The response had started: the client cannot get an error status any more.
-    this.finish(502);
-    if (this.client !== null) this.client.destroy();
+    // Nothing of the upstream's answer left the router (a head held back counts as nothing): say so.
+    this.pendingHead = null;
+    const message = timedOut
+      ? "upstream timeout"
+      : this.responseStarted
+        ? `bad response from upstream: ${reason}`
+        : `upstream unavailable: ${reason}`;
+    this.replyError(code, message, !this.requestDone, true);
   }
 
   /** Deadline check from the proxy's sweep. */
@@ -829,16 +945,17 @@ class Exchange {
     if (!recorded) this.finished = true;
     const client = this.client;
     if (client === null) return;
-    if (this.responseStarted) {
+    if (this.wroteToClient) {
       client.destroy();
       return;
     }
     this.responseStarted = true;
+    this.wroteToClient = true;
     const body = `${message}\n`;
     const closeConn = close || !this.req.keepAlive || !this.requestDone;
     client.sock.write(
       `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\n${closeConn ? "connection: close\r\n" : ""}\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body, "latin1")}\r\n${closeConn ? "connection: close\r\n" : ""}\r\n${body}`,
       "latin1",
     );
     if (this.up !== null) {
@@ -850,60 +967,48 @@ class Exchange {
   }
 }
 
-/** The request head sent upstream: hop-by-hop headers removed, the plan applied, X-Forwarded-* added. */
+/** The request head sent upstream: the shared header rules applied, our own framing, origin form. */
 function requestHeadText(req: RequestHead, plan: Plan, clientAddress: string): string {
-  const h = req.headers;
-  const listed = req.connectionListed;
-  const touched = plan.touched;
-  let out = `${req.method} ${req.target} HTTP/1.${req.minor}\r\n`;
-  let xff: string | null = null;
-  let xfp = false;
-  let xfh = false;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i]!;
-    if (HOP_BY_HOP_NAMES.has(name) || name === "host") continue;
-    if (listed?.has(name)) continue;
-    if (touched.size > 0 && touched.has(name)) continue;
-    const value = h[i + 1]!;
-    if (name === "x-forwarded-for") {
-      xff = xff === null ? value : `${xff}, ${value}`;
-      continue;
-    }
-    if (name === "x-forwarded-proto") xfp = true;
-    else if (name === "x-forwarded-host") xfh = true;
-    out += `${name}: ${value}\r\n`;
-  }
-  const host = req.host ?? "";
-  let authority = plan.authority ?? host;
-  if (plan.shadow) authority = shadowAuthority(authority);
-  out += `host: ${authority}\r\nx-forwarded-for: ${xff === null ? clientAddress : `${xff}, ${clientAddress}`}\r\n`;
-  if (!xfp) out += "x-forwarded-proto: http\r\n";
-  if (!xfh && host !== "") out += `x-forwarded-host: ${host}\r\n`;
-  const add = plan.addHeaders;
-  for (let i = 0; i < add.length; i += 2) out += `${add[i]}: ${add[i + 1]}\r\n`;
-  // The client's framing is hop-by-hop: re-declare chunked framing for the upstream hop.
-  if (req.bodyKind === BODY_CHUNKED) out += "transfer-encoding: chunked\r\n";
-  if (req.minor === 0) out += "connection: close\r\n";
-  return `${out}\r\n`;
+  const framing: Framing =
+    req.bodyKind === BODY_CHUNKED
+      ? "chunked"
+      : req.declaredLength >= 0
+        ? { length: req.declaredLength }
+        : null;
+  const fields = forwardRequestFields(
+    { fields: req.headers, listed: req.connectionListed, authority: req.host ?? "", clientAddress, framing },
+    plan,
+  );
+  const close = req.minor === 0 ? "connection: close\r\n" : "";
+  return `${req.method} ${req.target} HTTP/1.${req.minor}\r\n${fieldLines(fields)}${close}\r\n`;
 }
 
-/** The response head sent to the client: hop-by-hop headers removed, our own framing and connection. */
-function responseHeadText(res: ResponseHead, close: boolean, clientMinor: number, interim: boolean): string {
-  const h = res.headers;
-  const listed = res.connectionListed;
-  // A Content-Length beside a Transfer-Encoding is ignored by the upstream's framing and must not
-  // reach the client (request smuggling).
-  const dropLength = res.bodyKind === BODY_CHUNKED || res.bodyKind === BODY_UNTIL_CLOSE;
-  let out = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i]!;
-    if (HOP_BY_HOP_NAMES.has(name)) continue;
-    if (listed?.has(name)) continue;
-    if (dropLength && name === "content-length") continue;
-    out += `${name}: ${h[i + 1]}\r\n`;
+/** How the router frames a response body for the client (never the upstream's own framing fields). */
+function responseFraming(res: ResponseHead): Framing {
+  switch (res.bodyKind) {
+    case BODY_LENGTH:
+      return { length: res.contentLength };
+    case BODY_CHUNKED:
+      return "chunked";
+    case BODY_UNTIL_CLOSE:
+      return null;
+    default:
+      // No body follows; a declared length still describes the representation (HEAD, 304).
+      return res.declaredLength >= 0 && res.status >= 200 && res.status !== 204
+        ? { length: res.declaredLength }
+        : null;
   }
+}
+
+/** The response head sent to the client: the shared header rules, our own framing and connection. */
+function responseHeadText(res: ResponseHead, close: boolean, clientMinor: number, interim: boolean): string {
+  const fields = forwardResponseFields(
+    res.headers,
+    res.connectionListed,
+    interim ? null : responseFraming(res),
+  );
+  let out = `HTTP/1.1 ${res.status} ${res.reason}\r\n${fieldLines(fields)}`;
   if (!interim) {
-    if (res.bodyKind === BODY_CHUNKED) out += "transfer-encoding: chunked\r\n";
     if (close) out += "connection: close\r\n";
     else if (clientMinor === 0) out += "connection: keep-alive\r\n";
   }

@@ -1,6 +1,10 @@
 // Minimal, strict HTTP/1.1 message framing for the router's data path (RFC 9112): parse request and
 // response heads, and find where a chunked body ends without changing its bytes. Pure functions over
-// strings and Buffers; the proxy forwards bodies verbatim, so this is all the parsing it does.
+// strings and Buffers; the proxy forwards bodies verbatim, so this is all the parsing it does. Where a
+// choice exists it is as strict as Node's llhttp parser (no bare LF, no whitespace after a chunk size,
+// trailers as strict as header fields), so no downstream parser can find a message boundary elsewhere.
+
+import { connectionTokens } from "./headers.ts";
 
 export const BODY_NONE = 0;
 export const BODY_LENGTH = 1;
@@ -20,8 +24,11 @@ export interface RequestHead {
   /** Whether the client wants the connection kept open after this exchange. */
   readonly keepAlive: boolean;
   /** Extra connection-specific header names listed in Connection (lower case), or null. */
-  readonly connectionListed: Set<string> | null;
+  readonly connectionListed: ReadonlySet<string> | null;
+  /** The authority asked for: an absolute-form target's own (then also in `headers`), else Host. */
   readonly host: string | null;
+  /** The Content-Length the client declared (also 0), or -1. */
+  readonly declaredLength: number;
 }
 
 export interface ResponseHead {
@@ -33,7 +40,9 @@ export interface ResponseHead {
   readonly contentLength: number;
   /** The upstream will close (or wants closed) the connection after this response. */
   readonly close: boolean;
-  readonly connectionListed: Set<string> | null;
+  readonly connectionListed: ReadonlySet<string> | null;
+  /** The Content-Length the upstream declared (also for HEAD and 304 answers), or -1. */
+  readonly declaredLength: number;
 }
 
 export interface HeadError {
@@ -47,7 +56,7 @@ function fail(status: number, message: string): HeadError {
 }
 
 export function isHeadError(x: unknown): x is HeadError {
-  return (x as HeadError).error === true;
+  return x !== null && (x as HeadError).error === true;
 }
 
 // RFC 9110 token characters.
@@ -72,6 +81,16 @@ function hasBadValueChar(v: string): boolean {
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
+}
+
+/** A URI has no raw bytes outside printable ASCII (RFC 3986); llhttp refuses them in a target too. */
+function isVisibleAscii(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
 }
 
 function trimOws(v: string): string {
@@ -141,28 +160,6 @@ function parseFields(head: string, from: number): Fields | HeadError {
   return { headers, contentLength, hasContentLength, transferEncoding, connection, host };
 }
 
-function connectionTokens(value: string | null): {
-  close: boolean;
-  keepAlive: boolean;
-  listed: Set<string> | null;
-} {
-  let close = false;
-  let keepAlive = false;
-  let listed: Set<string> | null = null;
-  if (value === null) return { close, keepAlive, listed };
-  for (const raw of value.split(",")) {
-    const t = trimOws(raw).toLowerCase();
-    if (t === "") continue;
-    if (t === "close") close = true;
-    else if (t === "keep-alive") keepAlive = true;
-    else {
-      listed ??= new Set();
-      listed.add(t);
-    }
-  }
-  return { close, keepAlive, listed };
-}
-
 /** True when the last transfer coding is chunked; null when the field is malformed. */
 function chunkedLast(te: string): boolean | null {
   const parts = te.split(",");
@@ -191,8 +188,7 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
   const target = head.slice(sp1 + 1, sp2);
   const version = head.slice(sp2 + 1, eol);
   if (!isToken(method)) return fail(400, "invalid method");
-  if (target.length === 0 || target.includes(" ") || hasBadValueChar(target))
-    return fail(400, "invalid request target");
+  if (!isVisibleAscii(target)) return fail(400, "invalid request target");
   let minor: number;
   if (version === "HTTP/1.1") minor = 1;
   else if (version === "HTTP/1.0") minor = 0;
@@ -202,6 +198,19 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
   const f = parseFields(head, eol + 2);
   if (isHeadError(f)) return f;
   if (minor === 1 && f.host === null) return fail(400, "missing Host header");
+  // An absolute-form target names the authority itself, and Host is then ignored (RFC 9112 §3.2.2):
+  // route and forward by it, in origin form, as every hop after this one expects.
+  const absolute = splitAbsoluteForm(target);
+  if (isHeadError(absolute)) return absolute;
+  let host = f.host;
+  let originTarget = target;
+  if (absolute !== null) {
+    host = absolute.authority;
+    originTarget = absolute.path;
+    const at = f.headers.indexOf("host");
+    if (at >= 0 && at % 2 === 0) f.headers[at + 1] = host;
+    else f.headers.push("host", host);
+  }
   let bodyKind = BODY_NONE;
   let contentLength = 0;
   if (f.transferEncoding !== null) {
@@ -217,15 +226,33 @@ export function parseRequestHead(head: string): RequestHead | HeadError {
   const keepAlive = minor === 1 ? !c.close : c.keepAlive && !c.close;
   return {
     method,
-    target,
+    target: originTarget,
     minor,
     headers: f.headers,
     bodyKind,
     contentLength,
     keepAlive,
     connectionListed: c.listed,
-    host: f.host,
+    host,
+    declaredLength: f.hasContentLength ? f.contentLength : -1,
   };
+}
+
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(?::\d*)?$/;
+
+/**
+ * `http://authority/path?q` -> {authority, path: "/path?q"}; null for any other form (origin form,
+ * `*`); an error for an absolute target without a usable authority (empty, with user info, bad chars).
+ */
+export function splitAbsoluteForm(target: string): { authority: string; path: string } | null | HeadError {
+  const c = target.charCodeAt(0);
+  if (c === 0x2f || c === 0x2a) return null; // "/" or "*"
+  const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
+  if (!m) return fail(400, "invalid request target");
+  const authority = m[2]!;
+  if (authority === "" || !AUTHORITY.test(authority)) return fail(400, "invalid authority in request target");
+  const rest = m[3]!;
+  return { authority, path: rest === "" ? "/" : rest.startsWith("?") ? `/${rest}` : rest };
 }
 
 /** Parse a response head; `method` is the request's (HEAD responses have no body). */
@@ -240,6 +267,7 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
   const status = Number(m[2]);
   const reason = m[3] ?? "";
   if (status < 100) return fail(502, "invalid status code from upstream");
+  if (hasBadValueChar(reason)) return fail(502, "invalid character in the upstream's reason phrase");
   const f = parseFields(head, eol + 2);
   if (isHeadError(f)) return fail(502, `upstream: ${f.message}`);
   const c = connectionTokens(f.connection);
@@ -272,33 +300,58 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
     contentLength,
     close,
     connectionListed: c.listed,
+    declaredLength: f.hasContentLength ? f.contentLength : -1,
   };
 }
 
 // ---- chunked bodies ------------------------------------------------------------------------------------
 
+// States of the chunked scanner. Grammar (RFC 9112 §7.1, no whitespace allowed, as llhttp's strict mode):
+//   chunk      = 1*HEXDIG *( ";" token [ "=" ( token / quoted-string ) ] ) CRLF data CRLF
+//   last-chunk = 1*"0" (extensions) CRLF *( field-name ":" OWS field-value CRLF ) CRLF
 const S_SIZE = 0;
-const S_SIZE_AFTER = 1; // chunk extension or whitespace, until CR
-const S_SIZE_LF = 2;
-const S_DATA = 3;
-const S_DATA_CR = 4;
-const S_DATA_LF = 5;
-const S_TRAILER_START = 6;
-const S_TRAILER_LINE = 7;
-const S_END_LF = 8;
-const S_DONE = 9;
+const S_EXT_NAME_START = 1;
+const S_EXT_NAME = 2;
+const S_EXT_VALUE_START = 3;
+const S_EXT_VALUE = 4;
+const S_EXT_QUOTED = 5;
+const S_EXT_QUOTED_PAIR = 6;
+const S_EXT_AFTER_QUOTED = 7;
+const S_SIZE_LF = 8;
+const S_DATA = 9;
+const S_DATA_CR = 10;
+const S_DATA_LF = 11;
+const S_TRAILER_START = 12;
+const S_TRAILER_NAME = 13;
+const S_TRAILER_VALUE = 14;
+const S_TRAILER_LF = 15;
+const S_END_LF = 16;
+const S_DONE = 17;
 
 const MAX_CHUNK_SIZE = 2 ** 48;
+const MAX_EXTENSIONS = 4096;
+const MAX_TRAILERS = 16384;
+
+function isTchar(c: number): boolean {
+  return c < 128 && TCHAR[c] === 1;
+}
+
+/** Field-value and quoted-string octets: HTAB, SP, VCHAR, obs-text (no other controls, no DEL). */
+function isFieldChar(c: number): boolean {
+  return c === 0x09 || (c >= 0x20 && c !== 0x7f);
+}
 
 /**
  * Incremental scanner of a chunked body: feed it the bytes as they come; it says where the message ends.
- * The bytes themselves are forwarded unchanged.
+ * The bytes themselves are forwarded unchanged, which is safe only because anything another parser
+ * could read differently (bare LF, whitespace, junk after a size, a trailer without a colon) is refused.
  */
 export class ChunkedScanner {
   private state = S_SIZE;
   private size = 0;
   private digits = 0;
   private remaining = 0;
+  /** Bytes of chunk extensions on this line, or of the trailer section. */
   private lineLength = 0;
   /** Set when the body is malformed. */
   error: string | null = null;
@@ -323,89 +376,123 @@ export class ChunkedScanner {
   scan(buf: Buffer, from: number, to: number): number {
     let i = from;
     while (i < to) {
-      switch (this.state) {
-        case S_DATA: {
-          const n = Math.min(this.remaining, to - i);
-          i += n;
-          this.remaining -= n;
-          if (this.remaining === 0) this.state = S_DATA_CR;
-          continue;
-        }
-        case S_SIZE: {
-          const c = buf[i]!;
-          const h = hexValue(c);
-          if (h >= 0) {
-            this.size = this.size * 16 + h;
-            this.digits++;
-            if (this.size > MAX_CHUNK_SIZE) return this.fail("chunk size too large");
-          } else if (this.digits === 0) {
-            return this.fail("missing chunk size");
-          } else if (c === 0x0d) this.state = S_SIZE_LF;
-          else if (c === 0x3b || c === 0x20 || c === 0x09) this.state = S_SIZE_AFTER;
-          else return this.fail("invalid chunk size");
-          i++;
-          continue;
-        }
-        case S_SIZE_AFTER: {
-          const c = buf[i]!;
-          if (c === 0x0d) this.state = S_SIZE_LF;
-          else if (c === 0x0a || c === 0) return this.fail("invalid chunk extension");
-          else if (++this.lineLength > 4096) return this.fail("chunk extension too long");
-          i++;
-          continue;
-        }
-        case S_SIZE_LF: {
-          if (buf[i] !== 0x0a) return this.fail("expected LF after chunk size");
-          i++;
-          this.lineLength = 0;
-          if (this.size === 0) this.state = S_TRAILER_START;
-          else {
-            this.remaining = this.size;
-            this.state = S_DATA;
-          }
-          this.size = 0;
-          this.digits = 0;
-          continue;
-        }
-        case S_DATA_CR:
-          if (buf[i] !== 0x0d) return this.fail("expected CRLF after chunk data");
-          this.state = S_DATA_LF;
-          i++;
-          continue;
-        case S_DATA_LF:
-          if (buf[i] !== 0x0a) return this.fail("expected CRLF after chunk data");
-          this.state = S_SIZE;
-          i++;
-          continue;
-        case S_TRAILER_START:
-          if (buf[i] === 0x0d) this.state = S_END_LF;
-          else {
-            this.state = S_TRAILER_LINE;
-            this.lineLength = 1;
-          }
-          i++;
-          continue;
-        case S_TRAILER_LINE: {
-          const c = buf[i]!;
-          if (c === 0x0a) this.state = S_TRAILER_START;
-          else if (++this.lineLength > 16384) return this.fail("trailer line too long");
-          i++;
-          continue;
-        }
-        case S_END_LF:
-          if (buf[i] !== 0x0a) return this.fail("expected LF at end of chunked body");
-          this.state = S_DONE;
-          return i + 1;
-        default:
-          return i;
+      const state = this.state;
+      if (state === S_DATA) {
+        const n = Math.min(this.remaining, to - i);
+        i += n;
+        this.remaining -= n;
+        if (this.remaining === 0) this.state = S_DATA_CR;
+        continue;
       }
+      if (state === S_DONE) return i;
+      const next = this.step(state, buf[i]!);
+      if (next < 0) return -2;
+      this.state = next;
+      i++;
+      if (next === S_DONE) return i;
     }
     return -1;
   }
 
+  /** One byte outside chunk data: the next state, or -1 (with `error` set). */
+  private step(state: number, c: number): number {
+    switch (state) {
+      case S_SIZE:
+        return this.sizeByte(c);
+      case S_EXT_NAME_START:
+        if (!isTchar(c)) return this.fail("invalid chunk extension name");
+        return this.extByte(S_EXT_NAME);
+      case S_EXT_NAME:
+        if (isTchar(c)) return this.extByte(S_EXT_NAME);
+        if (c === 0x3d) return this.extByte(S_EXT_VALUE_START);
+        return this.afterExtension(c);
+      case S_EXT_VALUE_START:
+        if (c === 0x22) return this.extByte(S_EXT_QUOTED);
+        if (isTchar(c)) return this.extByte(S_EXT_VALUE);
+        return this.fail("invalid chunk extension value");
+      case S_EXT_VALUE:
+        if (isTchar(c)) return this.extByte(S_EXT_VALUE);
+        return this.afterExtension(c);
+      case S_EXT_QUOTED:
+        if (c === 0x22) return this.extByte(S_EXT_AFTER_QUOTED);
+        if (c === 0x5c) return this.extByte(S_EXT_QUOTED_PAIR);
+        if (isFieldChar(c)) return this.extByte(S_EXT_QUOTED);
+        return this.fail("invalid character in a quoted chunk extension");
+      case S_EXT_QUOTED_PAIR:
+        if (isFieldChar(c)) return this.extByte(S_EXT_QUOTED);
+        return this.fail("invalid character in a quoted chunk extension");
+      case S_EXT_AFTER_QUOTED:
+        return this.afterExtension(c);
+      case S_SIZE_LF:
+        return this.sizeLineEnd(c);
+      case S_DATA_CR:
+        return c === 0x0d ? S_DATA_LF : this.fail("expected CRLF after chunk data");
+      case S_DATA_LF:
+        return c === 0x0a ? S_SIZE : this.fail("expected CRLF after chunk data");
+      case S_TRAILER_START:
+        if (c === 0x0d) return S_END_LF;
+        if (!isTchar(c)) return this.fail("invalid trailer field");
+        return this.trailerByte(S_TRAILER_NAME);
+      case S_TRAILER_NAME:
+        if (isTchar(c)) return this.trailerByte(S_TRAILER_NAME);
+        if (c === 0x3a) return this.trailerByte(S_TRAILER_VALUE);
+        return this.fail("invalid trailer field name");
+      case S_TRAILER_VALUE:
+        if (c === 0x0d) return S_TRAILER_LF;
+        if (isFieldChar(c)) return this.trailerByte(S_TRAILER_VALUE);
+        return this.fail("invalid character in a trailer field");
+      case S_TRAILER_LF:
+        return c === 0x0a ? S_TRAILER_START : this.fail("expected LF after a trailer field");
+      case S_END_LF:
+        return c === 0x0a ? S_DONE : this.fail("expected LF at end of chunked body");
+      default:
+        return this.fail("internal: bad scanner state");
+    }
+  }
+
+  private sizeByte(c: number): number {
+    const h = hexValue(c);
+    if (h >= 0) {
+      this.size = this.size * 16 + h;
+      this.digits++;
+      if (this.size > MAX_CHUNK_SIZE) return this.fail("chunk size too large");
+      return S_SIZE;
+    }
+    if (this.digits === 0) return this.fail("missing chunk size");
+    if (c === 0x0d) return S_SIZE_LF;
+    if (c === 0x3b) return this.extByte(S_EXT_NAME_START);
+    return this.fail("invalid character in chunk size");
+  }
+
+  /** After a complete extension (name, value or quoted value): another one, or the end of the line. */
+  private afterExtension(c: number): number {
+    if (c === 0x3b) return this.extByte(S_EXT_NAME_START);
+    if (c === 0x0d) return S_SIZE_LF;
+    return this.fail("invalid character in chunk extensions");
+  }
+
+  private extByte(next: number): number {
+    return ++this.lineLength > MAX_EXTENSIONS ? this.fail("chunk extensions too long") : next;
+  }
+
+  private trailerByte(next: number): number {
+    return ++this.lineLength > MAX_TRAILERS ? this.fail("trailers too long") : next;
+  }
+
+  private sizeLineEnd(c: number): number {
+    if (c !== 0x0a) return this.fail("expected LF after chunk size");
+    this.lineLength = 0;
+    const size = this.size;
+    this.size = 0;
+    this.digits = 0;
+    if (size === 0) return S_TRAILER_START;
+    this.remaining = size;
+    return S_DATA;
+  }
+
   private fail(msg: string): number {
     this.error = msg;
-    return -2;
+    return -1;
   }
 }
 
@@ -414,6 +501,18 @@ function hexValue(c: number): number {
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   return -1;
+}
+
+/**
+ * True when buf[0, to) (a head still missing its blank line) already holds a bare LF, or a CR not followed
+ * by LF: such a head can never be valid, so it is refused at once instead of waiting for the timeout.
+ */
+export function hasBareLineBreak(buf: Buffer, to = buf.length): boolean {
+  for (let i = buf.indexOf(0x0a); i >= 0 && i < to; i = buf.indexOf(0x0a, i + 1))
+    if (i === 0 || buf[i - 1] !== 0x0d) return true;
+  for (let i = buf.indexOf(0x0d); i >= 0 && i < to - 1; i = buf.indexOf(0x0d, i + 1))
+    if (buf[i + 1] !== 0x0a) return true;
+  return false;
 }
 
 /** Offset of the CRLFCRLF ending a head in buf, searching from `from`; -1 if not there yet. */

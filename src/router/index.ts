@@ -5,15 +5,19 @@ import cluster, { type Worker } from "node:cluster";
 import type { Server } from "node:http";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { createAdminServer } from "./admin.ts";
+import { type DataPlane, DEFAULT_PROXY_OPTIONS, type Logger, type ProxyEngine } from "./dataplane.ts";
+import { makeDataPlane } from "./engines.ts";
 import { type MetricsState, MetricsStore, type RouterMetrics } from "./metrics.ts";
-import { type DataPlane, DEFAULT_PROXY_OPTIONS, type Engine, type Logger, makeDataPlane } from "./proxy.ts";
 import type { RouteTable } from "./routes.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
 export { parseRouterConfig, type RouterConfig, readRouterConfig, singleUpstreamTable } from "./config.ts";
+export type { Logger, ProxyEngine } from "./dataplane.ts";
+export { PROXY_ENGINES } from "./dataplane.ts";
 export type { MetricsState, RouterMetrics, VersionSnapshot } from "./metrics.ts";
 export { CODE_CLASSES, LATENCY_BUCKETS_MS, MetricsStore } from "./metrics.ts";
-export type { Engine, Logger } from "./proxy.ts";
+/** @deprecated the old name of ProxyEngine (it collided with the experiment Engine); use ProxyEngine. */
+export type Engine = ProxyEngine;
 export type { Plan, RouteIssue, RouteTable, Upstream } from "./routes.ts";
 export { compileRoutes, isRoutingObject, parseAddress, RouteTableError } from "./routes.ts";
 
@@ -24,7 +28,7 @@ export interface RouterOptions {
   /** 0 or 1: serve in this process; N > 1: N node:cluster workers sharing the listen socket. */
   workers?: number;
   /** "fast" (default): raw-socket data path; "node": node:http server and client (for comparison). */
-  engine?: Engine;
+  engine?: ProxyEngine;
   upstreamTimeoutMs?: number;
   maxHeaderSize?: number;
   headersTimeoutMs?: number;
@@ -110,117 +114,138 @@ class ClusterMetrics extends MetricsStore {
   }
 }
 
+/** The router's cluster workers: forks them, replaces one that dies, and asks them all a question. */
+class WorkerPool {
+  readonly live = new Set<Worker>();
+  table: RouteTable;
+  closing = false;
+  listenPort: number;
+  private seq = 0;
+  private readonly waiters = new Map<string, (msg: FromWorker) => void>();
+  private readonly opts: RouterOptions;
+  private readonly proxyOptions: typeof DEFAULT_PROXY_OPTIONS;
+
+  constructor(opts: RouterOptions, proxyOptions: typeof DEFAULT_PROXY_OPTIONS) {
+    this.opts = opts;
+    this.proxyOptions = proxyOptions;
+    this.table = opts.table;
+    this.listenPort = opts.listen.port;
+  }
+
+  spawn(): Promise<Worker> {
+    return new Promise((resolve, reject) => {
+      const w = cluster.fork();
+      this.live.add(w);
+      w.on("message", (msg: FromWorker) => {
+        if (msg.t === "ready") {
+          this.listenPort = msg.port;
+          resolve(w);
+        } else if (msg.t === "fatal") reject(new Error(`router worker: ${msg.message}`));
+        else {
+          const key = `${w.id}:${msg.seq}`;
+          this.waiters.get(key)?.(msg);
+          this.waiters.delete(key);
+        }
+      });
+      w.on("exit", (code, signal) => {
+        this.exited(w);
+        reject(new Error(`router worker exited (code ${code}, signal ${signal})`));
+        if (!this.closing) {
+          const log = this.opts.logger;
+          log?.warn(`router: worker ${w.id} exited (code ${code}, signal ${signal}); starting another`);
+          this.spawn().catch((err: Error) => log?.error(`router: could not replace worker: ${err.message}`));
+        }
+      });
+      const init: ToWorker = {
+        t: "init",
+        source: this.table.source,
+        engine: this.opts.engine ?? "fast",
+        // Every worker asks for the same address as given (port 0 included): node:cluster then shares
+        // one listening handle among them.
+        listen: { host: this.opts.listen.host, port: this.opts.listen.port },
+        options: this.proxyOptions,
+      };
+      w.send(init);
+    });
+  }
+
+  /** Send `make(seq)` to every live worker; resolves with their answers. */
+  askAll(make: (seq: number) => ToWorker & { seq: number }): Promise<Array<[number, FromWorker]>> {
+    const msg = make(++this.seq);
+    return Promise.all(
+      [...this.live].map(
+        (w) =>
+          new Promise<[number, FromWorker]>((resolve) => {
+            this.waiters.set(`${w.id}:${msg.seq}`, (reply) => resolve([w.id, reply]));
+            w.send(msg);
+          }),
+      ),
+    );
+  }
+
+  private exited(w: Worker): void {
+    this.live.delete(w);
+    for (const [key, fn] of this.waiters) {
+      if (key.startsWith(`${w.id}:`)) {
+        this.waiters.delete(key);
+        fn({ t: "routes-error", seq: -1, message: `worker ${w.id} exited` });
+      }
+    }
+  }
+}
+
 async function startCluster(
   opts: RouterOptions,
   count: number,
   proxyOptions: typeof DEFAULT_PROXY_OPTIONS,
 ): Promise<Router> {
   if (!cluster.isPrimary) throw new Error("startRouter with workers must run in a primary process");
-  const log = opts.logger;
   const exec = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url)
     .pathname;
   cluster.setupPrimary({ exec, args: [], silent: false });
-  let table = opts.table;
-  let closing = false;
-  let seq = 0;
-  let listenPort = opts.listen.port;
-  const live = new Set<Worker>();
-  const waiters = new Map<string, (msg: FromWorker) => void>();
-
-  const spawn = (): Promise<Worker> =>
-    new Promise((resolve, reject) => {
-      const w = cluster.fork();
-      live.add(w);
-      w.on("message", (msg: FromWorker) => {
-        if (msg.t === "ready") {
-          listenPort = msg.port;
-          resolve(w);
-        } else if (msg.t === "fatal") reject(new Error(`router worker: ${msg.message}`));
-        else {
-          const key = `${w.id}:${msg.seq}`;
-          waiters.get(key)?.(msg);
-          waiters.delete(key);
-        }
-      });
-      w.on("exit", (code, signal) => {
-        live.delete(w);
-        for (const [key, fn] of waiters) {
-          if (key.startsWith(`${w.id}:`)) {
-            waiters.delete(key);
-            fn({ t: "routes-error", seq: -1, message: `worker ${w.id} exited` });
-          }
-        }
-        reject(new Error(`router worker exited (code ${code}, signal ${signal})`));
-        if (!closing) {
-          log?.warn(`router: worker ${w.id} exited (code ${code}, signal ${signal}); starting another`);
-          spawn().catch((err: Error) => log?.error(`router: could not replace worker: ${err.message}`));
-        }
-      });
-      const init: ToWorker = {
-        t: "init",
-        source: table.source,
-        engine: opts.engine ?? "fast",
-        // Every worker asks for the same address as given (port 0 included): node:cluster then shares
-        // one listening handle among them.
-        listen: { host: opts.listen.host, port: opts.listen.port },
-        options: proxyOptions,
-      };
-      w.send(init);
-    });
-
-  const ask = (w: Worker, msg: ToWorker & { seq: number }): Promise<FromWorker> =>
-    new Promise((resolve) => {
-      waiters.set(`${w.id}:${msg.seq}`, resolve);
-      w.send(msg);
-    });
-
+  const pool = new WorkerPool(opts, proxyOptions);
   const metrics = new ClusterMetrics(async () => {
-    const s = ++seq;
-    const replies = await Promise.all(
-      [...live].map(async (w) => [w.id, await ask(w, { t: "metrics", seq: s })] as const),
-    );
     const out: Array<[number, MetricsState]> = [];
-    for (const [id, r] of replies) if (r.t === "metrics") out.push([id, r.state]);
+    for (const [id, r] of await pool.askAll((seq) => ({ t: "metrics", seq })))
+      if (r.t === "metrics") out.push([id, r.state]);
     return out;
   });
-  for (const v of table.versions) metrics.register(v);
+  for (const v of pool.table.versions) metrics.register(v);
 
-  const all: Worker[] = [];
   try {
-    all.push(await spawn());
-    all.push(...(await Promise.all(Array.from({ length: count - 1 }, () => spawn()))));
+    await pool.spawn();
+    await Promise.all(Array.from({ length: count - 1 }, () => pool.spawn()));
   } catch (err) {
-    closing = true;
-    for (const w of live) w.kill();
+    pool.closing = true;
+    for (const w of pool.live) w.kill();
     throw err;
   }
 
   let admin: Server | null = null;
   let adminUrl: string | undefined;
   if (opts.admin) {
-    admin = createAdminServer(metrics, () => table);
+    admin = createAdminServer(metrics, () => pool.table);
     adminUrl = urlOf(opts.admin.host, await listen(admin, opts.admin));
   }
   return {
-    url: urlOf(opts.listen.host, listenPort),
+    url: urlOf(opts.listen.host, pool.listenPort),
     ...(adminUrl ? { adminUrl } : {}),
     metrics,
     async setRoutes(next) {
-      table = next;
-      const s = ++seq;
-      const replies = await Promise.all(
-        [...live].map((w) => ask(w, { t: "routes", seq: s, source: next.source })),
-      );
-      const failed = replies.find((r) => r.t === "routes-error");
+      pool.table = next;
+      const replies = await pool.askAll((seq) => ({ t: "routes", seq, source: next.source }));
+      const failed = replies.map(([, r]) => r).find((r) => r.t === "routes-error");
       if (failed && failed.t === "routes-error")
         throw new Error(`router worker rejected the routes: ${failed.message}`);
     },
     connections: () => 0,
     async close() {
-      closing = true;
+      pool.closing = true;
       await metrics.sync().catch(() => undefined);
-      const exits = [...live].map((w) => new Promise<void>((resolve) => w.once("exit", () => resolve())));
-      for (const w of live) w.send({ t: "close" } satisfies ToWorker);
+      const exits = [...pool.live].map(
+        (w) => new Promise<void>((resolve) => w.once("exit", () => resolve())),
+      );
+      for (const w of pool.live) w.send({ t: "close" } satisfies ToWorker);
       await Promise.all([...exits, admin ? closeServer(admin) : undefined]);
     },
   };

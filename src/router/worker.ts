@@ -1,15 +1,16 @@
 // Entry point of a router worker process (node:cluster): receives its route table and options from the
 // primary over IPC, serves the shared listen socket, and answers route swaps and metric requests.
 
+import type { DataPlane, ProxyEngine, ProxyOptions } from "./dataplane.ts";
+import { makeDataPlane } from "./engines.ts";
 import { MetricsStore } from "./metrics.ts";
-import { type DataPlane, type Engine, makeDataPlane, type ProxyOptions } from "./proxy.ts";
 import { compileRoutes } from "./routes.ts";
 
 export type ToWorker =
   | {
       t: "init";
       source: { objects: unknown[]; upstreams: Record<string, string> };
-      engine: Engine;
+      engine: ProxyEngine;
       listen: { host: string; port: number };
       options: Omit<ProxyOptions, "metrics" | "logger" | "random">;
     }

@@ -171,3 +171,60 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+export interface ScriptedUpstream {
+  readonly port: number;
+  readonly address: string;
+  /** Request heads received, in order (text before the blank line). */
+  readonly heads: string[];
+  /** Client connections currently open to it. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A raw TCP upstream for bodiless requests: for each request head it reads, `answer(path, socket)` writes
+ * whatever bytes the test wants (a malformed response, a stall, ...). Keeps the connection unless the
+ * script closes it.
+ */
+export async function startScriptedUpstream(
+  answer: (path: string, socket: net.Socket) => void,
+): Promise<ScriptedUpstream> {
+  const heads: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+    let buf = "";
+    s.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        heads.push(head);
+        answer(head.split(" ")[1] ?? "/", s);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    heads,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Count of header lines named `name` (case-insensitive) in node's rawHeaders. */
+export function headerCount(rawHeaders: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) n++;
+  return n;
+}

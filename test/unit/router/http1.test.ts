@@ -72,6 +72,8 @@ describe("parseRequestHead", () => {
     ["TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked", 400],
     ["CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443", 501],
     ["invalid method", "G@T / HTTP/1.1\r\nHost: a", 400],
+    ["a raw byte in the target", "GET /\u00ff HTTP/1.1\r\nHost: a", 400],
+    ["a control character in the target", "GET /\u0001 HTTP/1.1\r\nHost: a", 400],
   ];
   for (const [name, head, status] of bad) {
     it(`rejects ${name} with ${status}`, () => {
@@ -160,5 +162,63 @@ describe("ChunkedScanner", () => {
       assert.equal(s.scan(b, 0, b.length), -2, JSON.stringify(bad));
       assert.ok(s.error);
     }
+  });
+});
+
+describe("ChunkedScanner is as strict as llhttp", () => {
+  const scan = (text: string): number => {
+    const s = new ChunkedScanner();
+    const b = Buffer.from(text, "latin1");
+    return s.scan(b, 0, b.length);
+  };
+  const ok = [
+    "5\r\nhello\r\n0\r\n\r\n",
+    "5;a=b;c\r\nhello\r\n0\r\n\r\n",
+    '5;name="quoted \\" value"\r\nhello\r\n0\r\n\r\n',
+    "0\r\nX-Trailer: v\r\nEmpty:\r\n\r\n",
+    "0\r\nObs: caf\xe9\r\n\r\n",
+  ];
+  for (const text of ok) {
+    it(`accepts ${JSON.stringify(text)}`, () => assert.equal(scan(text), text.length));
+  }
+  const bad = [
+    ["whitespace after the size", "5 \r\nhello\r\n0\r\n\r\n"],
+    ["junk after whitespace", "5 junk\r\nhello\r\n0\r\n\r\n"],
+    ["a tab after the size", "5\t\r\nhello\r\n0\r\n\r\n"],
+    ["an empty extension name", "5;\r\nhello\r\n0\r\n\r\n"],
+    ["space inside extensions", "5; a=b\r\nhello\r\n0\r\n\r\n"],
+    ["an unterminated quoted value", '5;a="b\r\nhello\r\n0\r\n\r\n'],
+    ["junk after a quoted value", '5;a="b"c\r\nhello\r\n0\r\n\r\n'],
+    ["a bare LF after the size", "5\nhello\r\n0\r\n\r\n"],
+    ["a trailer ending in a bare LF", "0\r\nX: 1\n\r\n"],
+    ["a trailer without a colon", "0\r\nGET / HTTP/1.1\r\n\r\n"],
+    ["a trailer folded onto the next line", "0\r\nX: 1\r\n 2\r\n\r\n"],
+    ["a NUL in a trailer", "0\r\nX: 1\x00\r\n\r\n"],
+    ["a bare LF ending the trailers", "0\r\n\n"],
+    ["a space before a trailer's colon", "0\r\nX : 1\r\n\r\n"],
+  ];
+  for (const [name, text] of bad) {
+    it(`rejects ${name}`, () => assert.equal(scan(text!), -2));
+  }
+});
+
+describe("absolute-form targets and lengths", () => {
+  it("routes by the target's authority and forwards origin form", () => {
+    const r = req("GET http://b.example:8080/p?q HTTP/1.1\r\nHost: a.example");
+    assert.equal(r.target, "/p?q");
+    assert.equal(r.host, "b.example:8080");
+    assert.deepEqual(r.headers, ["host", "b.example:8080"]);
+    assert.equal(req("GET HTTP://b.example?x HTTP/1.1\r\nHost: a").target, "/?x");
+  });
+  it("rejects absolute targets without a usable authority, and targets of no known form", () => {
+    for (const target of ["http:///p", "http://user@b/p", "http://b c/", "ftp://b/", "foo"]) {
+      const r = parseRequestHead(`GET ${target} HTTP/1.1\r\nHost: a`);
+      assert.ok(isHeadError(r) && r.status === 400, target);
+    }
+  });
+  it("reports the declared length, also 0 and for HEAD answers", () => {
+    assert.equal(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0").declaredLength, 0);
+    assert.equal(req("GET / HTTP/1.1\r\nHost: a").declaredLength, -1);
+    assert.equal(res("HTTP/1.1 200 OK\r\nContent-Length: 7", "HEAD").declaredLength, 7);
   });
 });
