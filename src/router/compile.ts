@@ -3,6 +3,7 @@
 // and resolving a destination host (a gateway service, an upstream, or a name a kind registered, such
 // as a Knative Service or revision) to a Target. Pure: no I/O.
 
+import { HOP_BY_HOP_NAMES } from "./headers.ts";
 import {
   type HeaderOp,
   REVISION_HEADER,
@@ -23,19 +24,6 @@ export const DEFAULT_GATEWAY_HOSTS: Readonly<Record<string, string>> = {
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** RFC 9110 §7.6.1 connection-specific fields (plus the legacy ones proxies still strip). */
-export const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set([
-  "connection",
-  "proxy-connection",
-  "keep-alive",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "proxy-authenticate",
-  "proxy-authorization",
-]);
 
 export type Obj = Record<string, unknown>;
 

@@ -7,9 +7,19 @@
 
 import type { Plan } from "./dataplane.ts";
 import { shadowAuthority } from "./resolve.ts";
-import { HOP_BY_HOP_NAMES } from "./routes.ts";
 
-export { HOP_BY_HOP_NAMES };
+/** RFC 9110 §7.6.1 connection-specific fields (plus the legacy ones proxies still strip). */
+export const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set([
+  "connection",
+  "proxy-connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authorization",
+]);
 
 /** Fields that frame the message or name its target: a Connection header can never remove them. */
 const PROTECTED_NAMES: ReadonlySet<string> = new Set(["content-length", "transfer-encoding", "host"]);

@@ -16,8 +16,6 @@ export type { Logger, ProxyEngine } from "./dataplane.ts";
 export { PROXY_ENGINES } from "./dataplane.ts";
 export type { MetricsState, RouterMetrics, VersionSnapshot } from "./metrics.ts";
 export { CODE_CLASSES, LATENCY_BUCKETS_MS, MetricsStore } from "./metrics.ts";
-/** @deprecated the old name of ProxyEngine (it collided with the experiment Engine); use ProxyEngine. */
-export type Engine = ProxyEngine;
 export type { Plan, RouteIssue, RouteTable, Upstream } from "./routes.ts";
 export { compileRoutes, isRoutingObject, parseAddress, RouteTableError } from "./routes.ts";
 

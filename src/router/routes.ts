@@ -19,10 +19,10 @@ import { buildIndex, type RouteTable, RouteTableError, type RuleDraft, type VHos
 export {
   DEFAULT_GATEWAY_HOSTS,
   ENTRY_GATEWAYS,
-  HOP_BY_HOP_NAMES,
   parseAddress,
   parseDuration,
 } from "./compile.ts";
+export { HOP_BY_HOP_NAMES } from "./headers.ts";
 export type {
   Choice,
   HeaderOp,

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import {
   compileRoutes,
-  type Engine,
+  type ProxyEngine,
   type RouteTable,
   RouteTableError,
   readRouterConfig,
@@ -88,7 +88,7 @@ export function register(program: Command): void {
           ...(admin ? { admin } : {}),
           table,
           workers: Number(flags.workers),
-          engine: flags.engine as Engine,
+          engine: flags.engine as ProxyEngine,
           upstreamTimeoutMs: timeoutMs,
           logger,
         });
