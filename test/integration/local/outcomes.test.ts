@@ -148,8 +148,20 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const r = await run(variant((d) => withUserMetric(d, `http://127.0.0.1:${port}/api/v1/query`)));
+    const r = await run(
+      variant((d) => withUserMetric(d, `http://127.0.0.1:${port}/api/v1/query`)),
+      ["--log-format", "json"],
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // --log-format json: every stderr line is a JSON object; the warning is one of them, once.
+    const logs = r.stderr
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    const warned = logs.filter(
+      (l) => l.level === "warn" && /user-latency could not be read for version current/.test(l.msg),
+    );
+    assert.equal(warned.length, 1, r.stderr);
     await reasonEverywhere(
       r,
       /metric default\/user-latency could not be read for version current: .*unreachable/i,
