@@ -89,7 +89,7 @@ export function register(program: Command): void {
           out: (s) => terminal.write(s),
           status: (line) => terminal.status(line),
           logFormat,
-          err: (s) => process.stderr.write(s),
+          err: (s) => terminal.write(s, process.stderr),
           signal: abort.signal,
         });
         process.exitCode = result.exitCode;

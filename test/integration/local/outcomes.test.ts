@@ -5,12 +5,22 @@
 // for those that hold. A run of the unchanged example records every iteration in status.history.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { buildOnce, copyExample, examples, orphansAfter, runCli, startCli, tempDir } from "./helpers.ts";
+import {
+  buildOnce,
+  copyExample,
+  examples,
+  orphansAfter,
+  root,
+  runCli,
+  startCli,
+  tempDir,
+} from "./helpers.ts";
 
 const NAME = "canary-progressive";
 
@@ -367,6 +377,35 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     assert.ok(
       candidate.every((w, i) => w <= 75 && (i === 0 || w - candidate[i - 1]! <= 20)),
       String(candidate),
+    );
+  });
+
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  it("on a terminal: a live line between iterations, erased before each row", {
+    skip: hasScript ? false : "util-linux script (a pseudo-terminal) is not installed",
+  }, async () => {
+    const state = tempDir("tty");
+    const log = join(tempDir("tty-log"), "typescript");
+    // script(1) gives the run a pseudo-terminal and records what it wrote to it.
+    const r = spawnSync(
+      "script",
+      ["-qec", `${join(root, "bin/iter8")} local run ${variant()} --interval 2 --state-dir ${state}`, log],
+      { encoding: "utf8", timeout: 90_000, env: { ...process.env, ITER8_PROGRAM_NAME: "iter8" } },
+    );
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const tty = readFileSync(log, "latin1");
+    assert.match(
+      tty,
+      /\r\x1b\[Kiteration 2 of 3 \| next in \d s \| requests sample-app-v1=\d+ sample-app-v2=\d+ \| weights current=\d+ candidate=\d+/,
+    );
+    // Before a row, the live line is erased; the closing line is not followed by it.
+    assert.match(tty, /\r\x1b\[Kcanary-progressive\s+Canary/);
+    assert.match(tty, /\r\nExperiment completed: [^\r\n]+\r\n(\n?Script done .*\n)?$/);
+    // Once the experiment is completed, no status line is drawn again.
+    const completedRow = tty.indexOf("ExperimentCompleted: Experiment Completed");
+    assert.ok(
+      completedRow > 0 && !tty.slice(completedRow).includes("iteration 3 of 3"),
+      tty.slice(completedRow, completedRow + 400),
     );
   });
 });
