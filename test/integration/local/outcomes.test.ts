@@ -198,7 +198,7 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     assert.match(r.stdout, /failed: HandlerFailed: Finish actions failed/);
     assert.match(
       r.stdout,
-      /^Experiment failed: HandlerFailed: Finish actions failed \(finish action failed: task run: .*exit code 3\)$/m,
+      /^Experiment failed: HandlerFailed: Finish actions failed \(finish action failed: task run: .*exit code 3\)\)$/m,
     );
     assert.match(r.stdout, /^ok {3}completed: /m);
     assert.match(r.stdout, /^FAIL nofailure: /m);
