@@ -76,6 +76,9 @@ export function outcomeAnnotation(
 ): (e: Experiment) => { stage?: string; message?: string } {
   return (e) => {
     const report = outcomeOf(e, liveness?.(e));
+    // While a run is under way, missing data is often only early (no scrape yet): rows of a live
+    // experiment keep their message unless a retry is pending.
+    if (!isCompleted(e) && !report.interrupted && !engineStatus(e).retry) return {};
     // The Failed condition is already in status.message: show the next, more specific reason.
     const message = e.status?.message ?? "";
     const failedText = report.reasons.find((r) => r.startsWith("failed: "));

@@ -42,9 +42,10 @@ export class TerminalOutput {
     this.#lastPlain = this.#now();
   }
 
-  write(text: string): void {
+  /** Writes `text` (to `to`, e.g. standard error on the same terminal, else this stream). */
+  write(text: string, to: Stream = this.#stream): void {
     if (this.#tty && this.#status) this.#stream.write("\r\x1b[K");
-    this.#stream.write(text);
+    to.write(text);
     if (this.#tty && this.#status) this.#stream.write(this.#status);
     this.#lastPlain = this.#now();
   }
@@ -105,13 +106,15 @@ export class RunProgress {
   }
 
   tick(): void {
-    if (this.#last) this.#o.status?.(this.statusLine(this.#last));
+    if (this.#last && this.#timer) this.#o.status?.(this.statusLine(this.#last));
   }
 
   /** Called with every stored status. */
   onWrite(exp: Experiment): void {
     this.#last = exp;
     for (const w of warningsOf(exp)) this.warnOnce(w.key, w.text);
+    // Refresh the status line now, so the row printed next is not followed by a stale one.
+    this.tick();
   }
 
   /** The status line for `exp`; "" before the first iteration or after the end. */

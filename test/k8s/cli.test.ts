@@ -240,6 +240,45 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
     const topDescribe = await run(["describe", "mirroring", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
     assert.equal(topDescribe.code, 0, topDescribe.stderr);
     assert.equal(topDescribe.stdout, described.stdout);
+    // The cluster keeps status.history (the CRD schema has it): one record per iteration.
+    const json = await run([
+      "describe",
+      "mirroring",
+      "-n",
+      ns,
+      "-o",
+      "json",
+      `--kubeconfig=${adminKubeconfig}`,
+    ]);
+    const history = JSON.parse(json.stdout).status.history.recent as Array<{ iteration: number }>;
+    assert.deepEqual(
+      history.map((h) => h.iteration),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    // iter8 assert reads the cluster like describe: exit 0 when all hold, 1 when one does not.
+    const holds = await run([
+      "assert",
+      "mirroring",
+      "-n",
+      ns,
+      "-c",
+      "completed",
+      "-c",
+      "nofailure",
+      `--kubeconfig=${adminKubeconfig}`,
+    ]);
+    assert.equal(holds.code, 0, holds.stdout + holds.stderr);
+    const fails = await run([
+      "assert",
+      "mirroring",
+      "-n",
+      ns,
+      "-c",
+      "winner=nobody",
+      `--kubeconfig=${adminKubeconfig}`,
+    ]);
+    assert.equal(fails.code, 1, fails.stdout + fails.stderr);
+    assert.match(fails.stdout, /^FAIL winner=nobody: /);
     const missing = await run(["kube", "describe", "nope", "-n", ns, `--kubeconfig=${adminKubeconfig}`]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /"nope" not found/);

@@ -119,7 +119,7 @@ async function runAction(dir: string, flags: RunFlags): Promise<void> {
       out: (s) => terminal.write(s),
       status: (line) => terminal.status(line),
       logFormat,
-      err: (s) => process.stderr.write(s),
+      err: (s) => terminal.write(s, process.stderr),
       signal: abort.signal,
     });
     process.exitCode = result.exitCode;

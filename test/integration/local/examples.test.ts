@@ -255,14 +255,20 @@ describe("the seed examples (concurrently: each run mostly waits for its interva
       const code = await run.exited;
       assert.equal(code, 0, run.stdout() + run.stderr());
       await watch.waitFor(
-        /canary-progressive\s+Canary\s+default\/sample-app\s+Completed\s+10\s+ExperimentCompleted/,
+        /canary-progressive\s+Canary\s+default\/sample-app\s+Completed\s+10\s+current=\d+ candidate=\d+\s+ExperimentCompleted/,
       );
       watch.kill("SIGTERM");
       assert.equal(await watch.exited, 0);
       const watched = watch.stdout();
-      assert.match(watched, /^NAME\s+TYPE\s+TARGET\s+STAGE\s+COMPLETED ITERATIONS\s+MESSAGE\n/);
+      // The watch shows the traffic split, as the run's own output does.
+      assert.match(watched, /^NAME\s+TYPE\s+TARGET\s+STAGE\s+COMPLETED ITERATIONS\s+TRAFFIC\s+MESSAGE\n/);
       for (const n of [5, 9])
-        assert.match(watched, new RegExp(`Running\\s+${n}\\s+IterationUpdate: Completed Iteration ${n}\\n`));
+        assert.match(
+          watched,
+          new RegExp(
+            `Running\\s+${n}\\s+current=\\d+ candidate=\\d+\\s+IterationUpdate: Completed Iteration ${n}\\n`,
+          ),
+        );
 
       assert.match(run.stdout(), /prometheus on http:\/\/127\.0\.0\.1:\d+, scraping/);
       const exp = readJson<{

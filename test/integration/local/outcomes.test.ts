@@ -5,12 +5,22 @@
 // for those that hold. A run of the unchanged example records every iteration in status.history.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { buildOnce, copyExample, examples, orphansAfter, runCli, startCli, tempDir } from "./helpers.ts";
+import {
+  buildOnce,
+  copyExample,
+  examples,
+  orphansAfter,
+  root,
+  runCli,
+  startCli,
+  tempDir,
+} from "./helpers.ts";
 
 const NAME = "canary-progressive";
 
@@ -148,8 +158,20 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const r = await run(variant((d) => withUserMetric(d, `http://127.0.0.1:${port}/api/v1/query`)));
+    const r = await run(
+      variant((d) => withUserMetric(d, `http://127.0.0.1:${port}/api/v1/query`)),
+      ["--log-format", "json"],
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // --log-format json: every stderr line is a JSON object; the warning is one of them, once.
+    const logs = r.stderr
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    const warned = logs.filter(
+      (l) => l.level === "warn" && /user-latency could not be read for version current/.test(l.msg),
+    );
+    assert.equal(warned.length, 1, r.stderr);
     await reasonEverywhere(
       r,
       /metric default\/user-latency could not be read for version current: .*unreachable/i,
@@ -176,7 +198,7 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     assert.match(r.stdout, /failed: HandlerFailed: Finish actions failed/);
     assert.match(
       r.stdout,
-      /^Experiment failed: HandlerFailed: Finish actions failed \(finish action failed: task run: .*exit code 3\)$/m,
+      /^Experiment failed: HandlerFailed: Finish actions failed \(finish action failed: task run: .*exit code 3\)\)$/m,
     );
     assert.match(r.stdout, /^ok {3}completed: /m);
     assert.match(r.stdout, /^FAIL nofailure: /m);
@@ -355,6 +377,35 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     assert.ok(
       candidate.every((w, i) => w <= 75 && (i === 0 || w - candidate[i - 1]! <= 20)),
       String(candidate),
+    );
+  });
+
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  it("on a terminal: a live line between iterations, erased before each row", {
+    skip: hasScript ? false : "util-linux script (a pseudo-terminal) is not installed",
+  }, async () => {
+    const state = tempDir("tty");
+    const log = join(tempDir("tty-log"), "typescript");
+    // script(1) gives the run a pseudo-terminal and records what it wrote to it.
+    const r = spawnSync(
+      "script",
+      ["-qec", `${join(root, "bin/iter8")} local run ${variant()} --interval 2 --state-dir ${state}`, log],
+      { encoding: "utf8", timeout: 90_000, env: { ...process.env, ITER8_PROGRAM_NAME: "iter8" } },
+    );
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const tty = readFileSync(log, "latin1");
+    assert.match(
+      tty,
+      /\r\x1b\[Kiteration 2 of 3 \| next in \d s \| requests sample-app-v1=\d+ sample-app-v2=\d+ \| weights current=\d+ candidate=\d+/,
+    );
+    // Before a row, the live line is erased; the closing line is not followed by it.
+    assert.match(tty, /\r\x1b\[Kcanary-progressive\s+Canary/);
+    assert.match(tty, /\r\nExperiment completed: [^\r\n]+\r\n(\n?Script done .*\n)?$/);
+    // Once the experiment is completed, no status line is drawn again.
+    const completedRow = tty.indexOf("ExperimentCompleted: Experiment Completed");
+    assert.ok(
+      completedRow > 0 && !tty.slice(completedRow).includes("iteration 3 of 3"),
+      tty.slice(completedRow, completedRow + 400),
     );
   });
 });

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { experimentSchema } from "../../../src/api/schema.ts";
 import type { Experiment } from "../../../src/api/types.ts";
 import { Engine } from "../../../src/engine/engine.ts";
-import { historyPoints, OLDER_MAX, RECENT_FULL } from "../../../src/engine/history.ts";
+import { appendIteration, historyPoints, OLDER_MAX, RECENT_FULL } from "../../../src/engine/history.ts";
 import { drive, KNATIVE_METRICS, keyOf, traceExperiment } from "./builders.ts";
 import {
   FakeActuator,
@@ -129,5 +129,60 @@ describe("per-iteration history", () => {
     const { done } = await run(30, 30);
     assert.ok(done.status?.history?.older?.length);
     assert.ok(validate(done.status), JSON.stringify(validate.errors));
+  });
+
+  it("copies outcomes and confidence bounds from the decision evidence when the analysis has it", () => {
+    const status: Experiment["status"] & { analysis: Record<string, unknown> } = {
+      currentWeightDistribution: [
+        { name: "v1", value: 50 },
+        { name: "v2", value: 50 },
+      ],
+      analysis: {
+        aggregatedMetrics: {
+          provenance: "t",
+          timestamp: "t",
+          data: { "ns/error-rate": { data: { v1: { value: "0.01" }, v2: { value: 0.2, sampleSize: 40 } } } },
+        },
+        // Booleans say otherwise: the evidence wins.
+        versionAssessments: { provenance: "t", timestamp: "t", data: { v1: [true], v2: [true] } },
+        evidence: {
+          provenance: "t",
+          timestamp: "t",
+          data: {
+            v1: [
+              {
+                objective: 0,
+                metric: "ns/error-rate",
+                limit: 0.05,
+                direction: "upper",
+                shape: "ratio",
+                lower: 0.001,
+                upper: 0.04,
+                outcome: "satisfied",
+              },
+            ],
+            v2: [
+              {
+                objective: 0,
+                metric: "ns/error-rate",
+                limit: 0.05,
+                direction: "upper",
+                shape: "ratio",
+                lower: 0.1,
+                upper: 0.35,
+                outcome: "inconclusive",
+              },
+            ],
+          },
+        },
+      },
+    };
+    appendIteration(status, 1, "2021-06-01T00:00:00Z", [{ name: "v1" }, { name: "v2" }], []);
+    const [point] = historyPoints(status);
+    assert.deepEqual(point!.outcomes, { v1: ["satisfied"], v2: ["inconclusive"] });
+    assert.deepEqual(point!.values["ns/error-rate"], {
+      v1: { value: 0.01, lower: 0.001, upper: 0.04 },
+      v2: { value: 0.2, sampleSize: 40, lower: 0.1, upper: 0.35 },
+    });
   });
 });
