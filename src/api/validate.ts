@@ -25,6 +25,7 @@ import { type ApiVersionName, experimentSchema, type JsonSchema, metricSchema } 
 import type { Experiment, Metric, Problem, SourceVersion, TestingPattern } from "./types.ts";
 import { GROUP } from "./types.ts";
 import { upgradeExperiment, upgradeMetric } from "./upgrade.ts";
+import { unsafeNameWarnings } from "./validate-safety.ts";
 
 export { parseCondition } from "./condition.ts";
 
@@ -567,6 +568,7 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
     checkCriteria(view, rules, warnings);
     checkActions(view, opts.knownTasks ?? KNOWN_TASKS, rules, warnings);
     checkStaticVersionCounts(view, rules);
+    warnings.push(...unsafeNameWarnings(versions(spec)));
   }
   checkStatusValues(raw, rules);
   // Embedded Metric snapshots (v2alpha2 status.metrics, v2alpha1 spec.metrics).
