@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { Experiment, VersionDetail, VersionWeight } from "../../api/types.ts";
 import type { ObjectKey, TrafficActuator } from "../../engine/ports.ts";
+import { withRemainingWeight } from "../../engine/weights.ts";
 import {
   ChainSecretSource,
   EnvSecretSource,
@@ -164,10 +165,11 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
         );
       out.push({ name: v.name, value });
     }
-    if (out.length > 0 && missing.length === 1) {
-      out.push({ name: missing[0]!.name, value: 100 - out.reduce((s, w) => s + w.value, 0) });
-    }
-    return out;
+    return withRemainingWeight(
+      exp,
+      out,
+      missing.map((v) => v.name),
+    );
   }
 
   apply(exp: Experiment, weights: VersionWeight[]): Promise<void> {

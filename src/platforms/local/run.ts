@@ -350,11 +350,7 @@ class LocalRun {
       }),
       clock: systemClock,
       logger,
-      onEvent: (_key, event, exp) => {
-        if (event.reason === "StageAdvanced" && event.message === "Advanced to Running") {
-          void metrics.builtin?.markStart(exp);
-        }
-      },
+      onRunning: (exp) => void metrics.builtin?.markStart(exp),
     });
     if (resume) {
       if (this.#o.intervalSeconds !== undefined) await store.updateSpec(experiment);
