@@ -287,7 +287,7 @@ export class Actions {
       if (!exp) throw new Error("experiment deleted");
       const status = structuredClone(engineStatus(exp));
       const current = status.actions?.find((a) => a.id === record.id);
-      if (!current || current.state !== "Running" || current.attempts !== record.attempts) {
+      if (current?.state !== "Running" || current.attempts !== record.attempts) {
         throw new Error(`action ${record.id} is no longer this launch's`);
       }
       const entry: TaskProgress = {
