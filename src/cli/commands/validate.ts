@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { documentLabel, InputError, type LoadedDocument, loadDocuments, readInput } from "../../api/load.ts";
 import { formatProblem } from "../../api/paths.ts";
+import { checkTaskInputs } from "../../tasks/registry.ts";
 import { CliError } from "../errors.ts";
 
 export const EXIT_VALID = 0;
@@ -77,7 +78,7 @@ Exit codes:
     .action(async (options: { file: string }) => {
       let docs: LoadedDocument[];
       try {
-        docs = loadDocuments(await readInput(options.file));
+        docs = loadDocuments(await readInput(options.file), { taskInputs: checkTaskInputs });
       } catch (e) {
         if (e instanceof InputError) throw new CliError(e.message, EXIT_INPUT_ERROR);
         throw e;
