@@ -35,7 +35,8 @@ export function taskRegistry(opts: RegistryOptions = {}): ReadonlyMap<TaskName, 
 
 /** The `with:` problems of a built-in task (none for names it does not know: validate reports those). */
 export function checkTaskInputs(task: string, input: Record<string, unknown>): string[] {
-  const impl = (defaultRegistry ??= taskRegistry()).get(task as TaskName);
+  defaultRegistry ??= taskRegistry();
+  const impl = defaultRegistry.get(task as TaskName);
   return impl ? impl.validate(input) : [];
 }
 

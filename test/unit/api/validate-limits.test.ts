@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: hand-built documents, mutated freely per case
 // Validation gaps: task inputs, deep nesting, huge keys, timer overflow, objects the API server
 // would refuse. Each was accepted (or crashed) before.
 
