@@ -166,7 +166,7 @@ class Actuator implements TrafficActuator {
 
 const noTasks: TaskRunner = {
   async run(_action, experiment): Promise<ActionResult> {
-    return { ok: true, tasks: [], experiment };
+    return { ok: true, tasks: [], effects: {}, experiment };
   },
   validate: () => [],
 };

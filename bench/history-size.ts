@@ -95,6 +95,7 @@ const engine = new Engine({
     run: async (_a: ActionName, experiment: Experiment): Promise<ActionResult> => ({
       ok: true,
       tasks: [],
+      effects: {},
       experiment,
     }),
   },

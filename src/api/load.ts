@@ -9,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import type { Experiment, Metric, Problem, SourceVersion } from "./types.ts";
 import { GROUP } from "./types.ts";
 import { type ValidateOptions, validateExperiment, validateMetric } from "./validate.ts";
+import { MAX_NESTING, tooDeepPath } from "./validate-safety.ts";
 
 /** Inputs larger than this are refused (an Experiment is a few kB; a List of 1,000 fits easily). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -81,6 +82,13 @@ function loadAll(text: string, opts: LoadOptions): LoadedDocument[] {
   if (text.trim() === "") throw new InputError("input is empty");
 
   const values = parseJson(text) ?? parseYaml(text);
+  values.forEach((value, i) => {
+    // Checked before anything walks the document recursively (validation would overflow the stack).
+    const deep = tooDeepPath(value, MAX_NESTING + 2);
+    if (deep !== undefined) {
+      throw new InputError(`document ${i + 1}: ${deep}: nested more than ${MAX_NESTING} levels deep`);
+    }
+  });
 
   const out: LoadedDocument[] = [];
   values.forEach((value, i) => {
@@ -120,6 +128,7 @@ function parseYaml(text: string): unknown[] {
     try {
       values.push(doc.toJS({ maxAliasCount: 100 }));
     } catch (e) {
+      if (e instanceof RangeError) throw new InputError("input is nested too deeply to read");
       throw new InputError(`input is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
     }
   }

@@ -315,6 +315,7 @@ function taskSpec(v1: boolean): JsonSchema {
     run: str("A bash script. Exactly one of task and run."),
     if: str("Condition, e.g. CandidateWon() or not WinnerFound()."),
     with: anyObject("Task inputs."),
+    idempotent: bool("Safe to run again when an engine restart interrupted it."),
   });
 }
 

@@ -50,6 +50,24 @@ export const ENGINE_STATUS_PROPERTIES = {
         startedAt: time("When the last launch started."),
         finishedAt: time("When the action finished."),
         tasks: { type: "array" as const, description: "Per-task outcomes.", items: taskOutcome },
+        progress: {
+          type: "array" as const,
+          description: "Each task's start and completion, recorded as they happen.",
+          items: {
+            type: "object" as const,
+            properties: {
+              index: { type: "integer" as const, description: "Index in the action's task list." },
+              task: str("Task name or run."),
+              state: {
+                type: "string" as const,
+                enum: ["Started", "Completed"],
+                description: "Started or Completed.",
+              },
+              attempt: { type: "integer" as const, description: "The launch that recorded it." },
+            },
+            required: ["index", "task", "state", "attempt"],
+          },
+        },
         error: str("Why the action failed."),
       },
       required: ["id", "action", "kind", "state", "attempts", "startedAt"],

@@ -60,6 +60,8 @@ export interface TaskSpec {
   run?: string;
   if?: string;
   with?: Record<string, unknown>;
+  /** Safe to run again when an engine restart interrupted it (default: per task, see the README). */
+  idempotent?: boolean;
 }
 
 export interface Weights {

@@ -27,6 +27,14 @@ import { strengthProblems } from "./strength.ts";
 import type { Experiment, Metric, Problem, SourceVersion, TestingPattern } from "./types.ts";
 import { GROUP } from "./types.ts";
 import { upgradeExperiment, upgradeMetric } from "./upgrade.ts";
+import {
+  limitProblems,
+  MAX_NESTING,
+  type TaskInputCheck,
+  taskInputProblems,
+  tooDeepPath,
+  unsafeNameWarnings,
+} from "./validate-safety.ts";
 
 export { parseCondition } from "./condition.ts";
 
@@ -43,6 +51,8 @@ export interface ValidateOptions {
   installNamespace?: string;
   /** Task names accepted in `task:` (default `KNOWN_TASKS`). */
   knownTasks?: readonly string[];
+  /** Checks a task's `with:` inputs (the task runner's own checks; the CLI passes them). */
+  taskInputs?: TaskInputCheck;
 }
 
 export interface ValidationResult<T> {
@@ -155,7 +165,10 @@ export function schemaProblems(errors: readonly ErrorObject[], root: unknown): P
       case "additionalProperties": {
         const field = (e.params as { additionalProperty: string }).additionalProperty;
         const known = Object.keys(parent.properties ?? {});
-        const near = known.filter((k) => editDistance(k, field) <= 2);
+        // Bounded: the distance is computed only for names of about the same length.
+        const near = known.filter(
+          (k) => Math.abs(k.length - field.length) <= 2 && editDistance(k, field) <= 2,
+        );
         const hint =
           near.length > 0
             ? ` (did you mean ${near.join(" or ")}?)`
@@ -542,9 +555,19 @@ function header(
 }
 
 /** Validates an Experiment as written; see `ValidationResult`. */
+/** Nesting too deep to validate (checked first, without recursion). */
+function shapeProblems(raw: Obj): Problem[] {
+  const deep = tooDeepPath(raw);
+  return deep === undefined
+    ? []
+    : [{ path: deep, message: `is nested more than ${MAX_NESTING} levels deep` }];
+}
+
 export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): ValidationResult<Experiment> {
   const head = header(raw, "Experiment");
   if (!head.version || !isObj(raw)) return { problems: head.problems, warnings: [] };
+  const tooDeep = shapeProblems(raw);
+  if (tooDeep.length > 0) return { sourceVersion: head.version, problems: tooDeep, warnings: [] };
   const version = head.version;
   const validate = validator("Experiment", version);
   validate(raw);
@@ -553,6 +576,7 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
   const rules: Problem[] = [...head.problems];
   const warnings: Problem[] = [];
   checkMetadata(raw, rules);
+  rules.push(...limitProblems(raw));
   const spec = isObj(raw["spec"]) ? raw["spec"] : undefined;
   if (spec) {
     const strategy = isObj(spec["strategy"]) ? spec["strategy"] : {};
@@ -568,6 +592,8 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
     checkCriteria(view, rules, warnings);
     checkActions(view, opts.knownTasks ?? KNOWN_TASKS, rules, warnings);
     checkStaticVersionCounts(view, rules);
+    warnings.push(...unsafeNameWarnings(versions(spec)));
+    if (opts.taskInputs) rules.push(...taskInputProblems(spec, opts.taskInputs));
   }
   checkStatusValues(raw, rules);
   // Embedded Metric snapshots (v2alpha2 status.metrics, v2alpha1 spec.metrics).

@@ -14,25 +14,23 @@
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
+import { Actions, hasAction } from "./actions.ts";
 import { decide, plannedIterations } from "./decision.ts";
 import { appendIteration } from "./history.ts";
 import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
 import {
-  type ActionName,
-  type ActionResult,
   type Clock,
-  ConflictError,
+  type EngineLogger,
   type ExperimentStore,
+  isConflict,
   type MetricsProvider,
   type ObjectKey,
-  type TaskOutcome,
+  type ReconcileResult,
   type TaskRunner,
   type TrafficActuator,
 } from "./ports.ts";
 import { effectiveSpecOf, sourceVersionOf, versionCountProblems } from "./spec.ts";
 import {
-  type ActionKind,
-  type ActionRecord,
   conditionIs,
   type EngineEvent,
   endExperiment,
@@ -40,20 +38,15 @@ import {
   failExperiment,
   initialiseStatus,
   isCompleted,
-  kindTitle,
   type RetryState,
   StatusDraft,
   stageIndex,
 } from "./status.ts";
 import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
-import { allVersions, formatWeights, movesTraffic, weightsMatch } from "./weights.ts";
 
-export interface EngineLogger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+export type { EngineLogger, ReconcileResult } from "./ports.ts";
+
+import { allVersions, formatWeights, movesTraffic, weightsMatch } from "./weights.ts";
 
 const silentLogger: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -89,33 +82,11 @@ export interface EngineOptions {
    * in-process action finished, or the target it waits for was released.
    */
   onWake?: (key: ObjectKey) => void;
-}
-
-export interface ReconcileResult {
-  /** The experiment is completed (or gone): nothing more to do. */
-  done: boolean;
-  /** Reconcile again after this delay (0 = right away). */
-  requeueAfterMs?: number;
-  /** An in-process action is running; reconcile again when this settles. */
-  pending?: Promise<void>;
-}
-
-interface Flight {
-  result?: ActionResult;
-  promise: Promise<void>;
-  controller: AbortController;
-  abandoned: boolean;
-}
-
-/** Tail of each task's output kept in status (etcd objects are limited to ~1.5 MB). */
-const STATUS_OUTPUT_CHARS = 8 * 1024;
-
-function trimOutput(t: TaskOutcome): TaskOutcome {
-  if (t.output.length <= STATUS_OUTPUT_CHARS) return t;
-  return {
-    ...t,
-    output: `[... ${t.output.length - STATUS_OUTPUT_CHARS} earlier characters not kept ...]\n${t.output.slice(-STATUS_OUTPUT_CHARS)}`,
-  };
+  /**
+   * Called once the experiment entered Running (the status write succeeded): the moment the
+   * built-in metrics take their baseline.
+   */
+  onRunning?: (experiment: Experiment) => void;
 }
 
 const DEFAULT_WEIGHT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 30_000, maxAttempts: 8 };
@@ -123,14 +94,6 @@ const MAX_CONFLICT_RETRIES = 8;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function isConflict(err: unknown): boolean {
-  return err instanceof ConflictError || (err instanceof Error && err.name === "ConflictError");
-}
-
-function hasAction(spec: ExperimentSpec, name: ActionName): boolean {
-  return Object.hasOwn(spec.strategy.actions ?? {}, name);
 }
 
 function isAbort(err: unknown): boolean {
@@ -151,9 +114,9 @@ export class Engine {
   readonly #weightRetry: RetryPolicy;
   readonly #onEvent: EngineOptions["onEvent"];
   readonly #onWake: EngineOptions["onWake"];
+  readonly #onRunning: EngineOptions["onRunning"];
 
-  /** In-process actions, by `ns/name#id#attempt`. */
-  readonly #flights = new Map<string, Flight>();
+  readonly #actions: Actions;
   /** Drivers waiting for a wake-up, by `ns/name`. */
   readonly #wakers = new Map<string, Set<() => void>>();
   /** Reconciles of one experiment never overlap. */
@@ -175,6 +138,19 @@ export class Engine {
     this.#weightRetry = opts.weightRetry ?? DEFAULT_WEIGHT_RETRY;
     this.#onEvent = opts.onEvent;
     this.#onWake = opts.onWake;
+    this.#onRunning = opts.onRunning;
+    this.#actions = new Actions({
+      store: this.#store,
+      tasks: this.#tasks,
+      actuator: this.#actuator,
+      clock: this.#clock,
+      log: this.#log,
+      actionTimeoutMs: this.#actionTimeoutMs,
+      maxActionAttempts: this.#maxActionAttempts,
+      write: (exp, draft) => this.#write(exp, draft),
+      end: (key, exp, draft, apply) => this.#end(key, exp, draft, apply),
+      wake: (key) => this.#wake(key),
+    });
   }
 
   get installNamespace(): string {
@@ -238,14 +214,14 @@ export class Engine {
         await this.#waitForNext(key, result, signal);
       }
     } catch (err) {
-      if (signal.aborted) this.#abandonFlights(key);
+      if (signal.aborted) this.#actions.abandon(key);
       throw err;
     }
   }
 
   /** Aborts every in-process action (shutdown). Their records stay Running, for the next engine. */
   close(): void {
-    for (const id of [...this.#flights.keys()]) this.#abandonFlight(id);
+    this.#actions.close();
   }
 
   async #waitForNext(key: ObjectKey, result: ReconcileResult, signal: AbortSignal): Promise<void> {
@@ -293,7 +269,7 @@ export class Engine {
     const exp = await this.#store.get(key);
     const id = keyText(key);
     if (!exp) {
-      this.#abandonFlights(key);
+      this.#actions.abandon(key);
       const target = this.#targets.get(id);
       this.#targets.delete(id);
       if (target !== undefined) await this.#wakeNext(target, key);
@@ -308,12 +284,12 @@ export class Engine {
       return { done: false, requeueAfterMs: 0 };
     }
     if (isCompleted(exp)) {
-      this.#abandonFlights(key);
+      this.#actions.abandon(key);
       return { done: true };
     }
 
     const running = draft.status.actions?.find((a) => a.state === "Running");
-    if (running) return this.#runningAction(key, exp, draft, running);
+    if (running) return this.#actions.running(key, exp, draft, running);
 
     const spec = effectiveSpecOf(exp);
 
@@ -341,7 +317,7 @@ export class Engine {
     }
     if (stage === stageIndex("Initializing")) {
       if (hasAction(spec, "start") && !draft.action("start")) {
-        return this.#launch(key, exp, draft, "start", "start");
+        return this.#actions.launch(key, exp, draft, "start", "start");
       }
       return this.#enterRunning(key, exp, spec, draft);
     }
@@ -393,7 +369,8 @@ export class Engine {
     draft.status.versionRecommendedForPromotion ??= allVersions(exp)[0]!.name;
     draft.status.startTime ??= draft.nowText;
     draft.advanceStage("Running");
-    await this.#write(exp, draft);
+    const written = await this.#write(exp, draft);
+    this.#onRunning?.(written);
     return { done: false, requeueAfterMs: 0 };
   }
 
@@ -520,7 +497,7 @@ export class Engine {
     if (n % perLoop === 0) {
       const loop = n / perLoop;
       draft.progress("IterationUpdate", `Completed Loop ${loop}`);
-      if (hasAction(spec, "loop")) return this.#launch(key, exp, draft, "loop", `loop-${loop}`, loop);
+      if (hasAction(spec, "loop")) return this.#actions.launch(key, exp, draft, "loop", `loop-${loop}`, loop);
     }
     await this.#write(exp, draft);
     return { done: false, requeueAfterMs: n >= plannedIterations(spec, st) ? 0 : intervalMs };
@@ -580,174 +557,10 @@ export class Engine {
   ): Promise<ReconcileResult> {
     if (hasAction(spec, "finish")) {
       draft.advanceStage("Finishing", false);
-      return this.#launch(key, exp, draft, "finish", "finish", undefined, kind);
+      return this.#actions.launch(key, exp, draft, "finish", "finish", undefined, kind);
     }
     const message = kind === "rollback" ? "Experiment rolled back" : "Experiment completed successfully";
     return this.#end(key, exp, draft, () => endExperiment(draft, message));
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Actions
-
-  /** Records the action as Running (with whatever else the draft holds), then launches it. */
-  async #launch(
-    key: ObjectKey,
-    exp: Experiment,
-    draft: StatusDraft,
-    action: ActionName,
-    id: string,
-    loop?: number,
-    kind: ActionKind = action,
-  ): Promise<ReconcileResult> {
-    const previous = draft.action(id);
-    const record: ActionRecord = {
-      id,
-      action,
-      kind,
-      state: "Running",
-      attempts: (previous?.attempts ?? 0) + 1,
-      startedAt: draft.nowText,
-    };
-    if (loop !== undefined) record.loop = loop;
-    draft.putAction(record);
-    draft.progress("HandlerLaunched", `${kindTitle(kind)} handler '${action}' launched`);
-    const written = await this.#write(exp, draft);
-    return { done: false, pending: this.#startFlight(key, written, record) };
-  }
-
-  #flightId(key: ObjectKey, record: ActionRecord): string {
-    return `${keyText(key)}#${record.id}#${record.attempts}`;
-  }
-
-  #startFlight(key: ObjectKey, experiment: Experiment, record: ActionRecord): Promise<void> {
-    const controller = new AbortController();
-    const flight: Flight = { controller, abandoned: false, promise: Promise.resolve() };
-    const id = this.#flightId(key, record);
-    this.#flights.set(id, flight);
-    this.#log.info("action launched", {
-      experiment: keyText(key),
-      action: record.id,
-      attempt: record.attempts,
-    });
-    flight.promise = (async () => {
-      const timeoutMs = this.#actionTimeoutMs;
-      const timeout = this.#clock.sleep(timeoutMs, controller.signal).then(
-        (): ActionResult => {
-          controller.abort(new Error(`action timed out after ${timeoutMs / 1000}s`));
-          return {
-            ok: false,
-            tasks: [],
-            experiment,
-            error: `${record.action} action timed out after ${timeoutMs / 1000}s`,
-          };
-        },
-        // Aborted: the action settled first (or the engine shut down); never wins the race.
-        () => new Promise<ActionResult>(() => {}),
-      );
-      let result: ActionResult;
-      try {
-        result = await Promise.race([this.#tasks.run(record.action, experiment, controller.signal), timeout]);
-      } catch (err) {
-        result = { ok: false, tasks: [], experiment, error: errorText(err) };
-      }
-      if (!controller.signal.aborted) controller.abort();
-      flight.result = result;
-      if (!flight.abandoned) this.#wake(key);
-    })();
-    return flight.promise;
-  }
-
-  #abandonFlight(id: string): void {
-    const flight = this.#flights.get(id);
-    if (!flight) return;
-    flight.abandoned = true;
-    if (!flight.controller.signal.aborted) flight.controller.abort(new Error("engine stopped"));
-    this.#flights.delete(id);
-  }
-
-  #abandonFlights(key: ObjectKey): void {
-    const prefix = `${keyText(key)}#`;
-    for (const id of [...this.#flights.keys()]) if (id.startsWith(prefix)) this.#abandonFlight(id);
-  }
-
-  /** A Running action: wait for it, record its outcome, or relaunch it after a restart. */
-  async #runningAction(
-    key: ObjectKey,
-    exp: Experiment,
-    draft: StatusDraft,
-    record: ActionRecord,
-  ): Promise<ReconcileResult> {
-    const id = this.#flightId(key, record);
-    const flight = this.#flights.get(id);
-    if (flight && !flight.result) return { done: false, pending: flight.promise };
-
-    let result: ActionResult;
-    if (flight?.result) {
-      result = flight.result;
-    } else if (record.attempts < this.#maxActionAttempts) {
-      // Launched by an engine that stopped before recording the outcome: launch it again.
-      this.#log.warn("relaunching interrupted action", { experiment: keyText(key), action: record.id });
-      return this.#launch(key, exp, draft, record.action, record.id, record.loop, record.kind);
-    } else {
-      result = {
-        ok: false,
-        tasks: [],
-        experiment: exp,
-        error: `interrupted ${record.attempts} times before it completed`,
-      };
-    }
-
-    const st = draft.status;
-    const done: ActionRecord = {
-      ...record,
-      state: result.ok ? "Succeeded" : "Failed",
-      finishedAt: draft.nowText,
-      tasks: result.tasks.map(trimOutput),
-    };
-    const failedTask = result.tasks.find((t) => !t.ok && !t.skipped);
-    const error =
-      result.error ?? (failedTask ? `${failedTask.task}: ${failedTask.error ?? "failed"}` : undefined);
-    if (error !== undefined && !result.ok) done.error = error;
-    draft.putAction(done);
-
-    // metrics/collect accumulates histograms on the experiment it was given; keep them.
-    const hists = result.experiment.status?.analysis?.aggregatedBuiltinHists;
-    if (hists !== undefined) st.analysis = { ...st.analysis, aggregatedBuiltinHists: hists };
-
-    let base = exp;
-    if (
-      result.ok &&
-      record.action === "start" &&
-      JSON.stringify(result.experiment.spec) !== JSON.stringify(exp.spec)
-    ) {
-      // Start tasks (knative/init-experiment) fill versionInfo: persist the spec first; if the status
-      // write below then fails, the redo finds the spec already equal and writes status only.
-      base = await this.#store.updateSpec({ ...exp, spec: result.experiment.spec });
-    }
-
-    const title = kindTitle(record.kind);
-    if (!result.ok) {
-      this.#log.warn("action failed", { experiment: keyText(key), action: record.id, error });
-      return this.#end(key, base, draft, () =>
-        failExperiment(draft, "HandlerFailed", `${title} actions failed`, `${title} actions failed`),
-      );
-    }
-    if (record.action === "finish") {
-      return this.#end(key, base, draft, () => endExperiment(draft, "Experiment Completed"));
-    }
-    if (record.action === "loop") {
-      try {
-        st.currentWeightDistribution = await this.#actuator.read({ ...base, spec: effectiveSpecOf(base) });
-      } catch (err) {
-        this.#log.warn("weights not observable after loop action", {
-          experiment: keyText(key),
-          error: errorText(err),
-        });
-      }
-    }
-    await this.#write(base, draft);
-    this.#flights.delete(id);
-    return { done: false, requeueAfterMs: 0 };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -775,7 +588,7 @@ export class Engine {
   ): Promise<ReconcileResult> {
     apply();
     await this.#write(exp, draft);
-    this.#abandonFlights(key);
+    this.#actions.abandon(key);
     await this.#wakeNext(exp.spec.target, key);
     return { done: true };
   }

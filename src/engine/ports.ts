@@ -2,7 +2,15 @@
 // local processes: platform adapters (src/platforms/*) implement these interfaces.
 
 import type { SampleDistribution } from "../analytics/stats/sample.ts";
-import type { Experiment, Metric, VersionDetail, VersionWeight } from "../api/types.ts";
+import type {
+  AnalysisPiece,
+  Experiment,
+  Metric,
+  TaskSpec,
+  VersionDetail,
+  VersionInfo,
+  VersionWeight,
+} from "../api/types.ts";
 
 /** Injected time, so tests drive iterations without sleeping. */
 export interface Clock {
@@ -19,6 +27,26 @@ export interface ObjectKey {
 /** Raised by a store when a write was based on a stale `resourceVersion`. */
 export class ConflictError extends Error {
   override readonly name = "ConflictError";
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof ConflictError || (err instanceof Error && err.name === "ConflictError");
+}
+
+export interface EngineLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ReconcileResult {
+  /** The experiment is completed (or gone): nothing more to do. */
+  done: boolean;
+  /** Reconcile again after this delay (0 = right away). */
+  requeueAfterMs?: number;
+  /** An in-process action is running; reconcile again when this settles. */
+  pending?: Promise<void>;
 }
 
 /** Where experiments (and the Metric objects they reference) live, and where status is written. */
@@ -76,17 +104,49 @@ export interface TaskOutcome {
   durationMs: number;
 }
 
+/** What an action's tasks changed; the engine applies it (and nothing else) to the experiment. */
+export interface ActionEffects {
+  /** Filled by a start task (`knative/init-experiment`): written to the spec. */
+  versionInfo?: VersionInfo;
+  /** Accumulated by `metrics/collect`: kept in `status.analysis`. */
+  aggregatedBuiltinHists?: AnalysisPiece<unknown>;
+}
+
 export interface ActionResult {
   ok: boolean;
   tasks: TaskOutcome[];
-  /** The experiment as the tasks left it (start tasks may fill `versionInfo`). */
+  effects: ActionEffects;
+  /** The runner's working copy as the tasks left it (for callers of the runner; the engine uses `effects`). */
   experiment: Experiment;
   /** Why the action as a whole failed (timeout, interrupted), beyond the failing task's own error. */
   error?: string;
 }
 
+/** A task of an action about to start, or just completed (its index in the action's list). */
+export interface TaskEvent {
+  index: number;
+  task: string;
+  phase: "started" | "completed";
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Indices of tasks that completed in an earlier launch: reported as skipped, not run again. */
+  skip?: ReadonlySet<number>;
+  /**
+   * Awaited before each task starts and after it completes, so the caller records both durably;
+   * a rejection before a start keeps the task from running (the action fails).
+   */
+  onTask?: (event: TaskEvent) => Promise<void>;
+}
+
 export interface TaskRunner {
-  run(action: ActionName, experiment: Experiment, signal?: AbortSignal): Promise<ActionResult>;
+  run(action: ActionName, experiment: Experiment, opts?: RunOptions): Promise<ActionResult>;
+  /**
+   * Whether running this task again after an interruption is harmless: `idempotent:` on the task,
+   * else the task's own default (readiness checks and notifications are; commands are not).
+   */
+  isIdempotent?(spec: TaskSpec): boolean;
   /**
    * Problems with the experiment's task specs (unknown task, both or neither of `task`/`run`, bad
    * `if:`), each naming the action and index. Empty when every action can run.

@@ -36,7 +36,21 @@ export interface ActionRecord {
   finishedAt?: string;
   /** Per-task outcomes (output kept for describe/logs). */
   tasks?: TaskOutcome[];
+  /**
+   * Each task's start and completion, written as they happen (before a task starts, after it
+   * ends), so a relaunch skips completed tasks and knows which one was interrupted.
+   */
+  progress?: TaskProgress[];
   error?: string;
+}
+
+export interface TaskProgress {
+  /** Index in the action's task list. */
+  index: number;
+  task: string;
+  state: "Started" | "Completed";
+  /** Launch (attempt) that recorded it. */
+  attempt: number;
 }
 
 /** A step being retried with backoff (a failed weight change, an unreadable target object). */

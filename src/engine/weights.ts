@@ -41,3 +41,22 @@ export function weightsMatch(
 export function formatWeights(weights: VersionWeight[] | undefined): string {
   return `[${(weights ?? []).map((w) => `${w.name}=${w.value}`).join(", ")}]`;
 }
+
+/**
+ * The remaining-weight rule, for both platforms' actuators: a version without a `weightObjRef`
+ * field has what the others leave of 100 (listed last). At most one version may lack one, except in
+ * FixedSplit (nothing is written) or when no version has one (nothing is observable).
+ */
+export function withRemainingWeight(
+  exp: Experiment,
+  observed: VersionWeight[],
+  missing: string[],
+): VersionWeight[] {
+  if (missing.length === 1) {
+    return [...observed, { name: missing[0]!, value: 100 - observed.reduce((s, w) => s + w.value, 0) }];
+  }
+  if (missing.length > 1 && exp.spec.strategy.deploymentPattern !== "FixedSplit" && observed.length > 0) {
+    throw new Error(`versions ${missing.join(", ")} have no weightObjRef; at most one may omit it`);
+  }
+  return observed;
+}

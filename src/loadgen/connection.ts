@@ -3,6 +3,7 @@
 // per-request cost low; the socket is reopened lazily after the server closes it or it fails.
 
 import net from "node:net";
+import tls from "node:tls";
 import type { NormalizedLoadOptions } from "./options.ts";
 import { ResponseParseError, ResponseParser } from "./response-parser.ts";
 
@@ -72,12 +73,22 @@ export class Connection {
     this.socket!.write(this.opts.request);
   }
 
-  private open(): void {
+  private connect(): net.Socket {
+    const { host, port, tls: secure } = this.opts;
+    if (secure !== null) {
+      // TLS decrypts into its own buffers, so bytes arrive as data events.
+      const socket = tls.connect({ host, port, ...secure });
+      socket.setNoDelay(true);
+      socket.on("data", (chunk: Buffer) => {
+        if (socket === this.socket) this.onData(chunk);
+      });
+      return socket;
+    }
     // `onread` hands bytes straight from one reused buffer to the parser, skipping the stream
     // machinery and a buffer allocation per read (the parser copies what it must keep).
     const socket: net.Socket = net.connect({
-      host: this.opts.host,
-      port: this.opts.port,
+      host,
+      port,
       noDelay: true,
       onread: {
         buffer: this.readBuffer,
@@ -87,6 +98,11 @@ export class Connection {
         },
       },
     });
+    return socket;
+  }
+
+  private open(): void {
+    const socket = this.connect();
     this.socket = socket;
     this.answeredOnSocket = 0;
     socket.on("error", (err: NodeJS.ErrnoException) => {

@@ -14,8 +14,9 @@ export function formatResult(r: LoadResult): string {
         : "until stopped";
   lines.push(`${r.method} ${r.url}: ${r.connections} connections, ${rate}, ${bound}`);
   lines.push(
-    `Requests: ${r.completed} completed of ${r.sent} sent in ${formatDuration(r.elapsedMs)} ` +
+    `Requests: ${r.answered} answered of ${r.sent} sent in ${formatDuration(r.elapsedMs)} ` +
       `(${fix(r.actualQps, 1)} req/s)` +
+      (r.errorCount > 0 ? `, ${r.errorCount} failed without a response` : "") +
       (r.dropped > 0 ? `, ${r.dropped} dropped (due, but no connection free in time)` : "") +
       (r.cancelled > 0 ? `, ${r.cancelled} cancelled` : "") +
       (r.stopReason === "aborted" || r.stopReason === "stopped" ? ` [${r.stopReason}]` : ""),
@@ -23,10 +24,12 @@ export function formatResult(r: LoadResult): string {
   const codes = Object.entries(r.statusCodes).map(([c, n]) => `${c}: ${n}`);
   lines.push(`Status codes: ${codes.length > 0 ? codes.join(", ") : "none"}`);
   const errs = Object.entries(r.errors).map(([k, n]) => `${k}: ${n}`);
-  if (errs.length > 0) lines.push(`Errors: ${errs.join(", ")}`);
+  if (errs.length > 0) lines.push(`Failed requests (no response): ${errs.join(", ")}`);
   const from = r.qps > 0 ? "from intended send time" : "from send time";
   lines.push(`Latency (ms, ${from}):`);
-  lines.push(latencyLine(r.latencyMs));
+  lines.push(latencyLine(r.answeredLatencyMs));
+  if (r.errorCount > 0)
+    lines.push(`  (answered requests only: the ${r.errorCount} failed are not in these figures)`);
   if (r.serviceTimeMs !== null && r.serviceTimeMs.count > 0) {
     lines.push("Service time (ms, from actual send time):");
     lines.push(latencyLine(r.serviceTimeMs));
@@ -44,7 +47,7 @@ export function formatResult(r: LoadResult): string {
 }
 
 function latencyLine(l: LatencySummary): string {
-  if (l.count === 0) return "  (no requests completed)";
+  if (l.count === 0) return "  (no request answered)";
   return (
     `  min ${fix(l.min, 3)}  mean ${fix(l.mean, 3)}  stdev ${fix(l.stdev, 3)}  max ${fix(l.max, 3)}\n` +
     `  p50 ${fix(l.p50, 3)}  p75 ${fix(l.p75, 3)}  p90 ${fix(l.p90, 3)}  p95 ${fix(l.p95, 3)}  ` +

@@ -5,8 +5,12 @@ import { Buffer } from "node:buffer";
 import { parseDuration } from "./duration.ts";
 
 export interface LoadOptions {
-  /** Target URL (http:// only; loopback or any host). */
+  /** Target URL: http:// or https:// (certificates verified unless `insecure`). */
   url: string;
+  /** https: skip certificate verification (self-signed test servers). */
+  insecure?: boolean;
+  /** https: trust these CA certificates (PEM) instead of the system's. */
+  ca?: string | Uint8Array;
   /** HTTP method; default GET, or POST when a body is given (Fortio's rule). */
   method?: string;
   /** Extra request headers; later entries with the same name replace earlier ones (case-insensitive). */
@@ -34,8 +38,16 @@ export class LoadOptionsError extends Error {
   override readonly name = "LoadOptionsError";
 }
 
+/** How to speak TLS to an https:// target; null for http://. */
+export interface TlsSettings {
+  servername: string;
+  rejectUnauthorized: boolean;
+  ca?: string | Buffer;
+}
+
 export interface NormalizedLoadOptions {
   url: string;
+  tls: TlsSettings | null;
   host: string;
   port: number;
   method: string;
@@ -68,10 +80,22 @@ export function normalizeLoadOptions(opts: LoadOptions): NormalizedLoadOptions {
   } catch {
     throw new LoadOptionsError(`url: not a valid URL: ${JSON.stringify(opts.url)}`);
   }
-  if (url.protocol !== "http:")
-    throw new LoadOptionsError(`url: only http:// URLs are supported, got ${url.protocol}//`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new LoadOptionsError(`url: only http:// and https:// URLs are supported, got ${url.protocol}//`);
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  const port = url.port === "" ? 80 : Number(url.port);
+  const https = url.protocol === "https:";
+  const port = url.port === "" ? (https ? 443 : 80) : Number(url.port);
+  if (!https && (opts.insecure || opts.ca !== undefined))
+    throw new LoadOptionsError("insecure, ca: only for https:// URLs");
+  const tls: TlsSettings | null = https
+    ? {
+        servername: host,
+        rejectUnauthorized: !opts.insecure,
+        ...(opts.ca === undefined
+          ? {}
+          : { ca: typeof opts.ca === "string" ? opts.ca : Buffer.from(opts.ca) }),
+      }
+    : null;
 
   const body =
     opts.body === undefined
@@ -112,6 +136,7 @@ export function normalizeLoadOptions(opts: LoadOptions): NormalizedLoadOptions {
   const request = buildRequest(url, method, opts.headers, body, opts.contentType);
   return {
     url: url.href,
+    tls,
     host,
     port,
     method,

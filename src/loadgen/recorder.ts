@@ -65,6 +65,10 @@ export interface LoadResult {
   /** Requests that got no response, by cause (ECONNREFUSED, ECONNRESET, timeout, protocol). */
   errors: Record<string, number>;
   errorCount: number;
+  /** Requests answered with a response (any status); `completed - errorCount`. */
+  answered: number;
+  /** Latency of answered requests only (what the text report shows), measured as `latencyMs`. */
+  answeredLatencyMs: LatencySummary;
   /**
    * Latency of every completed request (including those that ended in an error, like Fortio), in ms.
    * At a fixed rate it is measured from the *intended* send time, so queueing behind a slow
@@ -101,6 +105,8 @@ function newHistogram(): JsHistogram {
 
 export class Recorder {
   readonly latency = newHistogram();
+  readonly answeredLatency = newHistogram();
+  private sumAnsweredMs = 0;
   readonly serviceTime: JsHistogram | null;
   readonly lateness: JsHistogram | null;
   private readonly codes = new Map<number, number>();
@@ -143,6 +149,8 @@ export class Recorder {
     this.codes.set(status, (this.codes.get(status) ?? 0) + 1);
     if (status < 200 || status >= 300) this.non2xx++;
     this.finish(intendedAt, sentAt, now);
+    this.sumAnsweredMs += now - intendedAt;
+    this.answeredLatency.recordValue(toMicros(now - intendedAt));
   }
 
   onError(kind: string, intendedAt: number, sentAt: number, now: number): void {
@@ -204,6 +212,8 @@ export class Recorder {
       non2xx: this.non2xx,
       errors,
       errorCount: this.errorCount,
+      answered: this.completed - this.errorCount,
+      answeredLatencyMs: summarize(this.answeredLatency, this.sumAnsweredMs),
       latencyMs: summarize(this.latency, this.sumLatencyMs),
       serviceTimeMs: this.serviceTime === null ? null : summarize(this.serviceTime, null),
       pacing: this.pacing(opts.qps),

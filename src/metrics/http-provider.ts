@@ -7,7 +7,10 @@
 
 import type { Metric } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider, ObjectKey } from "../engine/ports.ts";
-import { jqNumber, snippet } from "./jq.ts";
+import { jqResponseNumber, snippet } from "./jq.ts";
+
+export { prometheusHint } from "./prometheus-hint.ts";
+
 import { mockValue, type Random, seededRandom } from "./mock.ts";
 import type { SecretRef, SecretSource } from "./secrets.ts";
 import { elapsedSeconds, safeSubstitute, versionVariables } from "./template.ts";
@@ -39,7 +42,18 @@ export interface HttpMetricsProviderOptions {
   prometheusUrl?: string;
   /** Namespace for bare secret names when the Metric's own namespace has no such secret. */
   installNamespace?: string;
+  /**
+   * Largest response body read from a backend; a larger one is a "response too large" reading.
+   * Default `DEFAULT_MAX_RESPONSE_BYTES` (1 MiB).
+   */
+  maxResponseBytes?: number;
+  /** Longest one jq evaluation may run (on the jq thread). Default 2 s. */
+  jqTimeoutMs?: number;
 }
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Same-origin redirects followed per query; a redirect to another origin is never followed. */
+const MAX_REDIRECTS = 5;
 
 type Outcome = { value: number } | { error: string };
 
@@ -54,6 +68,8 @@ export class HttpMetricsProvider implements MetricsProvider {
   readonly #random: Random;
   readonly #prometheusUrl: string | undefined;
   readonly #installNamespace: string;
+  readonly #maxResponseBytes: number;
+  readonly #jqTimeoutMs: number | undefined;
   /** Per experiment: the iteration the cached values belong to, and the values (successes only). */
   readonly #cache = new Map<string, { iteration: number; values: Map<string, Promise<Outcome>> }>();
 
@@ -66,6 +82,10 @@ export class HttpMetricsProvider implements MetricsProvider {
     this.#random = options.random ?? seededRandom(17);
     this.#prometheusUrl = options.prometheusUrl?.replace(/\/+$/, "");
     this.#installNamespace = options.installNamespace ?? INSTALL_NAMESPACE;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    if (!(this.#maxResponseBytes > 0))
+      throw new RangeError(`maxResponseBytes must be > 0, got ${options.maxResponseBytes}`);
+    this.#jqTimeoutMs = options.jqTimeoutMs;
   }
 
   async read(query: MetricQuery): Promise<MetricReading> {
@@ -256,10 +276,19 @@ export class HttpMetricsProvider implements MetricsProvider {
   async #send(metric: Metric, request: Request): Promise<Outcome> {
     const where = `${request.method} ${endpoint(request.url)}`;
     let response: Response;
-    let text: string;
+    let body: Uint8Array;
+    const signal = AbortSignal.timeout(this.#timeoutMs);
     try {
-      response = await fetch(request, { signal: AbortSignal.timeout(this.#timeoutMs), redirect: "follow" });
-      text = await response.text();
+      const answered = await fetchSameOrigin(request, signal);
+      if ("error" in answered) return { error: `${where}: ${answered.error}` };
+      response = answered.response;
+      const read = await readCapped(response, this.#maxResponseBytes);
+      if (read === undefined) {
+        return {
+          error: `${where}: response too large (over ${formatBytes(this.#maxResponseBytes)}, the maxResponseBytes limit); not evaluated`,
+        };
+      }
+      body = read;
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       if (err.name === "TimeoutError") return { error: `${where} timed out after ${this.#timeoutMs} ms` };
@@ -267,19 +296,88 @@ export class HttpMetricsProvider implements MetricsProvider {
       return { error: `${where} failed: backend unreachable (${cause})` };
     }
     if (response.status < 200 || response.status > 299) {
+      const text = Buffer.from(body).toString("utf8");
       return { error: `${where} answered HTTP ${response.status}: ${snippet(text) || "(empty body)"}` };
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return { error: `${where} answered with a body that is not JSON: ${snippet(text) || "(empty body)"}` };
+    // Parsing, jq and the Prometheus hint all run on the jq thread: the body is handed over, not copied.
+    const jqOptions = this.#jqTimeoutMs === undefined ? {} : { timeoutMs: this.#jqTimeoutMs };
+    const out = await jqResponseNumber(body, metric.spec.jqExpression as string, jqOptions);
+    if ("notJson" in out) {
+      return { error: `${where} answered with a body that is not JSON: ${out.notJson || "(empty body)"}` };
     }
-    const out = await jqNumber(text, metric.spec.jqExpression as string);
-    if ("value" in out) return out;
-    const hint = prometheusHint(body);
-    return { error: hint === undefined ? out.error : `${hint}; ${out.error}` };
+    return out;
   }
+}
+
+/**
+ * Sends `request`, following redirects only within its origin (scheme, host and port): the request
+ * carries credentials from a Secret (Authorization, API-key headers, a key in the URL), which must
+ * never reach another host, and an answer from another host must not decide an objective.
+ */
+async function fetchSameOrigin(
+  request: Request,
+  signal: AbortSignal,
+): Promise<{ response: Response } | { error: string }> {
+  const origin = new URL(request.url).origin;
+  let current = request;
+  for (let hop = 0; ; hop++) {
+    const response = await fetch(current.clone(), { signal, redirect: "manual" });
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status > 399 || location === null) return { response };
+    await response.body?.cancel();
+    let next: URL;
+    try {
+      next = new URL(location, current.url);
+    } catch {
+      return { error: `answered HTTP ${response.status} with an invalid Location; not followed` };
+    }
+    if (next.origin !== origin) {
+      return {
+        error: `answered HTTP ${response.status}, a redirect to another origin (${next.origin}); not followed, so no credentials leave ${origin}`,
+      };
+    }
+    if (hop >= MAX_REDIRECTS) return { error: `more than ${MAX_REDIRECTS} redirects; not followed` };
+    // As browsers do: 303 (and 301/302 after a POST) turn into a GET without a body.
+    const keepsMethod = response.status === 307 || response.status === 308 || current.method === "GET";
+    current = keepsMethod
+      ? new Request(next, {
+          method: current.method,
+          headers: current.headers,
+          ...(current.method === "GET" ? {} : { body: await current.clone().text() }),
+        })
+      : new Request(next, { method: "GET", headers: current.headers });
+  }
+}
+
+/** The body, or undefined when it is longer than `max` bytes (reading stops there). */
+async function readCapped(response: Response, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(response.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (response.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > max) return undefined; // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  // A buffer of its own (not Node's shared pool): it is transferred to the jq thread.
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }
 
 function makeRequest(url: URL, init: RequestInit): Request | { error: string } {
@@ -288,25 +386,6 @@ function makeRequest(url: URL, init: RequestInit): Request | { error: string } {
   } catch (e) {
     return { error: `cannot build a request for ${endpoint(url.toString())}: ${(e as Error).message}` };
   }
-}
-
-/** Prometheus's own explanation of a result jq could not turn into a number, when there is one. */
-export function prometheusHint(body: unknown): string | undefined {
-  if (!isObject(body)) return undefined;
-  if (body.status === "error") return `Prometheus error ${String(body.errorType)}: ${String(body.error)}`;
-  const data = body.data;
-  if (body.status !== "success" || !isObject(data)) return undefined;
-  if (data.resultType === "vector" && Array.isArray(data.result)) {
-    if (data.result.length === 0) return "Prometheus returned an empty vector (no series matched)";
-    const first = data.result[0];
-    const v = isObject(first) && Array.isArray(first.value) ? first.value[1] : undefined;
-    if (v === "NaN" || v === "+Inf" || v === "-Inf") return `Prometheus returned ${v}`;
-  }
-  if (data.resultType === "scalar" && Array.isArray(data.result)) {
-    const v = data.result[1];
-    if (v === "NaN" || v === "+Inf" || v === "-Inf") return `Prometheus returned ${v}`;
-  }
-  return undefined;
 }
 
 /** `ns/name` or a bare name (in `namespace`) as an object key. */
@@ -330,8 +409,4 @@ function endpoint(url: string): string {
   } catch {
     return url;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

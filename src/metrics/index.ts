@@ -38,6 +38,8 @@ export interface LocalMetricsOptions {
   /** For `sampleSize` references outside the experiment's `status.metrics`. */
   resolveMetric?: (key: ObjectKey) => Promise<Metric | undefined>;
   timeoutMs?: number;
+  /** Largest backend response read; default `$ITER8_METRICS_MAX_RESPONSE_BYTES`, else 1 MiB. */
+  maxResponseBytes?: number;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -65,6 +67,20 @@ export function createLocalMetrics(options: LocalMetricsOptions = {}): LocalMetr
     ...(prometheusUrl === undefined ? {} : { prometheusUrl }),
     ...(options.resolveMetric === undefined ? {} : { resolveMetric: options.resolveMetric }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...maxResponseBytesOption(options.maxResponseBytes, env.ITER8_METRICS_MAX_RESPONSE_BYTES),
   });
   return builtin === undefined ? { provider } : { provider, builtin };
+}
+
+function maxResponseBytesOption(
+  given: number | undefined,
+  fromEnv: string | undefined,
+): { maxResponseBytes?: number } {
+  if (given !== undefined) return { maxResponseBytes: given };
+  if (fromEnv === undefined || fromEnv === "") return {};
+  const n = Number(fromEnv);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new RangeError(`ITER8_METRICS_MAX_RESPONSE_BYTES must be a positive integer, got ${fromEnv}`);
+  }
+  return { maxResponseBytes: n };
 }

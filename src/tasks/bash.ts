@@ -1,6 +1,8 @@
 // `common/bash`: a script interpolated with `{{ }}` and run with `/bin/bash -c`; and
 // `run:` scripts, interpolated with `@< >@` (with `.Secret "key"` when `with.secret` names a secret)
 // and run the same way with SCRATCH_DIR set. The shell is explicit here: the user wrote a script.
+// Interpolated values are shell-quoted for where they land (shell-quote.ts), so a version name or
+// variable is always literal text; `{{ raw .x }}` / `@< raw .x >@` inserts a value as shell syntax.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -37,6 +39,7 @@ export const bashTask: TaskImpl = {
       reqString(input, "script"),
       templateData(ctx.experiment, { withThis: true }),
       CURLY,
+      { quote: "shell" },
     );
     await runScript(ctx, script, ctx.env);
   },
@@ -68,7 +71,7 @@ export function runScriptTask(script: string): TaskImpl {
         goFields: true,
         ...(secret ? { secret } : {}),
       });
-      const rendered = interpolate(script, data, ANGLE);
+      const rendered = interpolate(script, data, ANGLE, { quote: "shell" });
       const scratch = await mkdtemp(join(tmpdir(), "iter8-scratch-"));
       try {
         await runScript(ctx, rendered, { ...ctx.env, SCRATCH_DIR: scratch });

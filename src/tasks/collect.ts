@@ -123,6 +123,7 @@ function store(exp: Experiment, version: string, result: FortioResult, now: Date
 
 export const collectTask: TaskImpl = {
   name: "metrics/collect",
+  effects: ["aggregatedBuiltinHists"],
   validate: (input) => problemsOf(() => readInput(input)),
   timeoutMs: (input) => {
     const r = readInput(input);

@@ -90,6 +90,7 @@ export function initFromKsvc(exp: Experiment, ksvc: Obj, namespace: string, name
 export function knativeInitTask(timing: KnativeInitTiming = DEFAULT_KNATIVE_TIMING): TaskImpl {
   return {
     name: "knative/init-experiment",
+    effects: ["versionInfo"],
     validate: () => [],
     timeoutMs: () => timing.attempts * (timing.intervalMs + 10_000),
     async run(ctx: TaskContext) {

@@ -19,3 +19,16 @@ export const RUN_TASK = "run";
 export function isTaskName(name: string): name is TaskName {
   return (TASK_NAMES as readonly string[]).includes(name);
 }
+
+/**
+ * Tasks that may run again after an engine restart interrupted them: they only read (readiness,
+ * init-experiment, which recomputes the same versionInfo) or notify (a repeated message is harmless,
+ * a lost one is not). Commands, scripts and metrics/collect (it adds to the histograms) are not;
+ * `idempotent: true` on a task entry declares one of those safe to re-run.
+ */
+export const IDEMPOTENT_TASKS: readonly string[] = [
+  "common/readiness",
+  "knative/init-experiment",
+  "notification/http",
+  "notification/slack",
+];

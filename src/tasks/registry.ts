@@ -32,3 +32,12 @@ export function taskRegistry(opts: RegistryOptions = {}): ReadonlyMap<TaskName, 
   }
   return map;
 }
+
+/** The `with:` problems of a built-in task (none for names it does not know: validate reports those). */
+export function checkTaskInputs(task: string, input: Record<string, unknown>): string[] {
+  defaultRegistry ??= taskRegistry();
+  const impl = defaultRegistry.get(task as TaskName);
+  return impl ? impl.validate(input) : [];
+}
+
+let defaultRegistry: ReadonlyMap<TaskName, TaskImpl> | undefined;

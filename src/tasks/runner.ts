@@ -7,11 +7,19 @@
 import { evaluateCondition, parseCondition } from "../api/condition.ts";
 import type { Experiment, TaskSpec } from "../api/types.ts";
 import { systemClock } from "../engine/clock.ts";
-import type { ActionName, ActionResult, Clock, TaskOutcome, TaskRunner } from "../engine/ports.ts";
+import type {
+  ActionEffects,
+  ActionName,
+  ActionResult,
+  Clock,
+  RunOptions,
+  TaskOutcome,
+  TaskRunner,
+} from "../engine/ports.ts";
 import { runScriptTask } from "./bash.ts";
 import { candidateWon, winnerFound } from "./data.ts";
 import type { KnativeInitTiming } from "./knative-init.ts";
-import { isTaskName, RUN_TASK, TASK_NAMES } from "./names.ts";
+import { IDEMPOTENT_TASKS, isTaskName, RUN_TASK, TASK_NAMES } from "./names.ts";
 import { taskRegistry } from "./registry.ts";
 import type { TaskContext, TaskImpl, TaskPlatform } from "./types.ts";
 
@@ -25,7 +33,19 @@ export interface TaskRunnerOptions {
   /** Most output kept per task (the tail). Default 64 KiB. */
   maxOutputChars?: number;
   knativeTiming?: KnativeInitTiming;
+  /**
+   * Consulted before each task runs (after its `if:`): an outcome it returns stands in for running
+   * the task. The local platform uses it to print, not run, command tasks that could reach beyond the
+   * machine.
+   */
+  standIn?: TaskStandIn;
 }
+
+export type TaskStandIn = (
+  spec: TaskSpec,
+  where: { action: ActionName; index: number },
+  experiment: Experiment,
+) => TaskOutcome | undefined;
 
 const ACTIONS: ActionName[] = ["start", "loop", "finish"];
 /** Time a task gets after its timeout or cancellation to stop its processes (kill grace is 2 s). */
@@ -38,6 +58,10 @@ interface Prepared {
   input: Record<string, unknown>;
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class InProcessTaskRunner implements TaskRunner {
   readonly #platform: TaskPlatform;
   readonly #clock: Clock;
@@ -45,6 +69,7 @@ export class InProcessTaskRunner implements TaskRunner {
   readonly #maxTaskTimeoutMs: number;
   readonly #maxOutputChars: number;
   readonly #registry: ReturnType<typeof taskRegistry>;
+  readonly #standIn: TaskStandIn | undefined;
 
   constructor(opts: TaskRunnerOptions) {
     this.#platform = opts.platform;
@@ -53,6 +78,7 @@ export class InProcessTaskRunner implements TaskRunner {
     this.#maxTaskTimeoutMs = opts.maxTaskTimeoutMs ?? 300_000;
     this.#maxOutputChars = opts.maxOutputChars ?? 64 * 1024;
     this.#registry = taskRegistry(opts.knativeTiming ? { knativeTiming: opts.knativeTiming } : {});
+    this.#standIn = opts.standIn;
   }
 
   /** Problems with the experiment's task specs, each naming action and index. */
@@ -93,9 +119,17 @@ export class InProcessTaskRunner implements TaskRunner {
     return { label: name, spec, impl: this.#registry.get(name)!, input };
   }
 
-  async run(action: ActionName, experiment: Experiment, signal?: AbortSignal): Promise<ActionResult> {
+  /** `idempotent:` as written, else the task's default: readiness, init and notifications are. */
+  isIdempotent(spec: TaskSpec): boolean {
+    if (typeof spec?.idempotent === "boolean") return spec.idempotent;
+    return typeof spec?.task === "string" && IDEMPOTENT_TASKS.includes(spec.task);
+  }
+
+  async run(action: ActionName, experiment: Experiment, opts: RunOptions = {}): Promise<ActionResult> {
     if (!ACTIONS.includes(action)) throw new Error(`unknown action ${action}`);
+    const { signal, skip, onTask } = opts;
     const working = structuredClone(experiment);
+    const effects: ActionEffects = {};
     const specs = working.spec.strategy.actions?.[action] ?? [];
     const outcomes: TaskOutcome[] = [];
 
@@ -112,12 +146,27 @@ export class InProcessTaskRunner implements TaskRunner {
       }
     });
     if (problems.length > 0) {
-      return { ok: false, tasks: [], experiment, error: `invalid tasks: ${problems.join("; ")}` };
+      return { ok: false, tasks: [], effects, experiment, error: `invalid tasks: ${problems.join("; ")}` };
     }
+    const end = (ok: boolean, error?: string): ActionResult => ({
+      ok,
+      tasks: outcomes,
+      effects,
+      experiment: working,
+      ...(error === undefined ? {} : { error }),
+    });
 
-    for (const task of prepared) {
-      if (signal?.aborted) {
-        return { ok: false, tasks: outcomes, experiment: working, error: "action cancelled" };
+    for (const [index, task] of prepared.entries()) {
+      if (signal?.aborted) return end(false, "action cancelled");
+      if (skip?.has(index)) {
+        outcomes.push({
+          task: task.label,
+          skipped: true,
+          ok: true,
+          output: "completed before the engine restarted; not run again\n",
+          durationMs: 0,
+        });
+        continue;
       }
       const started = performance.now();
       if (task.spec.if !== undefined) {
@@ -136,12 +185,34 @@ export class InProcessTaskRunner implements TaskRunner {
           continue;
         }
       }
+      const standIn = this.#standIn?.(task.spec, { action, index }, working);
+      if (standIn) {
+        outcomes.push(standIn);
+        continue;
+      }
+      try {
+        await onTask?.({ index, task: task.label, phase: "started" });
+      } catch (err) {
+        return end(false, `could not record that ${task.label} starts: ${errorText(err)}`);
+      }
       const outcome = await this.#runOne(task, action, working, signal);
       outcome.durationMs = Math.round(performance.now() - started);
       outcomes.push(outcome);
-      if (!outcome.ok) return { ok: false, tasks: outcomes, experiment: working };
+      if (!outcome.ok) return end(false);
+      for (const field of task.impl.effects ?? []) {
+        if (field === "versionInfo" && working.spec.versionInfo)
+          effects.versionInfo = working.spec.versionInfo;
+        const hists = working.status?.analysis?.aggregatedBuiltinHists;
+        if (field === "aggregatedBuiltinHists" && hists) effects.aggregatedBuiltinHists = hists;
+      }
+      try {
+        await onTask?.({ index, task: task.label, phase: "completed" });
+      } catch (err) {
+        // The task ran; a restart will find it Started and apply the idempotency rule.
+        return end(false, `could not record that ${task.label} completed: ${errorText(err)}`);
+      }
     }
-    return { ok: true, tasks: outcomes, experiment: working };
+    return end(true);
   }
 
   async #runOne(

@@ -7,7 +7,10 @@
 //   .key.sub.path        a value from the data (objects and lists are rendered as JSON)
 //   .Secret "key"        a key of the task's secret (also `.Secret 'key'`, as the docs wrote it)
 //   .                    the whole data, as JSON
+//   raw EXPR             EXPR's value as is, where the caller quotes values (shell scripts)
 // Anything else (pipelines, functions, control structures) is rejected with an error naming it.
+
+import { ShellQuoter } from "./shell-quote.ts";
 
 export interface Delimiters {
   open: string;
@@ -19,6 +22,14 @@ export const ANGLE: Delimiters = { open: "@<", close: ">@" };
 
 export class TemplateError extends Error {
   override readonly name = "TemplateError";
+}
+
+/**
+ * How rendered values are inserted. `shell`: quoted for where they land in a bash script
+ * (shell-quote.ts), except under `raw`. Default: verbatim.
+ */
+export interface InterpolateOptions {
+  quote?: "shell";
 }
 
 export interface TemplateData {
@@ -55,7 +66,11 @@ function lookup(root: unknown, path: string[]): unknown {
 const PATH = /^\.([A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*)$/;
 const SECRET = /^\.Secret\s+(?:"([^"]*)"|'([^']*)')$/;
 
+const RAW = /^raw\s+(.*)$/s;
+
 function evaluate(expr: string, data: TemplateData): string {
+  const raw = RAW.exec(expr);
+  if (raw) return evaluate(raw[1]!.trim(), data);
   if (expr === ".") return render(data.values);
   const secret = SECRET.exec(expr);
   if (secret) {
@@ -72,7 +87,13 @@ function evaluate(expr: string, data: TemplateData): string {
 }
 
 /** Renders `text`, replacing every `open expr close` action. Throws TemplateError on a bad action. */
-export function interpolate(text: string, data: TemplateData, delims: Delimiters): string {
+export function interpolate(
+  text: string,
+  data: TemplateData,
+  delims: Delimiters,
+  opts: InterpolateOptions = {},
+): string {
+  const quoter = opts.quote === "shell" ? new ShellQuoter() : undefined;
   let out = "";
   let at = 0;
   for (;;) {
@@ -94,7 +115,10 @@ export function interpolate(text: string, data: TemplateData, delims: Delimiters
     }
     let before = text.slice(at, start);
     if (trimLeft) before = before.replace(/\s+$/, "");
-    out += before + evaluate(expr.trim(), data);
+    const action = expr.trim();
+    const value = evaluate(action, data);
+    quoter?.feed(before);
+    out += before + (quoter && !RAW.test(action) ? quoter.quote(value) : value);
     at = end + delims.close.length;
     if (trimRight) {
       while (at < text.length && /\s/.test(text[at]!)) at++;

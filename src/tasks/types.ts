@@ -48,6 +48,8 @@ export interface TaskImpl {
   validate(input: Record<string, unknown>): string[];
   /** How long the task may run with these inputs. */
   timeoutMs(input: Record<string, unknown>): number;
+  /** Fields of the experiment the task changes (returned to the engine as the action's effects). */
+  effects?: readonly ("versionInfo" | "aggregatedBuiltinHists")[];
   /** Runs the task; throws to fail it. */
   run(ctx: TaskContext, input: Record<string, unknown>): Promise<void>;
 }

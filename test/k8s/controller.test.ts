@@ -166,7 +166,8 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
     const exp = canary(ns, "exp", "vs", 1, {
       strategy: {
         testingPattern: "Canary",
-        actions: { finish: [{ run: `echo start >> ${log}; sleep 2; echo end >> ${log}` }] },
+        // Declared idempotent: an interrupted task is run again only then (else the action fails).
+        actions: { finish: [{ run: `echo start >> ${log}; sleep 2; echo end >> ${log}`, idempotent: true }] },
       },
     });
     const first = controllerAsServiceAccount(env);

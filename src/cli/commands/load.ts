@@ -26,6 +26,8 @@ export interface LoadFlags {
   connections: string;
   timeout: string;
   output: string;
+  insecure?: boolean;
+  cacert?: string;
 }
 
 const DEFAULT_DURATION = "10s";
@@ -36,7 +38,7 @@ export function register(program: Command): void {
     .description(
       "send HTTP load to URL at a fixed rate (latency measured from the intended send time) or as fast as possible",
     )
-    .argument("<url>", "target URL (http://)")
+    .argument("<url>", "target URL (http:// or https://)")
     .option("-X, --method <method>", "HTTP method (default GET, or POST with a body)")
     .option("-H, --header <header>", "request header 'name: value' (repeatable)", collect, [])
     .option("--body <text>", "request body")
@@ -52,6 +54,19 @@ export function register(program: Command): void {
     .option("-c, --connections <n>", "parallel keep-alive connections", String(DEFAULT_CONNECTIONS))
     .option("-t, --timeout <duration>", "per-request timeout", "10s")
     .option("-o, --output <format>", "text or json", "text")
+    .option("-k, --insecure", "https: do not verify the server's certificate")
+    .option("--cacert <file>", "https: trust the CA certificates (PEM) in this file")
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  0  every request sent got a response (any HTTP status; see "Status codes")
+  1  at least one request failed without a response (refused, reset, timed out, not HTTP),
+     or none was answered; failed requests are reported apart, and latency percentiles
+     come from answered requests only
+  2  bad flags or options
+`,
+    )
     .action(async (url: string, flags: LoadFlags) => {
       const opts = await toLoadOptions(url, flags);
       const json = flags.output === "json";
@@ -67,7 +82,10 @@ export function register(program: Command): void {
         const result = await runLoad(opts, abort.signal, onProgress);
         if (showProgress) process.stderr.write("\r\x1b[2K");
         process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
-        if (result.completed === 0 && result.errorCount === 0 && result.stopReason !== "aborted") {
+        if (result.errorCount > 0) {
+          throw new CliError(`${result.errorCount} of ${result.sent} requests failed without a response`, 1);
+        }
+        if (result.completed === 0 && result.stopReason !== "aborted") {
           throw new CliError("no request completed", 1);
         }
       } catch (err) {
@@ -111,6 +129,14 @@ export async function toLoadOptions(url: string, flags: LoadFlags): Promise<Load
     timeout: flags.timeout,
   };
   if (flags.method !== undefined) opts.method = flags.method;
+  if (flags.insecure) opts.insecure = true;
+  if (flags.cacert !== undefined) {
+    try {
+      opts.ca = await readFile(flags.cacert, "utf8");
+    } catch (err) {
+      throw new CliError(`--cacert: cannot read ${flags.cacert}: ${(err as Error).message}`, 2);
+    }
+  }
   if (body !== undefined) opts.body = body;
   if (flags.contentType !== undefined) opts.contentType = flags.contentType;
   if (flags.requests !== undefined) opts.requests = integer(flags.requests, "--requests");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { documentLabel, InputError, type LoadedDocument, loadDocuments, readInput } from "../../api/load.ts";
 import { formatProblem } from "../../api/paths.ts";
+import { checkTaskInputs } from "../../tasks/registry.ts";
 import { CliError } from "../errors.ts";
 
 export const EXIT_VALID = 0;
@@ -98,7 +99,7 @@ Exit codes:
       for (const file of files) {
         let docs: LoadedDocument[];
         try {
-          docs = loadDocuments(await readInput(file), { source: file });
+          docs = loadDocuments(await readInput(file), { source: file, taskInputs: checkTaskInputs });
         } catch (e) {
           if (e instanceof InputError) throw new CliError(e.message, EXIT_INPUT_ERROR);
           throw e;

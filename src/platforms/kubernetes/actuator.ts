@@ -5,7 +5,7 @@
 
 import type { Experiment, VersionWeight, WeightObjRef } from "../../api/types.ts";
 import type { TrafficActuator } from "../../engine/ports.ts";
-import { allVersions } from "../../engine/weights.ts";
+import { allVersions, withRemainingWeight } from "../../engine/weights.ts";
 import { fieldPathToPointer, valueAtPointer } from "../../kinds/fieldpath.ts";
 import type { Discovery } from "./discovery.ts";
 import { JSON_PATCH, type KubeClient, resourcePath } from "./rest.ts";
@@ -77,17 +77,7 @@ export class KubeTrafficActuator implements TrafficActuator {
       }
       known.push({ name: v.name, value });
     }
-    if (missing.length === 1) {
-      // One version without a weightObjRef: it has the rest, listed last.
-      known.push({ name: missing[0]!, value: 100 - known.reduce((s, w) => s + w.value, 0) });
-    } else if (
-      missing.length > 1 &&
-      experiment.spec.strategy.deploymentPattern !== "FixedSplit" &&
-      known.length > 0
-    ) {
-      throw new Error(`versions ${missing.join(", ")} have no weightObjRef; at most one may omit it`);
-    }
-    return known;
+    return withRemainingWeight(experiment, known, missing);
   }
 
   async apply(experiment: Experiment, weights: VersionWeight[]): Promise<void> {

@@ -1,9 +1,9 @@
 // The local TrafficActuator: reads and writes the integer at each version's `weightObjRef.fieldPath`
 // in the held objects; all weights of one change are applied as one new routing state.
 
-import type { Experiment, VersionDetail, VersionWeight } from "../../api/types.ts";
+import type { Experiment, VersionWeight } from "../../api/types.ts";
 import type { TrafficActuator } from "../../engine/ports.ts";
-import { allVersions } from "../../engine/weights.ts";
+import { allVersions, withRemainingWeight } from "../../engine/weights.ts";
 import { getPath, setPath } from "../../kinds/fieldpath.ts";
 import { type HeldObjects, weightTarget } from "./held-objects.ts";
 
@@ -16,10 +16,10 @@ export class LocalActuator implements TrafficActuator {
 
   async read(exp: Experiment): Promise<VersionWeight[]> {
     const out: VersionWeight[] = [];
-    const missing: VersionDetail[] = [];
+    const missing: string[] = [];
     for (const v of allVersions(exp)) {
       if (!v.weightObjRef) {
-        missing.push(v);
+        missing.push(v.name);
         continue;
       }
       const { obj, path, kind } = weightTarget(this.#held.objects, exp, v);
@@ -31,10 +31,7 @@ export class LocalActuator implements TrafficActuator {
         );
       out.push({ name: v.name, value });
     }
-    if (out.length > 0 && missing.length === 1) {
-      out.push({ name: missing[0]!.name, value: 100 - out.reduce((s, w) => s + w.value, 0) });
-    }
-    return out;
+    return withRemainingWeight(exp, out, missing);
   }
 
   apply(exp: Experiment, weights: VersionWeight[]): Promise<void> {

@@ -33,7 +33,7 @@ import {
   readRunRecord,
   readStoredExperiment,
 } from "./run-state.ts";
-import { dryRunTasks, SafeTaskRunner, taskPermission } from "./safe-tasks.ts";
+import { dryRunStandIn, dryRunTasks, taskPermission } from "./safe-tasks.ts";
 import { FileExperimentStore, keyOf, startHeartbeat, writeAtomic } from "./store.ts";
 import { loadTutorial, type Tutorial } from "./tutorial.ts";
 import { VersionSet } from "./version-set.ts";
@@ -442,22 +442,21 @@ class LocalRun {
       platform: cluster,
       env: taskEnv,
       knativeTiming: { attempts: 20, intervalMs: 500 },
+      standIn: dryRunStandIn(taskPermission(this.#t.lab, this.#o.runTasks ?? false), (l) => this.#o.out(l)),
     });
     this.#engine = new Engine({
       store,
       actuator: cluster,
       metrics: metrics.provider,
-      tasks: new SafeTaskRunner(tasks, taskPermission(this.#t.lab, this.#o.runTasks ?? false), (l) =>
-        this.#o.out(l),
-      ),
+      tasks,
       clock: systemClock,
       logger: this.#startProgress(),
-      onEvent: (_key, event, exp) => {
-        if (event.reason === "StageAdvanced" && event.message === "Advanced to Running") {
-          const m = this.#router?.metrics;
-          if (m instanceof MetricsStore) this.#record.routerMetricsAtStart = serialiseMetrics(m);
-          void metrics.builtin?.markStart(exp);
-        }
+      // The built-in metrics count from here; the router's statistics of this moment are saved so a
+      // resumed run takes the same zero point.
+      onRunning: (exp) => {
+        const m = this.#router?.metrics;
+        if (m instanceof MetricsStore) this.#record.routerMetricsAtStart = serialiseMetrics(m);
+        void metrics.builtin?.markStart(exp);
       },
     });
     if (p.resume) {

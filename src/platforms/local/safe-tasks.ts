@@ -4,11 +4,10 @@
 // lists it in `runTasks`, or the user passed `--run-tasks`; every other one is printed as a dry run
 // with its interpolated argv and counts as done, so the experiment completes as it would.
 
-import { evaluateCondition, parseCondition } from "../../api/condition.ts";
 import type { Experiment, TaskSpec } from "../../api/types.ts";
-import type { ActionName, ActionResult, TaskOutcome, TaskRunner } from "../../engine/ports.ts";
 import { quoteForLog } from "../../tasks/exec.ts";
-import { CURLY, candidateWon, interpolate, templateData, winnerFound } from "../../tasks/index.ts";
+import { CURLY, interpolate, templateData } from "../../tasks/index.ts";
+import type { TaskStandIn } from "../../tasks/runner.ts";
 import type { Lab } from "./lab.ts";
 
 type Obj = Record<string, unknown>;
@@ -67,67 +66,17 @@ export function printedCommand(spec: TaskSpec, exp: Experiment): string {
   }
 }
 
-export class SafeTaskRunner implements TaskRunner {
-  readonly #inner: TaskRunner;
-  readonly #permission: TaskPermission;
-  readonly #report: (line: string) => void;
-
-  constructor(inner: TaskRunner, permission: TaskPermission, report: (line: string) => void) {
-    this.#inner = inner;
-    this.#permission = permission;
-    this.#report = report;
-  }
-
-  validate(exp: Experiment): string[] {
-    return this.#inner.validate?.(exp) ?? [];
-  }
-
-  async run(action: ActionName, experiment: Experiment, signal?: AbortSignal): Promise<ActionResult> {
-    const specs = experiment.spec.strategy.actions?.[action] ?? [];
-    if (specs.every((s) => mayRun(s, this.#permission))) return this.#inner.run(action, experiment, signal);
-    const actions = experiment.spec.strategy.actions;
-    let working = structuredClone(experiment);
-    const tasks: TaskOutcome[] = [];
-    let i = 0;
-    while (i < specs.length) {
-      if (!mayRun(specs[i]!, this.#permission)) {
-        tasks.push(this.#dryRun(action, i, specs[i]!, working));
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < specs.length && mayRun(specs[j]!, this.#permission)) j++;
-      const part = structuredClone(working);
-      part.spec.strategy.actions = { ...actions, [action]: specs.slice(i, j) };
-      const r = await this.#inner.run(action, part, signal);
-      tasks.push(...r.tasks);
-      working = r.experiment;
-      working.spec.strategy.actions = actions;
-      if (!r.ok) return { ...r, tasks, experiment: working };
-      i = j;
-    }
-    return { ok: true, tasks, experiment: working };
-  }
-
-  #dryRun(action: ActionName, i: number, spec: TaskSpec, exp: Experiment): TaskOutcome {
+/**
+ * The stand-in the task runner consults before each task: a command task the lab and flags do not
+ * allow is printed with its interpolated command line and counts as done.
+ */
+export function dryRunStandIn(permission: TaskPermission, report: (line: string) => void): TaskStandIn {
+  return (spec, { action, index }, exp) => {
+    if (mayRun(spec, permission)) return undefined;
     const label = spec.task ?? "run";
-    if (spec.if !== undefined) {
-      const run = evaluateCondition(parseCondition(spec.if), {
-        winnerFound: winnerFound(exp),
-        candidateWon: candidateWon(exp),
-      });
-      if (!run)
-        return {
-          task: label,
-          skipped: true,
-          ok: true,
-          output: `skipped: condition "${spec.if}" is false\n`,
-          durationMs: 0,
-        };
-    }
     const line = printedCommand(spec, exp);
-    this.#report(
-      `dry run: ${action}[${i}] ${label} not run on this machine: ${line}\n  (let it run: list ${taskCommand(spec)} in the lab's runTasks, or pass --run-tasks)\n`,
+    report(
+      `dry run: ${action}[${index}] ${label} not run on this machine: ${line}\n  (let it run: list ${taskCommand(spec)} in the lab's runTasks, or pass --run-tasks)\n`,
     );
     return {
       task: label,
@@ -136,5 +85,5 @@ export class SafeTaskRunner implements TaskRunner {
       output: `dry run (not run locally): ${line}\n`,
       durationMs: 0,
     };
-  }
+  };
 }

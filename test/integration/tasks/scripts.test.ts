@@ -243,7 +243,7 @@ describe("timeouts", () => {
     const run = runner().run(
       "finish",
       experiment([{ run: "echo going; sleep 60" }], { recommended: "current" }),
-      controller.signal,
+      { signal: controller.signal },
     );
     setImmediate(() => controller.abort());
     const result = await run;

@@ -711,3 +711,36 @@ describe("robustness", () => {
     );
   });
 });
+
+describe("names and variables that reach scripts and URLs", () => {
+  it("warns on a version name that is not a DNS label and a variable that is not URL-safe", async () => {
+    const { validateExperiment } = await import("../../../src/api/validate.ts");
+    const exp = {
+      apiVersion: "iter8.tools/v2alpha2",
+      kind: "Experiment",
+      metadata: { name: "e", namespace: "default" },
+      spec: {
+        target: "default/app",
+        strategy: { testingPattern: "Conformance" },
+        versionInfo: {
+          baseline: {
+            name: "v1; rm -rf /",
+            variables: [
+              { name: "rev", value: "$(id)" },
+              { name: "ok", value: "app-v1" },
+            ],
+          },
+        },
+      },
+    };
+    const r = validateExperiment(exp);
+    assert.deepEqual(r.problems, []);
+    const w = r.warnings.join("\n");
+    assert.match(w, /spec\.versionInfo\.baseline\.name: "v1; rm -rf \/" is not a DNS label/);
+    assert.match(
+      w,
+      /spec\.versionInfo\.baseline\.variables\[0\]\.value: "\$\(id\)" has characters that are not URL-safe/,
+    );
+    assert.doesNotMatch(w, /variables\[1\]/);
+  });
+});

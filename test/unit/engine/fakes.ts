@@ -4,6 +4,7 @@
 
 import type { Experiment, Metric, VersionWeight } from "../../../src/api/types.ts";
 import {
+  type ActionEffects,
   type ActionName,
   type ActionResult,
   type Clock,
@@ -13,6 +14,7 @@ import {
   type MetricReading,
   type MetricsProvider,
   type ObjectKey,
+  type RunOptions,
   type TaskRunner,
   type TrafficActuator,
 } from "../../../src/engine/ports.ts";
@@ -293,6 +295,15 @@ export type ActionBehaviour = (
   exp: Experiment,
 ) => { ok: boolean; experiment?: Experiment; output?: string } | undefined;
 
+/** A behaviour returns the experiment as its tasks would leave it; the engine gets the effects. */
+function effectsOf(exp: Experiment | undefined): ActionEffects {
+  const effects: ActionEffects = {};
+  if (exp?.spec.versionInfo) effects.versionInfo = exp.spec.versionInfo;
+  const hists = exp?.status?.analysis?.aggregatedBuiltinHists;
+  if (hists) effects.aggregatedBuiltinHists = hists;
+  return effects;
+}
+
 export class FakeTaskRunner implements TaskRunner {
   readonly calls: RecordedAction[] = [];
   readonly behaviours: Partial<Record<ActionName, ActionBehaviour>> = {};
@@ -313,7 +324,8 @@ export class FakeTaskRunner implements TaskRunner {
     return this.#held.length;
   }
 
-  async run(action: ActionName, experiment: Experiment, signal?: AbortSignal): Promise<ActionResult> {
+  async run(action: ActionName, experiment: Experiment, opts: RunOptions = {}): Promise<ActionResult> {
+    const signal = opts.signal;
     this.calls.push({ action, experiment: structuredClone(experiment) });
     if (this.hold) {
       await new Promise<void>((resolve, reject) => {
@@ -334,6 +346,7 @@ export class FakeTaskRunner implements TaskRunner {
           durationMs: 1,
         },
       ],
+      effects: effectsOf(out.experiment),
       experiment: out.experiment ?? experiment,
     };
   }

@@ -49,7 +49,7 @@ test("requests win over duration; IPv6 hosts are unbracketed", () => {
 test("invalid options are rejected with the field named", () => {
   const cases: Array<[Parameters<typeof normalizeLoadOptions>[0], RegExp]> = [
     [{ url: "not a url" }, /^url:/],
-    [{ url: "https://127.0.0.1/" }, /^url: only http/],
+    [{ url: "ftp://127.0.0.1/" }, /^url: only http/],
     [{ url: "http://h/", qps: -1 }, /^qps:/],
     [{ url: "http://h/", qps: Number.NaN }, /^qps:/],
     [{ url: "http://h/", connections: 0 }, /^connections:/],
