@@ -14,6 +14,7 @@
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
+import { backoffMs } from "../lib/backoff.ts";
 import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
 import {
   type ActionName,
@@ -80,6 +81,11 @@ export interface EngineOptions {
   waitingPollMs?: number;
   /** Backoff for failed weight changes. Default 1 s doubling to 30 s, 8 attempts. */
   weightRetry?: RetryPolicy;
+  /**
+   * Problems that keep iter8 from running an experiment its store accepted (rules a CRD schema cannot
+   * express). The first guard of every pass: any problem ends the experiment Failed with them.
+   */
+  admission?: (experiment: Experiment) => string[];
   /** Called for every recorded event after its status write succeeded (Kubernetes Events, logs). */
   onEvent?: (key: ObjectKey, event: EngineEvent, experiment: Experiment) => void;
   /**
@@ -149,6 +155,7 @@ export class Engine {
   readonly #weightRetry: RetryPolicy;
   readonly #onEvent: EngineOptions["onEvent"];
   readonly #onWake: EngineOptions["onWake"];
+  readonly #admission: EngineOptions["admission"];
 
   /** In-process actions, by `ns/name#id#attempt`. */
   readonly #flights = new Map<string, Flight>();
@@ -173,6 +180,7 @@ export class Engine {
     this.#weightRetry = opts.weightRetry ?? DEFAULT_WEIGHT_RETRY;
     this.#onEvent = opts.onEvent;
     this.#onWake = opts.onWake;
+    this.#admission = opts.admission;
   }
 
   get installNamespace(): string {
@@ -224,7 +232,7 @@ export class Engine {
           failures = 0;
         } catch (err) {
           failures++;
-          const delay = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+          const delay = backoffMs(failures, 500, 30_000);
           this.#log.warn("reconcile failed; retrying", {
             experiment: keyText(key),
             error: errorText(err),
@@ -299,6 +307,13 @@ export class Engine {
     }
     this.#targets.set(id, exp.spec.target);
     const draft = new StatusDraft(exp, this.#clock.now());
+    const inadmissible = isCompleted(exp) ? [] : (this.#admission?.(exp) ?? []);
+    if (inadmissible.length > 0) {
+      if (!exp.status?.initTime) initialiseStatus(draft);
+      return this.#end(key, exp, draft, () =>
+        failExperiment(draft, "InvalidExperiment", `Invalid experiment: ${inadmissible.join("; ")}`),
+      );
+    }
 
     if (!exp.status?.initTime) {
       initialiseStatus(draft);
@@ -324,7 +339,7 @@ export class Engine {
     }
 
     if (!conditionIs(exp, "TargetAcquired", "True")) {
-      const all = await this.#store.list();
+      const all = await this.#store.listByTarget(exp.spec.target);
       if (!mayAcquire(exp, all)) return { done: false, requeueAfterMs: this.#waitingPollMs };
       draft.mark("TargetAcquired", "True", "TargetAcquired");
       await this.#write(exp, draft);
@@ -538,7 +553,7 @@ export class Engine {
         failExperiment(draft, text.failReason, `${text.failMessage} after ${attempts} attempts: ${reason}`),
       );
     }
-    const delay = Math.min(this.#weightRetry.maxMs, this.#weightRetry.baseMs * 2 ** (attempts - 1));
+    const delay = backoffMs(attempts, this.#weightRetry.baseMs, this.#weightRetry.maxMs);
     st.retry = {
       op,
       attempts,
@@ -766,7 +781,7 @@ export class Engine {
   async #wakeNext(target: string, except: ObjectKey): Promise<void> {
     let all: Experiment[];
     try {
-      all = await this.#store.list();
+      all = await this.#store.listByTarget(target);
     } catch (err) {
       // Waiting experiments also poll, so a missed wake-up only delays them.
       this.#log.warn("could not list experiments to wake the next one", { error: errorText(err) });

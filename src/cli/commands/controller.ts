@@ -6,6 +6,7 @@ import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
+import { ControllerMetrics } from "../../platforms/kubernetes/controller-metrics.ts";
 import { startConversionServer } from "../../platforms/kubernetes/conversion.ts";
 import { startHealthServer } from "../../platforms/kubernetes/health.ts";
 import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
@@ -25,6 +26,23 @@ interface Flags {
   webhookAddress: string;
   webhookCertDir?: string;
   relistSeconds: string;
+  concurrency: string;
+  kubeQps: string;
+  kubeBurst: string;
+  iterationEvents: string;
+}
+
+function booleanFlag(value: string, flag: string): boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new CliError(`${flag} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function nonNegativeNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new CliError(`${flag} must be a number >= 0, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function positiveInt(value: string, flag: string, min = 1): number {
@@ -48,12 +66,16 @@ export function register(program: Command): void {
     )
     .option("--leader-elect", "take the leader.iter8.tools Lease before acting (for several replicas)")
     .option("--lease-duration <seconds>", "Lease duration", "15")
-    .option("--health-port <port>", "port of /healthz and /readyz (0 = any)", "8081")
+    .option("--health-port <port>", "port of /healthz, /readyz and /metrics (0 = any)", "8081")
     .option("--health-address <addr>", "address of the health endpoints", "0.0.0.0")
     .option("--webhook-port <port>", "port of the conversion webhook (HTTPS)", "9443")
     .option("--webhook-address <addr>", "address of the conversion webhook", "0.0.0.0")
     .option("--webhook-cert-dir <dir>", "directory with tls.crt and tls.key; serves the conversion webhook")
     .option("--relist-seconds <seconds>", "restart every watch from a fresh LIST this often", "300")
+    .option("--concurrency <n>", "experiments reconciled at the same time", "16")
+    .option("--kube-qps <n>", "Kubernetes API requests per second after the burst (0 = no limit)", "100")
+    .option("--kube-burst <n>", "Kubernetes API requests allowed at once before --kube-qps applies", "200")
+    .option("--iteration-events <bool>", "record a Kubernetes Event for every iteration (true|false)", "true")
     .action(async (flags: Flags) => {
       await runController(flags);
     });
@@ -64,17 +86,29 @@ async function runController(flags: Flags): Promise<void> {
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  const concurrency = positiveInt(flags.concurrency, "--concurrency");
+  const qps = nonNegativeNumber(flags.kubeQps, "--kube-qps");
+  const burst = positiveInt(flags.kubeBurst, "--kube-burst");
+  const iterationEvents = booleanFlag(flags.iterationEvents, "--iteration-events");
+  const metrics = new ControllerMetrics();
   let client: ReturnType<typeof kubeClient>;
   try {
-    client = kubeClient({
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-      ...(flags.context ? { context: flags.context } : {}),
-    });
+    client = kubeClient(
+      {
+        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+        ...(flags.context ? { context: flags.context } : {}),
+      },
+      // A worker makes one request at a time; Events and action tasks add a few more.
+      { qps, burst, maxSockets: Math.max(16, 2 * concurrency), onRequest: (r) => metrics.observeRequest(r) },
+    );
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err));
   }
   const controller = new Controller({
     client,
+    concurrency,
+    iterationEvents,
+    metrics,
     ...(namespaces && namespaces.length > 0 ? { namespaces } : {}),
     installNamespace: flags.installNamespace,
     leaderElect: flags.leaderElect === true,
@@ -82,6 +116,7 @@ async function runController(flags: Flags): Promise<void> {
     relistSeconds: positiveInt(flags.relistSeconds, "--relist-seconds"),
   });
   const health = await startHealthServer(() => controller.ready, {
+    metrics: () => metrics.text(),
     port: positiveInt(flags.healthPort, "--health-port", 0),
     host: flags.healthAddress,
   });

@@ -2,7 +2,7 @@
 // ~/.kube/config, else the in-cluster service account; --context picks a context.
 
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "./rest.ts";
+import { type ClientLimits, KubeClient } from "./rest.ts";
 
 export interface KubeconfigFlags {
   kubeconfig?: string;
@@ -22,6 +22,6 @@ export function loadKubeConfig(flags: KubeconfigFlags = {}): KubeConfig {
   return kc;
 }
 
-export function kubeClient(flags: KubeconfigFlags = {}): KubeClient {
-  return new KubeClient(loadKubeConfig(flags));
+export function kubeClient(flags: KubeconfigFlags = {}, limits: ClientLimits = {}): KubeClient {
+  return new KubeClient(loadKubeConfig(flags), limits);
 }

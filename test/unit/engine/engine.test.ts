@@ -617,6 +617,16 @@ describe("target locking", () => {
     assert.equal((await final(w, "second")).status?.message, "ExperimentCompleted: Experiment Completed");
   });
 
+  it("reads only the target's index, never every experiment", async () => {
+    const a = traceExperiment("first");
+    const b = traceExperiment("second");
+    const w = world([a, b], { script: allGood });
+    await drive(w.engine, w.clock, [keyOf(a), keyOf(b)]);
+    assert.equal((await final(w, "second")).status?.message, "ExperimentCompleted: Experiment Completed");
+    assert.equal(w.store.listCalls, 0);
+    assert.ok(w.store.targetReads > 0);
+  });
+
   it("equal initTime: the queue is ordered by namespace/name", async () => {
     const b = traceExperiment("b-exp");
     const a = traceExperiment("a-exp");
