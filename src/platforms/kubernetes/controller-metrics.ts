@@ -25,6 +25,7 @@ export class ControllerMetrics {
   readonly apiRequests: Counter<"verb" | "resource" | "code">;
   readonly apiLatency: Histogram<"verb" | "resource">;
   readonly watchEchoes: Counter;
+  readonly watchChanges: Counter<"change">;
   readonly events: Counter<"result">;
   #sources: ControllerGaugeSources | undefined;
 
@@ -75,6 +76,12 @@ export class ControllerMetrics {
     this.watchEchoes = new Counter({
       name: "iter8_controller_watch_echoes_skipped_total",
       help: "Watch events that were the controller's own writes coming back (not reconciled again).",
+      registers,
+    });
+    this.watchChanges = new Counter({
+      name: "iter8_controller_watch_changes_total",
+      help: "Changes made by others seen on the watch (added, modified, deleted); each schedules a reconcile.",
+      labelNames: ["change"],
       registers,
     });
     this.events = new Counter({

@@ -194,6 +194,7 @@ export class Controller {
       ...(this.#opts.namespaces ? { namespaces: this.#opts.namespaces } : {}),
       relistSeconds: this.#opts.relistSeconds ?? 300,
       onChange: (key, change, exp) => term?.changed(key, change, exp),
+      onEcho: () => this.metrics.watchEchoes.inc(),
       onError: (ns, err) =>
         this.#log.warn("watch failed; resuming", { namespace: ns ?? "*", error: errorText(err) }),
     });
@@ -283,6 +284,7 @@ class Term {
   /** A change seen on the watch (never the controller's own writes). */
   changed(key: ObjectKey, change: CacheChange, exp: Experiment | undefined): void {
     const id = keyText(key);
+    if (change !== "relisted") this.#o.metrics.watchChanges.inc({ change });
     if (change === "deleted") {
       this.#o.admission.forget(id);
       this.#schedule(id, Date.now(), "asap");
@@ -400,12 +402,8 @@ class Term {
       this.queue.add(id, Date.now() + delay, "asap");
     } finally {
       this.#o.metrics.reconcileSeconds.observe((performance.now() - started) / 1000);
-      this.#o.metrics.watchEchoes.inc(this.cache.echoesSkipped - this.#echoesCounted);
-      this.#echoesCounted = this.cache.echoesSkipped;
     }
   }
-
-  #echoesCounted = 0;
 
   #observeIteration(before: Experiment | undefined, after: Experiment | undefined): void {
     const n0 = before?.status?.completedIterations ?? 0;

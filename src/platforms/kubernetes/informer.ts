@@ -25,6 +25,8 @@ export interface ExperimentCacheOptions {
    * found unchanged (so a consumer can check that it still tracks it). Never called for own echoes.
    */
   onChange: (key: ObjectKey, change: CacheChange, experiment: Experiment | undefined) => void;
+  /** The controller's own write came back on the watch (and was not passed on). */
+  onEcho?: () => void;
   /** A failed list or watch (retried). */
   onError?: (namespace: string | undefined, err: unknown) => void;
 }
@@ -49,6 +51,10 @@ export class ExperimentCache {
   readonly #byTarget = new Map<string, Set<string>>();
   /** resourceVersions of the controller's own writes not yet seen on the watch, by ns/name. */
   readonly #own = new Map<string, Set<string>>();
+  /** Writes under way, by ns/name: the watch may deliver their echo before their answer arrives. */
+  readonly #writing = new Map<string, number>();
+  /** Versions the watch delivered during a write, judged when the write's answer is known. */
+  readonly #held = new Map<string, { rv: string | undefined; added: boolean }>();
   #echoes = 0;
 
   constructor(opts: ExperimentCacheOptions) {
@@ -105,6 +111,32 @@ export class ExperimentCache {
     return [...ids].map((id) => structuredClone(this.#objects.get(id)!));
   }
 
+  /** A write of `key` starts: what the watch says about it meanwhile waits for the answer. */
+  beginWrite(key: ObjectKey): void {
+    const id = keyText(key);
+    this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1);
+  }
+
+  /** The write of `key` ended (answered or failed): a held version that was not ours is a change. */
+  endWrite(key: ObjectKey): void {
+    const id = keyText(key);
+    const left = (this.#writing.get(id) ?? 1) - 1;
+    if (left > 0) {
+      this.#writing.set(id, left);
+      return;
+    }
+    this.#writing.delete(id);
+    const held = this.#held.get(id);
+    this.#held.delete(id);
+    const cached = this.#objects.get(id);
+    if (!held || !cached) return;
+    if (held.rv !== undefined && this.#own.get(id)?.has(held.rv)) {
+      this.#ownSeen(id, held.rv);
+      return;
+    }
+    this.#opts.onChange(key, held.added ? "added" : "modified", structuredClone(cached));
+  }
+
   /** The answer to one of the controller's writes: cached now, and its watch echo ignored later. */
   recordWrite(written: Experiment): void {
     const id = keyText(keyOf(written));
@@ -138,10 +170,7 @@ export class ExperimentCache {
     const cached = this.#objects.get(id);
     const own = this.#own.get(id);
     if (rv !== undefined && own?.has(rv)) {
-      // Our own write coming back: versions up to this one will never be seen again.
-      for (const v of own) if (!newer(v, rv)) own.delete(v);
-      if (own.size === 0) this.#own.delete(id);
-      this.#echoes++;
+      this.#ownSeen(id, rv);
       if (!cached || newer(rv, cached.metadata.resourceVersion)) this.#put(id, normalise(obj));
       return;
     }
@@ -151,7 +180,24 @@ export class ExperimentCache {
       return;
     }
     this.#put(id, normalise(obj));
+    if (this.#writing.has(id)) {
+      // Probably our write's echo, ahead of its answer: decide once the answer is in.
+      const held = this.#held.get(id);
+      this.#held.set(id, { rv, added: held?.added ?? !cached });
+      return;
+    }
     this.#opts.onChange(key, cached ? "modified" : "added", structuredClone(this.#objects.get(id)!));
+  }
+
+  /** Our own write came back: versions up to this one will never be seen again. */
+  #ownSeen(id: string, rv: string): void {
+    const own = this.#own.get(id);
+    if (own) {
+      for (const v of own) if (!newer(v, rv)) own.delete(v);
+      if (own.size === 0) this.#own.delete(id);
+    }
+    this.#echoes++;
+    this.#opts.onEcho?.();
   }
 
   #replaceScope(namespace: string | undefined, items: Experiment[]): void {

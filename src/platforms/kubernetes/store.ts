@@ -48,6 +48,7 @@ export class KubeExperimentStore implements ExperimentStore {
   async #write(experiment: Experiment, subresource?: string): Promise<Experiment> {
     const key = { namespace: experiment.metadata.namespace ?? "default", name: experiment.metadata.name };
     const path = experimentsPath(key.namespace, key.name, subresource);
+    this.#cache.beginWrite(key);
     try {
       const written = await this.#client.request<Experiment>("PUT", path, { body: experiment });
       this.#cache.recordWrite(written);
@@ -60,6 +61,8 @@ export class KubeExperimentStore implements ExperimentStore {
       }
       if (isNotFound(err)) this.#cache.refresh(undefined, key);
       throw err;
+    } finally {
+      this.#cache.endWrite(key);
     }
   }
 
