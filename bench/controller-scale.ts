@@ -6,6 +6,7 @@
 //
 //   ./bench/controller-scale [--n 100,300,1000] [--interval S] [--iterations 10] [--json]
 //                            [--concurrency C] [--kube-qps Q] [--kube-burst B] [--iteration-events false]
+//                            [--controller-node-options "--max-old-space-size=160"]
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,11 +28,14 @@ interface Args {
   iterations: number;
   json: boolean;
   controllerFlags: Record<string, string>;
+  /** NODE_OPTIONS of the controller process (e.g. a heap limit). */
+  nodeOptions?: string;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { ns: [100, 300, 1000], iterations: 10, json: false, controllerFlags: {} };
   const passThrough = new Set(["--concurrency", "--kube-qps", "--kube-burst", "--iteration-events"]);
+  a.nodeOptions = "";
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const [name, inline] = flag.includes("=")
@@ -55,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     else if (name === "--interval") a.interval = num(value(), "--interval");
     else if (name === "--iterations") a.iterations = Math.round(num(value(), "--iterations"));
     else if (passThrough.has(name)) a.controllerFlags[name] = value();
+    else if (name === "--controller-node-options") a.nodeOptions = value();
     else usage(`unknown flag ${flag}`);
   }
   return a;
@@ -62,7 +67,7 @@ function parseArgs(argv: string[]): Args {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `controller-scale: ${msg}\nusage: bench/controller-scale [--n 100,300,1000] [--interval S] [--iterations K] [--json] [--concurrency C] [--kube-qps Q] [--kube-burst B] [--iteration-events true|false]\n`,
+    `controller-scale: ${msg}\nusage: bench/controller-scale [--n 100,300,1000] [--interval S] [--iterations K] [--json] [--concurrency C] [--kube-qps Q] [--kube-burst B] [--iteration-events true|false] [--controller-node-options OPTS]\n`,
   );
   process.exit(2);
 }
@@ -160,8 +165,10 @@ interface RunResult {
   completedCorrectly: number;
   controllerCpuSeconds: number;
   rssPeakMiB: number;
+  heapUsedMiBAtEnd: number;
   wallSeconds: number;
   controllerFlags: string[];
+  controllerNodeOptions: string;
 }
 
 async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: Args): Promise<RunResult> {
@@ -174,7 +181,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   });
 
   const flags = {
-    "--concurrency": "32",
+    "--concurrency": "128",
     "--kube-qps": "500",
     "--kube-burst": "1000",
     ...args.controllerFlags,
@@ -193,7 +200,10 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
       "--health-address=127.0.0.1",
       ...controllerFlags,
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, NODE_OPTIONS: args.nodeOptions ?? "" },
+    },
   );
   const controllerLog: string[] = [];
   const healthPort = await new Promise<number>((resolve, reject) => {
@@ -244,6 +254,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   }
   const wallSeconds = (Date.now() - t0) / 1000;
   const { cpuSeconds, rssPeakMiB } = procStats(child.pid!);
+  const heapUsedMiB = await controllerHeapMiB(healthPort);
   const after = await apiserverRequests(admin);
   stopWatch.abort();
   await watching;
@@ -325,12 +336,21 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     completedCorrectly: correct,
     controllerCpuSeconds: round(cpuSeconds),
     rssPeakMiB: round(rssPeakMiB),
+    heapUsedMiBAtEnd: round(heapUsedMiB),
     wallSeconds: round(wallSeconds),
     controllerFlags,
+    controllerNodeOptions: args.nodeOptions ?? "",
   };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The controller's V8 heap in use, from its own /metrics (what the cache and queue hold). */
+async function controllerHeapMiB(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = /^iter8_controller_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
+}
 
 async function waitReady(port: number): Promise<void> {
   for (let i = 0; i < 600; i++) {

@@ -72,9 +72,9 @@ export function register(program: Command): void {
     .option("--webhook-address <addr>", "address of the conversion webhook", "0.0.0.0")
     .option("--webhook-cert-dir <dir>", "directory with tls.crt and tls.key; serves the conversion webhook")
     .option("--relist-seconds <seconds>", "restart every watch from a fresh LIST this often", "300")
-    .option("--concurrency <n>", "experiments reconciled at the same time", "16")
-    .option("--kube-qps <n>", "Kubernetes API requests per second after the burst (0 = no limit)", "100")
-    .option("--kube-burst <n>", "Kubernetes API requests allowed at once before --kube-qps applies", "200")
+    .option("--concurrency <n>", "experiments reconciled at the same time", "64")
+    .option("--kube-qps <n>", "Kubernetes API requests per second after the burst (0 = no limit)", "200")
+    .option("--kube-burst <n>", "Kubernetes API requests allowed at once before --kube-qps applies", "400")
     .option("--iteration-events <bool>", "record a Kubernetes Event for every iteration (true|false)", "true")
     .action(async (flags: Flags) => {
       await runController(flags);
