@@ -338,7 +338,7 @@ class Term {
         continue;
       }
       this.#running.add(next.id);
-      void this.#process(next.id, next.due).finally(() => {
+      void this.#process(next.id, next.due, next.lane).finally(() => {
         this.#running.delete(next.id);
         if (this.#dirty.delete(next.id)) this.queue.add(next.id, Date.now(), "asap");
         this.#pump();
@@ -364,7 +364,7 @@ class Term {
     );
   }
 
-  async #process(id: string, due: number): Promise<void> {
+  async #process(id: string, due: number, lane: Lane): Promise<void> {
     const key = keyOfId(id);
     const before = this.cache.get(key);
     const started = performance.now();
@@ -381,8 +381,9 @@ class Term {
       if (result.pending) void result.pending.then(() => this.#schedule(id, Date.now(), "asap"));
       const after = result.requeueAfterMs;
       if (after === 0) {
-        // The next step of the same piece of work keeps its place in line (depth-first start-up).
-        this.queue.add(id, due, "asap");
+        // The next step of the same piece of work keeps its place in line (depth-first start-up,
+        // and the end right after the last iteration).
+        this.queue.add(id, due, lane);
       } else if (after !== undefined) {
         const now = Date.now();
         const iteration = nextIterationAt(this.cache.get(key));

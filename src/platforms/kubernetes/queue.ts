@@ -4,9 +4,14 @@
 // next step of one that is starting, changes made by others). A due timed key goes first, so that a
 // crowd of experiments starting up cannot make the running ones late; within a lane the earliest
 // due goes first, so a key that keeps its due time across the steps of its start-up is not sent to
-// the back behind everyone else (start-up is depth-first, not breadth-first).
+// the back behind everyone else (start-up is depth-first, not breadth-first). When both lanes have
+// due keys, every `ASAP_SHARE`th key comes from `asap`, so a backlog of iterations never starves
+// experiments that are starting.
 
 export type Lane = "timed" | "asap";
+
+/** One in this many keys taken while both lanes are due comes from the asap lane. */
+const ASAP_SHARE = 4;
 
 interface Entry {
   id: string;
@@ -70,6 +75,7 @@ export class DueQueue {
   /** The live entry of each key (older heap entries of the key are skipped when they surface). */
   readonly #live = new Map<string, Entry>();
   #seq = 0;
+  #timedInARow = 0;
 
   /** Keys waiting (due or not). */
   get size(): number {
@@ -94,16 +100,20 @@ export class DueQueue {
   }
 
   /** The next key due at `now` (timed lane first), removed from the queue, with its due time. */
-  take(now: number): { id: string; due: number } | undefined {
-    for (const lane of ["timed", "asap"] as const) {
-      const top = this.#top(lane);
-      if (top && top.due <= now) {
-        this.#lanes[lane].pop();
-        this.#live.delete(top.id);
-        return { id: top.id, due: top.due };
-      }
-    }
-    return undefined;
+  take(now: number): { id: string; due: number; lane: Lane } | undefined {
+    const timed = this.#top("timed");
+    const asap = this.#top("asap");
+    const timedDue = timed !== undefined && timed.due <= now;
+    const asapDue = asap !== undefined && asap.due <= now;
+    let lane: Lane | undefined;
+    if (timedDue && asapDue) lane = this.#timedInARow >= ASAP_SHARE - 1 ? "asap" : "timed";
+    else if (timedDue) lane = "timed";
+    else if (asapDue) lane = "asap";
+    if (lane === undefined) return undefined;
+    this.#timedInARow = lane === "timed" ? this.#timedInARow + 1 : 0;
+    const top = this.#lanes[lane].pop()!;
+    this.#live.delete(top.id);
+    return { id: top.id, due: top.due, lane };
   }
 
   /** When the earliest key becomes due, if any is queued. */

@@ -17,8 +17,8 @@ describe("DueQueue", () => {
     q.add("c", 300, "asap");
     assert.equal(q.take(50), undefined);
     assert.equal(q.nextDue(), 100);
-    assert.deepEqual(q.take(250), { id: "a", due: 100 });
-    assert.deepEqual(q.take(250), { id: "b", due: 200 });
+    assert.deepEqual(q.take(250), { id: "a", due: 100, lane: "asap" });
+    assert.deepEqual(q.take(250), { id: "b", due: 200, lane: "asap" });
     assert.equal(q.take(250), undefined);
     assert.equal(q.size, 1);
   });
@@ -37,9 +37,17 @@ describe("DueQueue", () => {
     q.add("k", 100, "asap");
     q.add("k", 900, "asap");
     assert.equal(q.size, 1);
-    assert.deepEqual(q.take(1000), { id: "k", due: 100 });
+    assert.deepEqual(q.take(1000), { id: "k", due: 100, lane: "asap" });
     assert.equal(q.take(1000), undefined);
     assert.equal(q.dueCount(1000), 0);
+  });
+
+  it("a backlog of due timed keys leaves every fourth turn to the asap lane", () => {
+    const q = new DueQueue();
+    for (let i = 0; i < 6; i++) q.add(`t${i}`, i, "timed");
+    q.add("new", 0, "asap");
+    const order = Array.from({ length: 7 }, () => q.take(100)?.id);
+    assert.deepEqual(order, ["t0", "t1", "t2", "new", "t3", "t4", "t5"]);
   });
 
   it("equal due times are served in arrival order (fair)", () => {
