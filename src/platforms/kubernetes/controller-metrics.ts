@@ -8,7 +8,7 @@ import type { RequestRecord } from "./rest.ts";
 
 export interface ControllerGaugeSources {
   /** Every cached experiment (for experiments by stage). */
-  experiments: () => Iterable<Experiment>;
+  experiments: () => Iterable<Readonly<Experiment>>;
   queueDepth: () => number;
   queueDue: () => number;
   leading: () => boolean;

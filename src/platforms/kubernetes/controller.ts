@@ -73,7 +73,7 @@ function errorText(err: unknown): string {
 }
 
 /** When the next iteration of a running experiment is due, from its status (ms since epoch). */
-export function nextIterationAt(exp: Experiment | undefined): number | undefined {
+export function nextIterationAt(exp: Readonly<Experiment> | undefined): number | undefined {
   const st = exp?.status;
   if (!exp || st?.stage !== "Running" || !st.lastUpdateTime || (st.completedIterations ?? 0) === 0) {
     return undefined;
@@ -137,7 +137,7 @@ export class Controller {
     this.#concurrency = Math.max(1, opts.concurrency ?? 16);
     this.metrics = opts.metrics ?? new ControllerMetrics();
     this.metrics.bind({
-      experiments: () => this.#term?.cache.list() ?? [],
+      experiments: () => this.#term?.cache.peekAll() ?? [],
       queueDepth: () => this.#term?.queue.size ?? 0,
       queueDue: () => this.#term?.queue.dueCount(Date.now()) ?? 0,
       leading: () => this.#leading,
@@ -366,13 +366,14 @@ class Term {
 
   async #process(id: string, due: number, lane: Lane): Promise<void> {
     const key = keyOfId(id);
-    const before = this.cache.get(key);
+    // Only the few fields read below are kept: the cached object is replaced, never changed in place.
+    const before = this.cache.peek(key);
     const started = performance.now();
     try {
       const result = await this.#o.engine.reconcile(key);
       this.#o.metrics.reconciles.inc({ result: "ok" });
       this.#failures.delete(id);
-      this.#observeIteration(before, this.cache.get(key));
+      this.#observeIteration(before, this.cache.peek(key));
       if (result.done) {
         this.queue.delete(id);
         this.#o.admission.forget(id);
@@ -386,7 +387,7 @@ class Term {
         this.queue.add(id, due, lane);
       } else if (after !== undefined) {
         const now = Date.now();
-        const iteration = nextIterationAt(this.cache.get(key));
+        const iteration = nextIterationAt(this.cache.peek(key));
         if (iteration !== undefined && iteration > now && iteration <= now + after + 1000) {
           this.queue.add(id, iteration, "timed");
         } else {
@@ -406,7 +407,7 @@ class Term {
     }
   }
 
-  #observeIteration(before: Experiment | undefined, after: Experiment | undefined): void {
+  #observeIteration(before: Readonly<Experiment> | undefined, after: Readonly<Experiment> | undefined): void {
     const n0 = before?.status?.completedIterations ?? 0;
     const n1 = after?.status?.completedIterations ?? 0;
     if (n1 <= n0) return;

@@ -102,6 +102,16 @@ export class ExperimentCache {
     return e === undefined ? undefined : structuredClone(e);
   }
 
+  /** The cached object itself, not a copy: for reading only (scheduling, metrics). */
+  peek(key: ObjectKey): Readonly<Experiment> | undefined {
+    return this.#objects.get(keyText(key));
+  }
+
+  /** Every cached object itself, not copies: for reading only. */
+  peekAll(): Iterable<Readonly<Experiment>> {
+    return this.#objects.values();
+  }
+
   list(): Experiment[] {
     return [...this.#objects.values()].map((e) => structuredClone(e));
   }
@@ -147,7 +157,9 @@ export class ExperimentCache {
       this.#own.set(id, own);
     }
     const cached = this.#objects.get(id);
-    if (!cached || newer(rv, cached.metadata.resourceVersion)) this.#put(id, normalise(written));
+    // A copy: the caller goes on using (and tasks may change) the object it got back.
+    if (!cached || newer(rv, cached.metadata.resourceVersion))
+      this.#put(id, normalise(structuredClone(written)));
   }
 
   /** A fresh read (after a conflict): cache it if it is newer, without telling anyone. */
