@@ -185,6 +185,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     "--concurrency": "128",
     "--kube-qps": "500",
     "--kube-burst": "1000",
+    "--iteration-events": "false",
     ...args.controllerFlags,
   };
   const controllerFlags = Object.entries(flags).map(([k, v]) => `${k}=${v}`);
