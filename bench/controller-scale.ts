@@ -354,7 +354,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 /** The controller's V8 heap in use, from its own /metrics (what the cache and queue hold). */
 async function controllerHeapMiB(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = /^iter8_controller_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  const m = /^iter8_controller_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
   return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
 }
 

@@ -31,7 +31,7 @@ export class ControllerMetrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: "iter8_controller_process_" });
+    collectDefaultMetrics({ register: this.registry, prefix: "iter8_controller_" });
     this.iterations = new Counter({
       name: "iter8_controller_iterations_total",
       help: "Iterations completed (status writes that incremented completedIterations).",
