@@ -35,20 +35,20 @@ interface Flags {
 function booleanFlag(value: string, flag: string): boolean {
   if (value === "true") return true;
   if (value === "false") return false;
-  throw new CliError(`${flag} must be true or false, got ${JSON.stringify(value)}`);
+  throw new CliError(`${flag} must be true or false, got ${JSON.stringify(value)}`, 2);
 }
 
 function nonNegativeNumber(value: string, flag: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new CliError(`${flag} must be a number >= 0, got ${JSON.stringify(value)}`);
+    throw new CliError(`${flag} must be a number >= 0, got ${JSON.stringify(value)}`, 2);
   return n;
 }
 
 function positiveInt(value: string, flag: string, min = 1): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min)
-    throw new CliError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    throw new CliError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`, 2);
   return n;
 }
 
