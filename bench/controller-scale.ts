@@ -172,23 +172,23 @@ interface RunResult {
   controllerNodeOptions: string;
 }
 
-async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: Args): Promise<RunResult> {
-  const ns = await env.cp.createNamespace(`scale${n}`);
-  const admin = env.admin;
-  log(`N=${n} interval=${intervalSeconds}s: namespace ${ns}, creating ${n} VirtualServices`);
-  const names = Array.from({ length: n }, (_, i) => `exp-${String(i).padStart(4, "0")}`);
-  await pool(names, 16, async (name) => {
-    await apply(admin, env.discovery, twoRouteVirtualService(ns, `vs-${name}`));
-  });
+interface ControllerProcess {
+  child: ChildProcess;
+  healthPort: number;
+  /** Its first warnings and errors (JSON lines). */
+  log: string[];
+  flags: string[];
+}
 
-  const flags = {
+/** `bin/iter8 controller` as the chart's ServiceAccount, watching only `ns`; resolves once ready. */
+async function startController(env: TestEnv, ns: string, args: Args): Promise<ControllerProcess> {
+  const flags = Object.entries({
     "--concurrency": "128",
     "--kube-qps": "500",
     "--kube-burst": "1000",
     "--iteration-events": "false",
     ...args.controllerFlags,
-  };
-  const controllerFlags = Object.entries(flags).map(([k, v]) => `${k}=${v}`);
+  }).map(([k, v]) => `${k}=${v}`);
   const { kubeconfigPath } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
   const child = spawn(
     process.execPath,
@@ -200,7 +200,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
       `--install-namespace=${INSTALL_NS}`,
       "--health-port=0",
       "--health-address=127.0.0.1",
-      ...controllerFlags,
+      ...flags,
     ],
     {
       stdio: ["ignore", "ignore", "pipe"],
@@ -209,7 +209,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   );
   // However the benchmark ends, the controller goes with it.
   process.once("exit", () => child.kill("SIGKILL"));
-  const controllerLog: string[] = [];
+  const log: string[] = [];
   const healthPort = await new Promise<number>((resolve, reject) => {
     let buf = "";
     child.stderr!.on("data", (c: Buffer) => {
@@ -219,16 +219,98 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         nl = buf.indexOf("\n");
-        if (controllerLog.length < 200 && /"level":"(warn|error)"/.test(line)) controllerLog.push(line);
+        if (log.length < 200 && /"level":"(warn|error)"/.test(line)) log.push(line);
         const m = /"msg":"health endpoints","port":(\d+)/.exec(line);
         if (m) resolve(Number(m[1]));
       }
     });
-    child.once("exit", (code) =>
-      reject(new Error(`controller exited with ${code}: ${controllerLog.join("\n")}`)),
-    );
+    child.once("exit", (code) => reject(new Error(`controller exited with ${code}: ${log.join("\n")}`)));
   });
   await waitReady(healthPort);
+  return { child, healthPort, log, flags };
+}
+
+/**
+ * Completed, and completed correctly: not Failed, all iterations, candidate recommended for
+ * promotion, and the VirtualService holding the final weights that the status reports.
+ */
+async function checkOutcomes(
+  admin: KubeClient,
+  ns: string,
+  iterations: number,
+): Promise<{ completed: number; correct: number; iterationsCompleted: number }> {
+  const list = await admin.get<{ items: Experiment[] }>(experimentsPath(ns), { timeoutMs: 300_000 });
+  const vsList = await admin.get<{ items: Record<string, unknown>[] }>(
+    resourcePath("networking.istio.io/v1alpha3", "virtualservices", ns),
+    { timeoutMs: 300_000 },
+  );
+  const vsByName = new Map(vsList.items.map((o) => [(o["metadata"] as { name: string }).name, o]));
+  const want = finalCandidateWeight(iterations);
+  let completed = 0;
+  let correct = 0;
+  for (const e of list.items) {
+    const st = e.status;
+    if (st?.stage !== "Completed") continue;
+    completed++;
+    const failed = st.conditions?.find((c) => c.type === "Failed")?.status === "True";
+    const vs = vsByName.get(`vs-${e.metadata.name}`);
+    const weights = vs ? vsWeightsOf(vs) : [];
+    const reported = (st.currentWeightDistribution ?? []).map((w) => w.value);
+    if (
+      !failed &&
+      st.completedIterations === iterations &&
+      st.versionRecommendedForPromotion === "candidate" &&
+      weights[0] === 100 - want &&
+      weights[1] === want &&
+      JSON.stringify(reported) === JSON.stringify(weights)
+    ) {
+      correct++;
+    }
+  }
+  const iterationsCompleted = list.items.reduce((s, e) => s + (e.status?.completedIterations ?? 0), 0);
+  return { completed, correct, iterationsCompleted };
+}
+
+/** Jitter of every iteration after the first, and create-to-first-iteration times, sorted. */
+function timings(
+  tracks: Map<string, Track>,
+  intervalSeconds: number,
+): { jitters: number[]; firsts: number[] } {
+  const jitters: number[] = [];
+  const firsts: number[] = [];
+  for (const t of tracks.values()) {
+    if (t.created !== undefined && t.iterationTimes.length > 0)
+      firsts.push((t.iterationTimes[0]! - t.created) / 1000);
+    for (let i = 1; i < t.iterationTimes.length; i++) {
+      jitters.push((t.iterationTimes[i]! - t.iterationTimes[i - 1]!) / 1000 - intervalSeconds);
+    }
+  }
+  return { jitters: jitters.sort((a, b) => a - b), firsts: firsts.sort((a, b) => a - b) };
+}
+
+/** The API server's request counts over the run, without the benchmark's own `creates`. */
+function requestDelta(before: Map<string, number>, after: Map<string, number>, creates: number) {
+  const byVerb: Record<string, number> = {};
+  let total = 0;
+  for (const [k, v] of after) {
+    let d = v - (before.get(k) ?? 0);
+    if (k === "POST experiments") d -= creates;
+    if (d <= 0) continue;
+    total += d;
+    byVerb[k] = d;
+  }
+  return { total, byVerb };
+}
+
+async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: Args): Promise<RunResult> {
+  const ns = await env.cp.createNamespace(`scale${n}`);
+  const admin = env.admin;
+  log(`N=${n} interval=${intervalSeconds}s: namespace ${ns}, creating ${n} VirtualServices`);
+  const names = Array.from({ length: n }, (_, i) => `exp-${String(i).padStart(4, "0")}`);
+  await pool(names, 16, async (name) => {
+    await apply(admin, env.discovery, twoRouteVirtualService(ns, `vs-${name}`));
+  });
+  const controller = await startController(env, ns, args);
 
   // Iteration times as the controller wrote them (status.lastUpdateTime at each new iteration).
   const tracks = new Map<string, Track>(names.map((x) => [x, { iterationTimes: [], lastCount: 0 }]));
@@ -258,71 +340,21 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     await new Promise((r) => setTimeout(r, 5000));
   }
   const wallSeconds = (Date.now() - t0) / 1000;
-  const { cpuSeconds, rssPeakMiB } = procStats(child.pid!);
-  const heapUsedMiB = await controllerHeapMiB(healthPort);
+  const { cpuSeconds, rssPeakMiB } = procStats(controller.child.pid!);
+  const heapUsedMiB = await controllerHeapMiB(controller.healthPort);
   const after = await apiserverRequests(admin);
   stopWatch.abort();
   await watching;
-  await stopChild(child);
+  await stopChild(controller.child);
 
-  // Correctness: every experiment completed, not failed, all iterations, candidate promoted, and
-  // the VirtualService carries the final weights the status reports.
-  const list = await admin.get<{ items: Experiment[] }>(experimentsPath(ns), { timeoutMs: 300_000 });
-  let completed = 0;
-  let correct = 0;
-  const want = finalCandidateWeight(args.iterations);
-  const vsList = await admin.get<{ items: Record<string, unknown>[] }>(
-    resourcePath("networking.istio.io/v1alpha3", "virtualservices", ns),
-    { timeoutMs: 300_000 },
-  );
-  const vsByName = new Map(vsList.items.map((o) => [(o["metadata"] as { name: string }).name, o]));
-  for (const e of list.items) {
-    const st = e.status;
-    if (st?.stage !== "Completed") continue;
-    completed++;
-    const failed = st.conditions?.find((c) => c.type === "Failed")?.status === "True";
-    const vs = vsByName.get(`vs-${e.metadata.name}`);
-    const weights = vs ? vsWeightsOf(vs) : [];
-    const reported = (st.currentWeightDistribution ?? []).map((w) => w.value);
-    if (
-      !failed &&
-      st.completedIterations === args.iterations &&
-      st.versionRecommendedForPromotion === "candidate" &&
-      weights[0] === 100 - want &&
-      weights[1] === want &&
-      JSON.stringify(reported) === JSON.stringify(weights)
-    ) {
-      correct++;
-    }
-  }
-
-  const jitters: number[] = [];
-  const firsts: number[] = [];
-  let iterationsSeen = 0;
-  for (const t of tracks.values()) {
-    iterationsSeen += t.iterationTimes.length;
-    if (t.created !== undefined && t.iterationTimes.length > 0)
-      firsts.push((t.iterationTimes[0]! - t.created) / 1000);
-    for (let i = 1; i < t.iterationTimes.length; i++) {
-      jitters.push((t.iterationTimes[i]! - t.iterationTimes[i - 1]!) / 1000 - intervalSeconds);
-    }
-  }
-  jitters.sort((a, b) => a - b);
-  firsts.sort((a, b) => a - b);
-  const byVerb: Record<string, number> = {};
-  let total = 0;
-  for (const [k, v] of after) {
-    let d = v - (before.get(k) ?? 0);
-    if (k === "POST experiments") d -= n; // the benchmark's own creates
-    if (d <= 0) continue;
-    total += d;
-    byVerb[k] = d;
-  }
-  const iterationsCompleted = list.items.reduce((s, e) => s + (e.status?.completedIterations ?? 0), 0);
+  const { completed, correct, iterationsCompleted } = await checkOutcomes(admin, ns, args.iterations);
+  const { jitters, firsts } = timings(tracks, intervalSeconds);
+  const { total, byVerb } = requestDelta(before, after, n);
   const per = (x: number) => (iterationsCompleted > 0 ? x / iterationsCompleted : Number.NaN);
-  if (controllerLog.length > 0)
-    log(`controller warnings (first ${controllerLog.length}):\n${controllerLog.slice(0, 5).join("\n")}`);
-  log(`N=${n}: ${iterationsSeen} iterations seen on the watch, ${iterationsCompleted} in status`);
+  if (controller.log.length > 0)
+    log(`controller warnings (first ${controller.log.length}):\n${controller.log.slice(0, 5).join("\n")}`);
+  const seen = [...tracks.values()].reduce((s, t) => s + t.iterationTimes.length, 0);
+  log(`N=${n}: ${seen} iterations seen on the watch, ${iterationsCompleted} in status`);
   return {
     n,
     intervalSeconds,
@@ -344,7 +376,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     rssPeakMiB: round(rssPeakMiB),
     heapUsedMiBAtEnd: round(heapUsedMiB),
     wallSeconds: round(wallSeconds),
-    controllerFlags,
+    controllerFlags: controller.flags,
     controllerNodeOptions: args.nodeOptions ?? "",
   };
 }
