@@ -135,6 +135,9 @@ class Store implements ExperimentStore {
   async list(): Promise<Experiment[]> {
     return [structuredClone(this.#exp)];
   }
+  async listByTarget(target: string): Promise<Experiment[]> {
+    return this.#exp.spec.target === target ? [structuredClone(this.#exp)] : [];
+  }
   async updateStatus(e: Experiment): Promise<Experiment> {
     this.#exp = structuredClone({ ...this.#exp, status: e.status });
     this.#exp.metadata.resourceVersion = String(++this.#rv);

@@ -61,6 +61,7 @@ let largest = 0;
 const store: ExperimentStore = {
   get: async () => structuredClone(stored),
   list: async () => [structuredClone(stored)],
+  listByTarget: async (target) => (stored.spec.target === target ? [structuredClone(stored)] : []),
   updateStatus: async (e) => {
     stored = {
       ...structuredClone(e),

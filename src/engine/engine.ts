@@ -14,6 +14,7 @@
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
+import { backoffMs } from "../lib/backoff.ts";
 import { Actions, hasAction } from "./actions.ts";
 import { decide, plannedIterations } from "./decision.ts";
 import { appendIteration } from "./history.ts";
@@ -75,6 +76,11 @@ export interface EngineOptions {
   waitingPollMs?: number;
   /** Backoff for failed weight changes. Default 1 s doubling to 30 s, 8 attempts. */
   weightRetry?: RetryPolicy;
+  /**
+   * Problems that keep iter8 from running an experiment its store accepted (rules a CRD schema cannot
+   * express). The first guard of every pass: any problem ends the experiment Failed with them.
+   */
+  admission?: (experiment: Experiment) => string[];
   /** Called for every recorded event after its status write succeeded (Kubernetes Events, logs). */
   onEvent?: (key: ObjectKey, event: EngineEvent, experiment: Experiment) => void;
   /**
@@ -115,6 +121,7 @@ export class Engine {
   readonly #onEvent: EngineOptions["onEvent"];
   readonly #onWake: EngineOptions["onWake"];
   readonly #onRunning: EngineOptions["onRunning"];
+  readonly #admission: EngineOptions["admission"];
 
   readonly #actions: Actions;
   /** Drivers waiting for a wake-up, by `ns/name`. */
@@ -151,6 +158,7 @@ export class Engine {
       end: (key, exp, draft, apply) => this.#end(key, exp, draft, apply),
       wake: (key) => this.#wake(key),
     });
+    this.#admission = opts.admission;
   }
 
   get installNamespace(): string {
@@ -202,7 +210,7 @@ export class Engine {
           failures = 0;
         } catch (err) {
           failures++;
-          const delay = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+          const delay = backoffMs(failures, 500, 30_000);
           this.#log.warn("reconcile failed; retrying", {
             experiment: keyText(key),
             error: errorText(err),
@@ -277,6 +285,13 @@ export class Engine {
     }
     this.#targets.set(id, exp.spec.target);
     const draft = new StatusDraft(exp, this.#clock.now());
+    const inadmissible = isCompleted(exp) ? [] : (this.#admission?.(exp) ?? []);
+    if (inadmissible.length > 0) {
+      if (!exp.status?.initTime) initialiseStatus(draft);
+      return this.#end(key, exp, draft, () =>
+        failExperiment(draft, "InvalidExperiment", `Invalid experiment: ${inadmissible.join("; ")}`),
+      );
+    }
 
     if (!exp.status?.initTime) {
       initialiseStatus(draft);
@@ -302,7 +317,7 @@ export class Engine {
     }
 
     if (!conditionIs(exp, "TargetAcquired", "True")) {
-      const all = await this.#store.list();
+      const all = await this.#store.listByTarget(exp.spec.target);
       if (!mayAcquire(exp, all)) return { done: false, requeueAfterMs: this.#waitingPollMs };
       draft.mark("TargetAcquired", "True", "TargetAcquired");
       await this.#write(exp, draft);
@@ -532,7 +547,7 @@ export class Engine {
         failExperiment(draft, text.failReason, `${text.failMessage} after ${attempts} attempts: ${reason}`),
       );
     }
-    const delay = Math.min(this.#weightRetry.maxMs, this.#weightRetry.baseMs * 2 ** (attempts - 1));
+    const delay = backoffMs(attempts, this.#weightRetry.baseMs, this.#weightRetry.maxMs);
     st.retry = {
       op,
       attempts,
@@ -596,7 +611,7 @@ export class Engine {
   async #wakeNext(target: string, except: ObjectKey): Promise<void> {
     let all: Experiment[];
     try {
-      all = await this.#store.list();
+      all = await this.#store.listByTarget(target);
     } catch (err) {
       // Waiting experiments also poll, so a missed wake-up only delays them.
       this.#log.warn("could not list experiments to wake the next one", { error: errorText(err) });

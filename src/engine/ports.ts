@@ -53,6 +53,11 @@ export interface ReconcileResult {
 export interface ExperimentStore {
   get(key: ObjectKey): Promise<Experiment | undefined>;
   list(): Promise<Experiment[]>;
+  /**
+   * The experiments whose `spec.target` is `target` (target locking). Stores serve this from an
+   * index, so starting or ending an experiment never reads every experiment.
+   */
+  listByTarget(target: string): Promise<Experiment[]>;
   /** Writes `status` only. Rejects with ConflictError when `metadata.resourceVersion` is stale. */
   updateStatus(experiment: Experiment): Promise<Experiment>;
   /** Writes `spec` (start tasks such as `knative/init-experiment` fill `versionInfo`). */

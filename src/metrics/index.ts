@@ -49,27 +49,52 @@ export interface LocalMetrics {
   builtin?: BuiltinMetricsProvider;
 }
 
-/** The provider a local run uses: mock, HTTP (Prometheus, ...) and built-in metrics behind one port. */
+/** What both platforms give the one function that composes their metrics port. */
+export interface MetricsPortOptions {
+  /** Where Metric `spec.secret` references are read (files and env locally, Secrets on a cluster). */
+  secrets: SecretSource;
+  /** The router's per-version stats; absent on a cluster, where only collected histograms answer. */
+  routerStats?: VersionStatsSource;
+  /** Replaces the in-cluster Prometheus URL of metrics that use it. */
+  prometheusUrl?: string;
+  resolveMetric?: (key: ObjectKey) => Promise<Metric | undefined>;
+  timeoutMs?: number;
+}
+
+/**
+ * The metrics port of a platform: mock, HTTP (Prometheus, ...) and built-in (`provider: iter8`)
+ * metrics behind one provider. Built-in metrics are the histograms written by `metrics/collect`
+ * for a version that has them, else the router's own per-version stats (local runs).
+ */
+export function composeMetrics(options: MetricsPortOptions): LocalMetrics {
+  const builtin =
+    options.routerStats === undefined ? undefined : new BuiltinMetricsProvider(options.routerStats);
+  const provider = new HttpMetricsProvider({
+    secrets: options.secrets,
+    builtin: new CompositeBuiltinProvider(builtin),
+    ...(options.prometheusUrl === undefined ? {} : { prometheusUrl: options.prometheusUrl }),
+    ...(options.resolveMetric === undefined ? {} : { resolveMetric: options.resolveMetric }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  return builtin === undefined ? { provider } : { provider, builtin };
+}
+
+/** The provider a local run uses: secrets from a file and the environment, Prometheus from the env. */
 export function createLocalMetrics(options: LocalMetricsOptions = {}): LocalMetrics {
   const env = options.env ?? process.env;
   const sources: SecretSource[] = [];
   const file = options.secretsFile ?? env.ITER8_SECRETS_FILE;
   if (file !== undefined && file !== "") sources.push(new FileSecretSource(file));
   sources.push(new EnvSecretSource(env));
-  const builtin =
-    options.routerStats === undefined ? undefined : new BuiltinMetricsProvider(options.routerStats);
   const prometheusUrl = options.prometheusUrl ?? (env.ITER8_PROMETHEUS_URL || undefined);
-  // `provider: iter8` metrics: histograms written by `metrics/collect` win for a version that has
-  // them; otherwise the router's own per-version stats answer.
-  const provider = new HttpMetricsProvider({
+  return composeMetrics({
     secrets: new ChainSecretSource(sources),
-    builtin: new CompositeBuiltinProvider(builtin),
+    ...(options.routerStats === undefined ? {} : { routerStats: options.routerStats }),
     ...(prometheusUrl === undefined ? {} : { prometheusUrl }),
     ...(options.resolveMetric === undefined ? {} : { resolveMetric: options.resolveMetric }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...maxResponseBytesOption(options.maxResponseBytes, env.ITER8_METRICS_MAX_RESPONSE_BYTES),
   });
-  return builtin === undefined ? { provider } : { provider, builtin };
 }
 
 function maxResponseBytesOption(

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Command } from "commander";
 import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
+import { ControllerMetrics } from "../../platforms/kubernetes/controller-metrics.ts";
 import { startConversionServer } from "../../platforms/kubernetes/conversion.ts";
 import { injectConversionCa } from "../../platforms/kubernetes/crds.ts";
 import { startHealthServer } from "../../platforms/kubernetes/health.ts";
@@ -27,6 +28,23 @@ interface Flags {
   webhookAddress: string;
   webhookCertDir?: string;
   relistSeconds: string;
+  concurrency: string;
+  kubeQps: string;
+  kubeBurst: string;
+  iterationEvents: string;
+}
+
+function booleanFlag(value: string, flag: string): boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new CliError(`${flag} must be true or false, got ${JSON.stringify(value)}`, 2);
+}
+
+function nonNegativeNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new CliError(`${flag} must be a number >= 0, got ${JSON.stringify(value)}`, 2);
+  return n;
 }
 
 function positiveInt(value: string, flag: string, min = 1): number {
@@ -50,12 +68,16 @@ export function register(program: Command): void {
     )
     .option("--leader-elect", "take the leader.iter8.tools Lease before acting (for several replicas)")
     .option("--lease-duration <seconds>", "Lease duration", "15")
-    .option("--health-port <port>", "port of /healthz and /readyz (0 = any)", "8081")
+    .option("--health-port <port>", "port of /healthz, /readyz and /metrics (0 = any)", "8081")
     .option("--health-address <addr>", "address of the health endpoints", "0.0.0.0")
     .option("--webhook-port <port>", "port of the conversion webhook (HTTPS)", "9443")
     .option("--webhook-address <addr>", "address of the conversion webhook", "0.0.0.0")
     .option("--webhook-cert-dir <dir>", "directory with tls.crt and tls.key; serves the conversion webhook")
     .option("--relist-seconds <seconds>", "restart every watch from a fresh LIST this often", "300")
+    .option("--concurrency <n>", "experiments reconciled at the same time", "64")
+    .option("--kube-qps <n>", "Kubernetes API requests per second after the burst (0 = no limit)", "200")
+    .option("--kube-burst <n>", "Kubernetes API requests allowed at once before --kube-qps applies", "400")
+    .option("--iteration-events <bool>", "record a Kubernetes Event for every iteration (true|false)", "true")
     .action(async (flags: Flags) => {
       await runController(flags);
     });
@@ -74,17 +96,29 @@ async function runController(flags: Flags): Promise<void> {
     keyPem: readFileSync(certFiles?.key ?? "", "utf8"),
   });
   const pems = certDir && webhookCertsPresent(certDir) ? readCerts(certDir, readPems) : undefined;
+  const concurrency = positiveInt(flags.concurrency, "--concurrency");
+  const qps = nonNegativeNumber(flags.kubeQps, "--kube-qps");
+  const burst = positiveInt(flags.kubeBurst, "--kube-burst");
+  const iterationEvents = booleanFlag(flags.iterationEvents, "--iteration-events");
+  const metrics = new ControllerMetrics();
   let client: ReturnType<typeof kubeClient>;
   try {
-    client = kubeClient({
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-      ...(flags.context ? { context: flags.context } : {}),
-    });
+    client = kubeClient(
+      {
+        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+        ...(flags.context ? { context: flags.context } : {}),
+      },
+      // A worker makes one request at a time; Events and action tasks add a few more.
+      { qps, burst, maxSockets: Math.max(16, 2 * concurrency), onRequest: (r) => metrics.observeRequest(r) },
+    );
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err));
   }
   const controller = new Controller({
     client,
+    concurrency,
+    iterationEvents,
+    metrics,
     ...(namespaces && namespaces.length > 0 ? { namespaces } : {}),
     installNamespace: flags.installNamespace,
     leaderElect: flags.leaderElect === true,
@@ -93,6 +127,7 @@ async function runController(flags: Flags): Promise<void> {
   });
   const health = await listening("health endpoints", flags.healthAddress, flags.healthPort, () =>
     startHealthServer(() => controller.ready, {
+      metrics: () => metrics.text(),
       port: positiveInt(flags.healthPort, "--health-port", 0),
       host: flags.healthAddress,
     }),

@@ -34,9 +34,14 @@ function targetOf(exp: Experiment, ref: WeightObjRef): Target {
 
 const targetKey = (t: Target) => `${t.apiVersion}|${t.kind}|${t.namespace}|${t.name}`;
 
+/** How long the answer to a weight PATCH stands in for the read that follows it. */
+const WRITTEN_FRESH_MS = 2000;
+
 export class KubeTrafficActuator implements TrafficActuator {
   readonly #client: KubeClient;
   readonly #discovery: Discovery;
+  /** The objects as the API server answered our last PATCH of each, for the read-back after it. */
+  readonly #written = new Map<string, { at: number; object: Record<string, unknown> }>();
 
   constructor(client: KubeClient, discovery: Discovery) {
     this.#client = client;
@@ -64,7 +69,7 @@ export class KubeTrafficActuator implements TrafficActuator {
       if (!cache.has(k))
         cache.set(
           k,
-          this.#path(t).then((p) => this.#client.get(p)),
+          this.#path(t).then((p) => this.#takeWritten(p) ?? this.#client.get(p)),
         );
       const obj = await cache.get(k)!;
       const pointer = fieldPathToPointer(ref.fieldPath);
@@ -94,7 +99,17 @@ export class KubeTrafficActuator implements TrafficActuator {
       byObject.set(k, entry);
     }
     for (const { target, ops } of byObject.values()) {
-      await this.#client.request("PATCH", await this.#path(target), { body: ops, contentType: JSON_PATCH });
+      const path = await this.#path(target);
+      const object = await this.#client.request("PATCH", path, { body: ops, contentType: JSON_PATCH });
+      this.#written.set(path, { at: Date.now(), object });
     }
+  }
+
+  /** The PATCH answer carries the object: the read right after a write uses it instead of a GET. */
+  #takeWritten(path: string): Record<string, unknown> | undefined {
+    const hit = this.#written.get(path);
+    if (!hit) return undefined;
+    this.#written.delete(path);
+    return Date.now() - hit.at <= WRITTEN_FRESH_MS ? hit.object : undefined;
   }
 }

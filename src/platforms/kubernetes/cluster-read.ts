@@ -5,6 +5,7 @@
 import type { Experiment } from "../../api/types.ts";
 import { SOURCE_VERSION_ANNOTATION } from "../../api/upgrade.ts";
 import { validateExperiment } from "../../api/validate.ts";
+import { listWatch } from "./listwatch.ts";
 import { experimentsPath } from "./resources.ts";
 import { isNotFound, type KubeClient } from "./rest.ts";
 
@@ -48,29 +49,19 @@ export async function watchExperiments(
   onChange: (e: Experiment) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  let rv = fromResourceVersion;
-  while (!signal.aborted) {
-    try {
-      await client.watch<Experiment>(
-        listPath(scope),
-        { ...selector(scope), resourceVersion: rv, allowWatchBookmarks: true },
-        (ev) => {
-          rv = ev.object.metadata?.resourceVersion ?? rv;
-          if (ev.type === "ADDED" || ev.type === "MODIFIED") onChange(ev.object);
-        },
-        signal,
-      );
-    } catch (err) {
-      if (signal.aborted) return;
-      if ((err as { status?: number }).status === 410) {
-        const fresh = await listExperiments(client, scope);
-        rv = fresh.resourceVersion;
-        for (const e of fresh.items) onChange(e);
-      } else {
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
+  await listWatch<Experiment>({
+    client,
+    path: listPath(scope),
+    query: selector(scope),
+    resourceVersion: fromResourceVersion,
+    onList: (items) => {
+      for (const e of items) onChange(e);
+    },
+    onEvent: (ev) => {
+      if (ev.type === "ADDED" || ev.type === "MODIFIED") onChange(ev.object);
+    },
+    signal,
+  });
 }
 
 export interface ClusterExperiment {

@@ -1,9 +1,11 @@
 // The Kubernetes controller (`iter8 controller`): watches Experiments and drives each through the
-// engine's reconcile step with Kubernetes adapters. Work is keyed by namespace/name: watch events,
-// engine wake-ups, finished in-process actions and requeue timers all enqueue the key; one key is
-// never reconciled twice at once (a key that changes while being reconciled runs again after).
-// Watches end on purpose every `relistSeconds` and after any error (410 Gone, disconnects), and
-// restart from a fresh LIST, so missed events are picked up by the relist.
+// engine's reconcile step with Kubernetes adapters. The watch feeds a cache (informer.ts) that serves
+// every read; the controller's own writes come back on the watch and are recognised, so only changes
+// made by others, engine wake-ups, finished in-process actions and due times schedule work. Work is
+// keyed by namespace/name in a queue ordered by due time (queue.ts): a running experiment is due at
+// `status.lastUpdateTime + intervalSeconds`, so its iterations keep time however many others start.
+// At most `concurrency` keys are reconciled at once, and one key never twice at once (a key that
+// changes while being reconciled runs again after).
 
 import { hostname } from "node:os";
 import type { Experiment } from "../../api/types.ts";
@@ -11,18 +13,22 @@ import { validateExperiment } from "../../api/validate.ts";
 import { systemClock } from "../../engine/clock.ts";
 import { Engine, type EngineLogger } from "../../engine/engine.ts";
 import type { Clock, ObjectKey } from "../../engine/ports.ts";
-import { failExperiment, initialiseStatus, isCompleted, StatusDraft } from "../../engine/status.ts";
+import { isCompleted } from "../../engine/status.ts";
 import { keyText } from "../../engine/target.ts";
-import { HttpMetricsProvider } from "../../metrics/http-provider.ts";
+import { backoffMs } from "../../lib/backoff.ts";
+import { composeMetrics } from "../../metrics/index.ts";
 import type { KnativeInitTiming } from "../../tasks/knative-init.ts";
 import { InProcessTaskRunner } from "../../tasks/runner.ts";
 import { KubeTrafficActuator } from "./actuator.ts";
+import { ControllerMetrics } from "./controller-metrics.ts";
 import { Discovery } from "./discovery.ts";
-import { recordEvent } from "./events.ts";
+import { EventRecorder } from "./events.ts";
+import { type CacheChange, ExperimentCache } from "./informer.ts";
 import { LeaderElector } from "./leader.ts";
 import { KubeSecretSource, KubeTaskPlatform } from "./platform.ts";
-import { DEFAULT_INSTALL_NAMESPACE, experimentsPath, LEASE_NAME } from "./resources.ts";
-import { KubeApiError, type KubeClient } from "./rest.ts";
+import { DueQueue, type Lane } from "./queue.ts";
+import { DEFAULT_INSTALL_NAMESPACE, LEASE_NAME } from "./resources.ts";
+import type { KubeClient } from "./rest.ts";
 import { KubeExperimentStore } from "./store.ts";
 
 export interface ControllerOptions {
@@ -42,16 +48,12 @@ export interface ControllerOptions {
   actionTimeoutMs?: number;
   clock?: Clock;
   logger?: EngineLogger;
-  /** Most experiments reconciled at the same time. */
+  /** Most experiments reconciled at the same time (default 16). */
   concurrency?: number;
-}
-
-interface KeyState {
-  running: boolean;
-  dirty: boolean;
-  timer?: NodeJS.Timeout;
-  dueAt?: number;
-  failures: number;
+  /** Record a Kubernetes Event for each iteration (default true). */
+  iterationEvents?: boolean;
+  /** Where the controller counts what it does (/metrics); one is made if absent. */
+  metrics?: ControllerMetrics;
 }
 
 function logLine(level: string, msg: string, fields?: Record<string, unknown>): void {
@@ -70,19 +72,47 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+/** When the next iteration of a running experiment is due, from its status (ms since epoch). */
+export function nextIterationAt(exp: Readonly<Experiment> | undefined): number | undefined {
+  const st = exp?.status;
+  if (!exp || st?.stage !== "Running" || !st.lastUpdateTime || (st.completedIterations ?? 0) === 0) {
+    return undefined;
+  }
+  const last = Date.parse(st.lastUpdateTime);
+  if (!Number.isFinite(last)) return undefined;
+  return last + (exp.spec.duration?.intervalSeconds ?? 20) * 1000;
+}
+
+function keyOfId(id: string): ObjectKey {
+  const slash = id.indexOf("/");
+  return { namespace: id.slice(0, slash), name: id.slice(slash + 1) };
+}
+
+/** Admission is pure in the spec: computed once per generation of each experiment. */
+class AdmissionCache {
+  readonly #installNamespace: string;
+  readonly #byKey = new Map<string, { generation: string; problems: string[] }>();
+
+  constructor(installNamespace: string) {
+    this.#installNamespace = installNamespace;
+  }
+
+  problems(exp: Experiment): string[] {
+    const id = keyText({ namespace: exp.metadata.namespace ?? "default", name: exp.metadata.name });
+    const generation = `${exp.metadata.uid ?? ""}/${exp.metadata.generation ?? JSON.stringify(exp.spec)}`;
+    const hit = this.#byKey.get(id);
+    if (hit?.generation === generation) return hit.problems;
+    const { status: _status, ...withoutStatus } = exp;
+    const result = validateExperiment(withoutStatus, { installNamespace: this.#installNamespace });
+    const problems = result.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+    this.#byKey.set(id, { generation, problems });
+    return problems;
+  }
+
+  forget(id: string): void {
+    this.#byKey.delete(id);
+  }
+}
 
 export class Controller {
   readonly #client: KubeClient;
@@ -90,15 +120,13 @@ export class Controller {
   readonly #log: EngineLogger;
   readonly #installNamespace: string;
   readonly #identity: string;
+  readonly #concurrency: number;
+  readonly metrics: ControllerMetrics;
   #synced = false;
   #leading = false;
   #stop = new AbortController();
   #done: Promise<void> | undefined;
-  #engine: Engine | undefined;
-  #store: KubeExperimentStore | undefined;
-  readonly #keys = new Map<string, KeyState>();
-  #active = 0;
-  readonly #ready: string[] = [];
+  #term: Term | undefined;
 
   constructor(opts: ControllerOptions) {
     this.#client = opts.client;
@@ -106,6 +134,15 @@ export class Controller {
     this.#log = opts.logger ?? jsonLogger;
     this.#installNamespace = opts.installNamespace ?? DEFAULT_INSTALL_NAMESPACE;
     this.#identity = opts.identity ?? `${hostname()}-${process.pid}`;
+    this.#concurrency = Math.max(1, opts.concurrency ?? 16);
+    this.metrics = opts.metrics ?? new ControllerMetrics();
+    this.metrics.bind({
+      experiments: () => this.#term?.cache.peekAll() ?? [],
+      queueDepth: () => this.#term?.queue.size ?? 0,
+      queueDue: () => this.#term?.queue.dueCount(Date.now()) ?? 0,
+      leading: () => this.#leading,
+      throttled: () => this.#client.throttled,
+    });
   }
 
   /** Ready: the watches listed once (as leader), or waiting as a standby replica. */
@@ -150,22 +187,36 @@ export class Controller {
   async #lead(signal: AbortSignal): Promise<void> {
     const client = this.#client;
     const discovery = new Discovery(client);
-    const store = new KubeExperimentStore(
+    const admission = new AdmissionCache(this.#installNamespace);
+    let term: Term | undefined;
+    const cache = new ExperimentCache({
       client,
-      this.#opts.namespaces ? { namespaces: this.#opts.namespaces } : {},
-    );
-    const platform = new KubeTaskPlatform(client, discovery);
+      ...(this.#opts.namespaces ? { namespaces: this.#opts.namespaces } : {}),
+      relistSeconds: this.#opts.relistSeconds ?? 300,
+      onChange: (key, change, exp) => term?.changed(key, change, exp),
+      onEcho: () => this.metrics.watchEchoes.inc(),
+      onError: (ns, err) =>
+        this.#log.warn("watch failed; resuming", { namespace: ns ?? "*", error: errorText(err) }),
+    });
+    const store = new KubeExperimentStore(client, cache);
     const clock = this.#opts.clock ?? systemClock;
+    const events = new EventRecorder({
+      client,
+      host: this.#identity,
+      iterationEvents: this.#opts.iterationEvents !== false,
+      onError: (exp, err) =>
+        this.#log.warn("could not record event", { experiment: exp.metadata.name, error: errorText(err) }),
+      onRecorded: (sent) => this.metrics.events.inc({ result: sent ? "sent" : "skipped" }),
+    });
     const engine = new Engine({
       store,
       actuator: new KubeTrafficActuator(client, discovery),
-      metrics: new HttpMetricsProvider({
+      metrics: composeMetrics({
         secrets: new KubeSecretSource(client),
         resolveMetric: (k) => store.getMetric(k),
-        installNamespace: this.#installNamespace,
-      }),
+      }).provider,
       tasks: new InProcessTaskRunner({
-        platform,
+        platform: new KubeTaskPlatform(client, discovery),
         clock,
         ...(this.#opts.env ? { env: this.#opts.env } : {}),
         ...(this.#opts.knativeTiming ? { knativeTiming: this.#opts.knativeTiming } : {}),
@@ -174,189 +225,196 @@ export class Controller {
       logger: this.#log,
       installNamespace: this.#installNamespace,
       ...(this.#opts.actionTimeoutMs ? { actionTimeoutMs: this.#opts.actionTimeoutMs } : {}),
-      onEvent: (key, event, experiment) => {
-        recordEvent(client, experiment, event, this.#identity).catch((err) =>
-          this.#log.warn("could not record event", { experiment: keyText(key), error: errorText(err) }),
-        );
-      },
-      onWake: (key) => this.#enqueue(key, 0),
+      admission: (exp) => admission.problems(exp),
+      onEvent: (_key, event, experiment) => events.record(experiment, event),
+      onWake: (key) => term?.wake(key),
     });
-    this.#engine = engine;
-    this.#store = store;
+    term = new Term({
+      engine,
+      cache,
+      admission,
+      concurrency: this.#concurrency,
+      metrics: this.metrics,
+      log: this.#log,
+    });
+    this.#term = term;
     this.#leading = true;
     this.#synced = false;
-    const scopes = this.#opts.namespaces ?? [undefined];
-    const syncedScopes = new Set<string>();
     try {
-      await Promise.all(
-        scopes.map((ns) =>
-          this.#watchLoop(ns, signal, () => {
-            syncedScopes.add(ns ?? "");
-            if (syncedScopes.size === scopes.length) this.#synced = true;
-          }),
-        ),
-      );
+      await cache.run(signal, () => {
+        this.#synced = true;
+      });
     } finally {
       this.#leading = false;
-      for (const st of this.#keys.values()) if (st.timer) clearTimeout(st.timer);
-      this.#keys.clear();
-      this.#ready.length = 0;
       engine.close();
-      this.#engine = undefined;
       // Let reconciles under way finish their current request before a new term starts.
-      while (this.#active > 0) await new Promise((r) => setTimeout(r, 20));
+      await term.close();
+      if (this.#term === term) this.#term = undefined;
     }
   }
+}
 
-  async #watchLoop(namespace: string | undefined, signal: AbortSignal, onSynced: () => void): Promise<void> {
-    const relist = this.#opts.relistSeconds ?? 300;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const list = await this.#client.get<{ metadata: { resourceVersion: string }; items: Experiment[] }>(
-          experimentsPath(namespace),
-        );
-        for (const e of list.items) this.#enqueue(keyOfObject(e), 0);
-        onSynced();
-        await this.#client.watch<Experiment>(
-          experimentsPath(namespace),
-          {
-            resourceVersion: list.metadata.resourceVersion,
-            timeoutSeconds: relist,
-            allowWatchBookmarks: true,
-          },
-          (ev) => {
-            if (ev.type === "BOOKMARK") return;
-            this.#enqueue(keyOfObject(ev.object), 0);
-          },
-          signal,
-        );
-        failures = 0;
-      } catch (err) {
-        if (signal.aborted) break;
-        const gone = err instanceof KubeApiError && err.status === 410;
-        failures = gone ? 0 : failures + 1;
-        if (!gone)
-          this.#log.warn("watch failed; relisting", { namespace: namespace ?? "*", error: errorText(err) });
-        await sleep(gone ? 0 : Math.min(10_000, 200 * 2 ** Math.min(failures, 6)), signal);
-      }
-    }
+interface TermOptions {
+  engine: Engine;
+  cache: ExperimentCache;
+  admission: AdmissionCache;
+  concurrency: number;
+  metrics: ControllerMetrics;
+  log: EngineLogger;
+}
+
+/** One term as leader: the queue, the workers and the timer that wakes them. */
+class Term {
+  readonly cache: ExperimentCache;
+  readonly queue = new DueQueue();
+  readonly #o: TermOptions;
+  readonly #running = new Set<string>();
+  /** Keys that changed while being reconciled: run again right after. */
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #closed = false;
+
+  constructor(o: TermOptions) {
+    this.#o = o;
+    this.cache = o.cache;
   }
 
-  #state(id: string): KeyState {
-    let st = this.#keys.get(id);
-    if (!st) {
-      st = { running: false, dirty: false, failures: 0 };
-      this.#keys.set(id, st);
-    }
-    return st;
-  }
-
-  #enqueue(key: ObjectKey, delayMs: number): void {
-    if (!this.#engine) return;
+  /** A change seen on the watch (never the controller's own writes). */
+  changed(key: ObjectKey, change: CacheChange, exp: Experiment | undefined): void {
     const id = keyText(key);
-    const st = this.#state(id);
-    if (delayMs > 0) {
-      const due = Date.now() + delayMs;
-      if (st.timer && st.dueAt !== undefined && st.dueAt <= due) return;
-      if (st.timer) clearTimeout(st.timer);
-      st.dueAt = due;
-      st.timer = setTimeout(() => {
-        st.timer = undefined;
-        st.dueAt = undefined;
-        this.#enqueue(key, 0);
-      }, delayMs);
+    if (change !== "relisted") this.#o.metrics.watchChanges.inc({ change });
+    if (change === "deleted") {
+      this.#o.admission.forget(id);
+      this.#schedule(id, Date.now(), "asap");
       return;
     }
-    if (st.running) {
-      st.dirty = true;
+    if (!exp || isCompleted(exp)) return;
+    if (change === "relisted") {
+      // Unchanged since we last saw it: only make sure it is still scheduled.
+      if (!this.queue.has(id) && !this.#running.has(id)) this.#scheduleFromStatus(id, exp);
       return;
     }
-    if (!this.#ready.includes(id)) this.#ready.push(id);
+    if (change === "added") this.#scheduleFromStatus(id, exp);
+    else this.#schedule(id, Date.now(), "asap");
+  }
+
+  wake(key: ObjectKey): void {
+    this.#schedule(keyText(key), Date.now(), "asap");
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    while (this.#running.size > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  #scheduleFromStatus(id: string, exp: Experiment): void {
+    const due = nextIterationAt(exp);
+    if (due === undefined) this.#schedule(id, Date.now(), "asap");
+    else this.#schedule(id, due, "timed");
+  }
+
+  #schedule(id: string, due: number, lane: Lane): void {
+    if (this.#closed) return;
+    if (this.#running.has(id)) {
+      if (due <= Date.now()) this.#dirty.add(id);
+      else this.queue.add(id, due, lane);
+      return;
+    }
+    this.queue.add(id, due, lane);
     this.#pump();
   }
 
   #pump(): void {
-    const limit = this.#opts.concurrency ?? 16;
-    while (this.#active < limit && this.#ready.length > 0) {
-      const id = this.#ready.shift()!;
-      const st = this.#state(id);
-      if (st.running) {
-        st.dirty = true;
+    if (this.#closed) return;
+    const now = Date.now();
+    while (this.#running.size < this.#o.concurrency) {
+      const next = this.queue.take(now);
+      if (!next) break;
+      if (this.#running.has(next.id)) {
+        this.#dirty.add(next.id);
         continue;
       }
-      const [namespace, name] = [id.slice(0, id.indexOf("/")), id.slice(id.indexOf("/") + 1)];
-      st.running = true;
-      this.#active++;
-      void this.#process({ namespace, name }, st).finally(() => {
-        st.running = false;
-        this.#active--;
-        if (st.dirty && this.#engine) {
-          st.dirty = false;
-          this.#enqueue({ namespace, name }, 0);
-        }
+      this.#running.add(next.id);
+      void this.#process(next.id, next.due, next.lane).finally(() => {
+        this.#running.delete(next.id);
+        if (this.#dirty.delete(next.id)) this.queue.add(next.id, Date.now(), "asap");
         this.#pump();
       });
     }
+    this.#arm(now);
   }
 
-  async #process(key: ObjectKey, st: KeyState): Promise<void> {
-    const engine = this.#engine;
-    if (!engine) return;
+  /** One timer, for the earliest due key. */
+  #arm(now: number): void {
+    const due = this.queue.nextDue();
+    if (due === undefined || this.#running.size >= this.#o.concurrency) return;
+    if (this.#timer && this.#timerAt <= due) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = due;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        this.#pump();
+      },
+      Math.max(0, due - now),
+    );
+  }
+
+  async #process(id: string, due: number, lane: Lane): Promise<void> {
+    const key = keyOfId(id);
+    // Only the few fields read below are kept: the cached object is replaced, never changed in place.
+    const before = this.cache.peek(key);
+    const started = performance.now();
     try {
-      if (await this.#failIfInvalid(key)) {
-        st.failures = 0;
-        return;
-      }
-      const result = await engine.reconcile(key);
-      st.failures = 0;
+      const result = await this.#o.engine.reconcile(key);
+      this.#o.metrics.reconciles.inc({ result: "ok" });
+      this.#failures.delete(id);
+      this.#observeIteration(before, this.cache.peek(key));
       if (result.done) {
-        if (st.timer) clearTimeout(st.timer);
-        this.#keys.delete(keyText(key));
+        this.queue.delete(id);
+        this.#o.admission.forget(id);
         return;
       }
-      if (result.pending) void result.pending.then(() => this.#enqueue(key, 0));
-      if (result.requeueAfterMs !== undefined) {
-        if (result.requeueAfterMs === 0) st.dirty = true;
-        else this.#enqueue(key, result.requeueAfterMs);
+      if (result.pending) void result.pending.then(() => this.#schedule(id, Date.now(), "asap"));
+      const after = result.requeueAfterMs;
+      if (after === 0) {
+        // The next step of the same piece of work keeps its place in line (depth-first start-up,
+        // and the end right after the last iteration).
+        this.queue.add(id, due, lane);
+      } else if (after !== undefined) {
+        const now = Date.now();
+        const iteration = nextIterationAt(this.cache.peek(key));
+        if (iteration !== undefined && iteration > now && iteration <= now + after + 1000) {
+          this.queue.add(id, iteration, "timed");
+        } else {
+          this.queue.add(id, now + after, iteration === undefined ? "asap" : "timed");
+        }
       }
     } catch (err) {
-      st.failures++;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(st.failures - 1, 7));
-      this.#log.warn("reconcile failed; retrying", {
-        experiment: keyText(key),
-        error: errorText(err),
-        delay,
-      });
-      this.#enqueue(key, delay);
+      this.#o.metrics.reconciles.inc({ result: "error" });
+      this.#o.metrics.reconcileErrors.inc();
+      const failures = (this.#failures.get(id) ?? 0) + 1;
+      this.#failures.set(id, failures);
+      const delay = backoffMs(failures, 250, 30_000);
+      this.#o.log.warn("reconcile failed; retrying", { experiment: id, error: errorText(err), delay });
+      this.queue.add(id, Date.now() + delay, "asap");
+    } finally {
+      this.#o.metrics.reconcileSeconds.observe((performance.now() - started) / 1000);
     }
   }
 
-  /**
-   * Experiments the API server accepted but iter8 cannot run (a rule the CRD schema cannot express:
-   * unknown task, comparisons in `if:`, bad references) end Failed with the problems in the message.
-   */
-  async #failIfInvalid(key: ObjectKey): Promise<boolean> {
-    const store = this.#store;
-    if (!store) return false;
-    const exp = await store.get(key);
-    if (!exp || isCompleted(exp)) return false;
-    const { status: _status, ...withoutStatus } = exp;
-    const result = validateExperiment(withoutStatus, { installNamespace: this.#installNamespace });
-    if (result.problems.length === 0) return false;
-    const message = result.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join("; ");
-    const draft = new StatusDraft(exp, (this.#opts.clock ?? systemClock).now());
-    if (!exp.status?.initTime) initialiseStatus(draft);
-    failExperiment(draft, "InvalidExperiment", `Invalid experiment: ${message}`);
-    const written = await store.updateStatus({ ...exp, status: draft.status });
-    for (const event of draft.events) {
-      recordEvent(this.#client, written, event, this.#identity).catch(() => {});
-    }
-    this.#log.warn("invalid experiment failed", { experiment: keyText(key), problems: message });
-    return true;
+  #observeIteration(before: Readonly<Experiment> | undefined, after: Readonly<Experiment> | undefined): void {
+    const n0 = before?.status?.completedIterations ?? 0;
+    const n1 = after?.status?.completedIterations ?? 0;
+    if (n1 <= n0) return;
+    this.#o.metrics.iterations.inc(n1 - n0);
+    const due = nextIterationAt(before);
+    const at = Date.parse(after?.status?.lastUpdateTime ?? "");
+    if (due !== undefined && Number.isFinite(at))
+      this.#o.metrics.lateness.observe(Math.max(0, at - due) / 1000);
   }
-}
-
-function keyOfObject(e: { metadata?: { namespace?: string; name?: string } }): ObjectKey {
-  return { namespace: e.metadata?.namespace ?? "default", name: e.metadata?.name ?? "" };
 }

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "./rest.ts";
+import { type ClientLimits, KubeClient } from "./rest.ts";
 
 export interface KubeconfigFlags {
   kubeconfig?: string;
@@ -54,6 +54,6 @@ export function loadKubeConfig(flags: KubeconfigFlags = {}): KubeConfig {
   return kc;
 }
 
-export function kubeClient(flags: KubeconfigFlags = {}): KubeClient {
-  return new KubeClient(loadKubeConfig(flags));
+export function kubeClient(flags: KubeconfigFlags = {}, limits: ClientLimits = {}): KubeClient {
+  return new KubeClient(loadKubeConfig(flags), limits);
 }

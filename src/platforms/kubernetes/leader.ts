@@ -77,7 +77,10 @@ export class LeaderElector {
     const now = new Date();
     let lease: Lease | undefined;
     try {
-      lease = await this.#client.get<Lease>(this.#path, { timeoutMs: this.#opts.retryPeriodMs * 2 + 1000 });
+      lease = await this.#client.get<Lease>(this.#path, {
+        timeoutMs: this.#opts.retryPeriodMs * 2 + 1000,
+        unthrottled: true,
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -89,6 +92,7 @@ export class LeaderElector {
     if (!lease) {
       try {
         await this.#client.request("POST", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
+          unthrottled: true,
           body: {
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
@@ -121,6 +125,7 @@ export class LeaderElector {
     };
     try {
       await this.#client.request("PUT", this.#path, {
+        unthrottled: true,
         body: updated,
         timeoutMs: this.#opts.retryPeriodMs * 2 + 1000,
       });
@@ -202,9 +207,10 @@ export class LeaderElector {
 
   /** Gives the Lease up on clean shutdown so a standby takes over without waiting for expiry. */
   async release(): Promise<void> {
-    const lease = await this.#client.get<Lease>(this.#path);
+    const lease = await this.#client.get<Lease>(this.#path, { unthrottled: true });
     if (lease.spec.holderIdentity !== this.#opts.identity) return;
     await this.#client.request("PUT", this.#path, {
+      unthrottled: true,
       body: { ...lease, spec: { ...lease.spec, holderIdentity: "", renewTime: microTime(new Date()) } },
     });
   }

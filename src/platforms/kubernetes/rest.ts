@@ -7,6 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent, request } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { TokenBucket } from "./ratelimit.ts";
 
 export const JSON_PATCH = "application/json-patch+json";
 export const MERGE_PATCH = "application/merge-patch+json";
@@ -52,11 +53,59 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Not held back by the rate limit (Lease renewals must not wait behind a queue of writes). */
+  unthrottled?: boolean;
 }
 
 export interface WatchEvent<T = Record<string, unknown>> {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   object: T;
+}
+
+/** One finished request, for metrics: the verb and resource as the API server names them. */
+export interface RequestRecord {
+  verb: string;
+  resource: string;
+  /** HTTP status, or 0 when no answer came. */
+  code: number;
+  seconds: number;
+}
+
+export interface ClientLimits {
+  /** Requests per second after the burst (token bucket); 0 or absent: no limit. */
+  qps?: number;
+  burst?: number;
+  /** Sockets for requests (watches have their own); default 16. */
+  maxSockets?: number;
+  onRequest?: (r: RequestRecord) => void;
+}
+
+/**
+ * `get`/`list`/`watch`/`create`/`update`/`patch`/`delete` and the resource (with `/subresource`)
+ * of a request path, as in the API server's `apiserver_request_total`.
+ */
+export function describeRequest(
+  method: string,
+  path: string,
+  watch = false,
+): { verb: string; resource: string } {
+  const parts = path.split("?")[0]!.split("/").filter(Boolean);
+  // /api/v1/... or /apis/group/version/...
+  let rest = parts[0] === "api" ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === "namespaces" && rest.length >= 3) rest = rest.slice(2);
+  const resource = rest[0] ?? "";
+  const named = rest.length >= 2;
+  const sub = rest.length >= 3 ? `/${rest[2]}` : "";
+  const m = method.toUpperCase();
+  const verb = watch
+    ? "watch"
+    : m === "GET"
+      ? named
+        ? "get"
+        : "list"
+      : (({ POST: "create", PUT: "update", PATCH: "patch", DELETE: "delete" } as Record<string, string>)[m] ??
+        m.toLowerCase());
+  return { verb, resource: `${resource}${sub}` };
 }
 
 interface Connection {
@@ -69,10 +118,21 @@ export class KubeClient {
   readonly kc: KubeConfig;
   readonly #connection: Promise<Connection>;
   #agent: Agent | HttpAgent | undefined;
+  /** Watches hold their connection for minutes: they get their own sockets, outside the pool. */
+  #watchAgent: Agent | HttpAgent | undefined;
+  readonly #limits: ClientLimits;
+  readonly #bucket: TokenBucket;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, limits: ClientLimits = {}) {
     this.kc = kc;
+    this.#limits = limits;
+    this.#bucket = new TokenBucket(limits.qps ?? 0, limits.burst ?? Math.max(1, 2 * (limits.qps ?? 0)));
     this.#connection = this.#connect();
+  }
+
+  /** Requests waiting for the rate limit. */
+  get throttled(): number {
+    return this.#bucket.waiting;
   }
 
   /** The namespace of the current kubeconfig context (default `default`). */
@@ -90,13 +150,16 @@ export class KubeClient {
     return { server: new URL(cluster.server), options, headers: headers ?? {} };
   }
 
-  #agentFor(conn: Connection): Agent | HttpAgent {
-    if (!this.#agent) {
-      this.#agent =
-        conn.server.protocol === "http:"
-          ? new HttpAgent({ keepAlive: true, maxSockets: 16 })
-          : new Agent({ ...(conn.options as object), keepAlive: true, maxSockets: 16 });
+  #agentFor(conn: Connection, watch: boolean): Agent | HttpAgent {
+    const make = (maxSockets: number) =>
+      conn.server.protocol === "http:"
+        ? new HttpAgent({ keepAlive: true, maxSockets })
+        : new Agent({ ...(conn.options as object), keepAlive: true, maxSockets });
+    if (watch) {
+      this.#watchAgent ??= make(Number.POSITIVE_INFINITY);
+      return this.#watchAgent;
     }
+    this.#agent ??= make(this.#limits.maxSockets ?? 16);
     return this.#agent;
   }
 
@@ -104,9 +167,11 @@ export class KubeClient {
     method: string,
     path: string,
     opts: RequestOptions,
-    accept = "application/json",
+    watch = false,
   ): Promise<import("node:http").IncomingMessage> {
+    const accept = "application/json";
     const conn = await this.#connection;
+    if (!watch && !opts.unthrottled) await this.#bucket.take();
     const url = new URL(path, conn.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -124,7 +189,7 @@ export class KubeClient {
         {
           ...(url.protocol === "http:" ? {} : conn.options),
           method,
-          agent: this.#agentFor(conn),
+          agent: this.#agentFor(conn, watch),
           headers,
           ...(opts.signal ? { signal: opts.signal } : {}),
         },
@@ -146,13 +211,19 @@ export class KubeClient {
     path: string,
     opts: RequestOptions = {},
   ): Promise<T> {
-    const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts });
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, text);
-    return (text ? JSON.parse(text) : {}) as T;
+    const started = performance.now();
+    let status = 0;
+    try {
+      const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts });
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString("utf8");
+      status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, text);
+      return (text ? JSON.parse(text) : {}) as T;
+    } finally {
+      this.#record(method, path, false, status, started);
+    }
   }
 
   get<T = Record<string, unknown>>(path: string, opts: RequestOptions = {}): Promise<T> {
@@ -170,8 +241,16 @@ export class KubeClient {
     onEvent: (ev: WatchEvent<T>) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const res = await this.#open("GET", path, { query: { ...query, watch: true }, signal });
+    const started = performance.now();
+    let res: import("node:http").IncomingMessage;
+    try {
+      res = await this.#open("GET", path, { query: { ...query, watch: true }, signal }, true);
+    } catch (err) {
+      this.#record("GET", path, true, 0, started);
+      throw err;
+    }
     const status = res.statusCode ?? 0;
+    this.#record("GET", path, true, status, started);
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
@@ -212,9 +291,17 @@ export class KubeClient {
     }
   }
 
+  #record(method: string, path: string, watch: boolean, code: number, started: number): void {
+    const hook = this.#limits.onRequest;
+    if (!hook) return;
+    hook({ ...describeRequest(method, path, watch), code, seconds: (performance.now() - started) / 1000 });
+  }
+
   close(): void {
     this.#agent?.destroy();
     this.#agent = undefined;
+    this.#watchAgent?.destroy();
+    this.#watchAgent = undefined;
   }
 }
 

@@ -97,6 +97,11 @@ export class FileExperimentStore implements ExperimentStore {
     return listStoredExperiments(join(this.dir, ".."));
   }
 
+  /** A local state directory holds a handful of experiments: a scan is the index. */
+  async listByTarget(target: string): Promise<Experiment[]> {
+    return (await this.list()).filter((e) => e.spec?.target === target);
+  }
+
   /** Creates or replaces the experiment (a fresh run); resourceVersion starts at 1 or continues. */
   async put(exp: Experiment): Promise<Experiment> {
     const key = keyOf(exp);

@@ -594,6 +594,31 @@ describe("failures", () => {
   });
 });
 
+describe("admission", () => {
+  it("an experiment the store accepted but iter8 cannot run ends Failed in one write, before anything runs", async () => {
+    const exp = traceExperiment("inadmissible");
+    const w = world([exp], { engine: { admission: () => ["spec.x: not runnable", "spec.y: neither"] } });
+    const result = await w.engine.reconcile(keyOf(exp));
+    assert.equal(result.done, true);
+    assert.equal(w.store.statusWrites.length, 1);
+    const e = await final(w, "inadmissible");
+    assert.equal(e.status?.stage, "Completed");
+    assert.equal(cond(e, "Failed")?.status, "True");
+    assert.equal(cond(e, "Failed")?.message, "Invalid experiment: spec.x: not runnable; spec.y: neither");
+    assert.equal(w.actuator.applied.length, 0);
+  });
+
+  it("a completed experiment is not judged again", async () => {
+    const exp = traceExperiment("done");
+    const w = world([exp], { script: allGood });
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    const writes = w.store.statusWrites.length;
+    const later = w.newEngine({ admission: () => ["now invalid"] });
+    assert.equal((await later.reconcile(keyOf(exp))).done, true);
+    assert.equal(w.store.statusWrites.length, writes);
+  });
+});
+
 describe("target locking", () => {
   it("a second experiment on the same target waits, then runs after the first completes", async () => {
     const a = traceExperiment("first");
@@ -619,6 +644,16 @@ describe("target locking", () => {
       [["Waiting", "ExperimentInitialized: Experiment status initialized"]],
     );
     assert.equal((await final(w, "second")).status?.message, "ExperimentCompleted: Experiment Completed");
+  });
+
+  it("reads only the target's index, never every experiment", async () => {
+    const a = traceExperiment("first");
+    const b = traceExperiment("second");
+    const w = world([a, b], { script: allGood });
+    await drive(w.engine, w.clock, [keyOf(a), keyOf(b)]);
+    assert.equal((await final(w, "second")).status?.message, "ExperimentCompleted: Experiment Completed");
+    assert.equal(w.store.listCalls, 0);
+    assert.ok(w.store.targetReads > 0);
   });
 
   it("equal initTime: the queue is ordered by namespace/name", async () => {

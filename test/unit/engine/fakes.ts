@@ -133,8 +133,22 @@ export class MemoryStore implements ExperimentStore {
     return e ? structuredClone(e) : undefined;
   }
 
+  /** Reads of every experiment (the engine never needs them). */
+  listCalls = 0;
+
   async list(): Promise<Experiment[]> {
+    this.listCalls++;
     return [...this.experiments.values()].map((e) => structuredClone(e));
+  }
+
+  /** Reads of the target index (target locking must use these, never `list`). */
+  targetReads = 0;
+
+  async listByTarget(target: string): Promise<Experiment[]> {
+    this.targetReads++;
+    return [...this.experiments.values()]
+      .filter((e) => e.spec?.target === target)
+      .map((e) => structuredClone(e));
   }
 
   #current(exp: Experiment): Experiment {

@@ -1,0 +1,252 @@
+// The controller's view of Experiments, fed by list/watch and by the responses to its own writes
+// (an informer, in client-go's terms). Reads never go to the API server: `get` and `list` are served
+// from memory, and target locking reads an index by `spec.target`. Every write the controller makes
+// is remembered by the resourceVersion the API server answered with; when that version comes back on
+// the watch it is the controller's own echo, and no one is told about it, so a status write never
+// triggers a second reconcile.
+
+import type { Experiment } from "../../api/types.ts";
+import type { ObjectKey } from "../../engine/ports.ts";
+import { keyOf, keyText } from "../../engine/target.ts";
+import { listWatch } from "./listwatch.ts";
+import { experimentsPath } from "./resources.ts";
+import type { KubeClient } from "./rest.ts";
+
+export type CacheChange = "added" | "modified" | "deleted" | "relisted";
+
+export interface ExperimentCacheOptions {
+  client: KubeClient;
+  /** Watch only these namespaces (default: all). */
+  namespaces?: string[];
+  /** Seconds one watch stays open before a fresh LIST (default 300). */
+  relistSeconds?: number;
+  /**
+   * A change someone else made (created, edited, deleted), or, with `relisted`, an object the relist
+   * found unchanged (so a consumer can check that it still tracks it). Never called for own echoes.
+   */
+  onChange: (key: ObjectKey, change: CacheChange, experiment: Experiment | undefined) => void;
+  /** The controller's own write came back on the watch (and was not passed on). */
+  onEcho?: () => void;
+  /** A failed list or watch (retried). */
+  onError?: (namespace: string | undefined, err: unknown) => void;
+}
+
+/** Whether resourceVersion `a` is newer than `b`; opaque versions count as newer (trust the server). */
+function newer(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return true;
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) > BigInt(b);
+  return a !== b;
+}
+
+const normalise = (e: Experiment): Experiment => ({
+  ...e,
+  apiVersion: "iter8.tools/v2alpha2",
+  kind: "Experiment",
+});
+
+export class ExperimentCache {
+  readonly #opts: ExperimentCacheOptions;
+  readonly #objects = new Map<string, Experiment>();
+  /** ns/name by spec.target. */
+  readonly #byTarget = new Map<string, Set<string>>();
+  /** resourceVersions of the controller's own writes not yet seen on the watch, by ns/name. */
+  readonly #own = new Map<string, Set<string>>();
+  /** Writes under way, by ns/name: the watch may deliver their echo before their answer arrives. */
+  readonly #writing = new Map<string, number>();
+  /** Versions the watch delivered during a write, judged when the write's answer is known. */
+  readonly #held = new Map<string, { rv: string | undefined; added: boolean }>();
+  #echoes = 0;
+
+  constructor(opts: ExperimentCacheOptions) {
+    this.#opts = opts;
+  }
+
+  /** Watch events that were the controller's own writes coming back (not passed on). */
+  get echoesSkipped(): number {
+    return this.#echoes;
+  }
+
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  /** Lists and watches every scope until `signal` aborts; `onSynced` once every scope has listed. */
+  async run(signal: AbortSignal, onSynced: () => void): Promise<void> {
+    const scopes = this.#opts.namespaces ?? [undefined];
+    const synced = new Set<string>();
+    await Promise.all(
+      scopes.map((ns) =>
+        listWatch<Experiment>({
+          client: this.#opts.client,
+          path: experimentsPath(ns),
+          watchSeconds: this.#opts.relistSeconds ?? 300,
+          relistOnEnd: true,
+          onList: (items) => {
+            this.#replaceScope(ns, items);
+            synced.add(ns ?? "");
+            if (synced.size === scopes.length) onSynced();
+          },
+          onEvent: (ev) => {
+            if (ev.type === "DELETED") this.#remove(keyOf(ev.object), true);
+            else if (ev.type === "ADDED" || ev.type === "MODIFIED") this.#observe(ev.object, ev.type);
+          },
+          onError: (err) => this.#opts.onError?.(ns, err),
+          signal,
+        }),
+      ),
+    );
+  }
+
+  get(key: ObjectKey): Experiment | undefined {
+    const e = this.#objects.get(keyText(key));
+    return e === undefined ? undefined : structuredClone(e);
+  }
+
+  /** The cached object itself, not a copy: for reading only (scheduling, metrics). */
+  peek(key: ObjectKey): Readonly<Experiment> | undefined {
+    return this.#objects.get(keyText(key));
+  }
+
+  /** Every cached object itself, not copies: for reading only. */
+  peekAll(): Iterable<Readonly<Experiment>> {
+    return this.#objects.values();
+  }
+
+  list(): Experiment[] {
+    return [...this.#objects.values()].map((e) => structuredClone(e));
+  }
+
+  listByTarget(target: string): Experiment[] {
+    const ids = this.#byTarget.get(target) ?? new Set<string>();
+    return [...ids].map((id) => structuredClone(this.#objects.get(id)!));
+  }
+
+  /** A write of `key` starts: what the watch says about it meanwhile waits for the answer. */
+  beginWrite(key: ObjectKey): void {
+    const id = keyText(key);
+    this.#writing.set(id, (this.#writing.get(id) ?? 0) + 1);
+  }
+
+  /** The write of `key` ended (answered or failed): a held version that was not ours is a change. */
+  endWrite(key: ObjectKey): void {
+    const id = keyText(key);
+    const left = (this.#writing.get(id) ?? 1) - 1;
+    if (left > 0) {
+      this.#writing.set(id, left);
+      return;
+    }
+    this.#writing.delete(id);
+    const held = this.#held.get(id);
+    this.#held.delete(id);
+    const cached = this.#objects.get(id);
+    if (!held || !cached) return;
+    if (held.rv !== undefined && this.#own.get(id)?.has(held.rv)) {
+      this.#ownSeen(id, held.rv);
+      return;
+    }
+    this.#opts.onChange(key, held.added ? "added" : "modified", structuredClone(cached));
+  }
+
+  /** The answer to one of the controller's writes: cached now, and its watch echo ignored later. */
+  recordWrite(written: Experiment): void {
+    const id = keyText(keyOf(written));
+    const rv = written.metadata.resourceVersion;
+    if (rv !== undefined) {
+      const own = this.#own.get(id) ?? new Set<string>();
+      own.add(rv);
+      this.#own.set(id, own);
+    }
+    const cached = this.#objects.get(id);
+    // A copy: the caller goes on using (and tasks may change) the object it got back.
+    if (!cached || newer(rv, cached.metadata.resourceVersion))
+      this.#put(id, normalise(structuredClone(written)));
+  }
+
+  /** A fresh read (after a conflict): cache it if it is newer, without telling anyone. */
+  refresh(current: Experiment | undefined, key: ObjectKey): void {
+    if (current === undefined) {
+      this.#remove(key, false);
+      return;
+    }
+    const id = keyText(key);
+    const cached = this.#objects.get(id);
+    if (!cached || newer(current.metadata.resourceVersion, cached.metadata.resourceVersion)) {
+      this.#put(id, normalise(current));
+    }
+  }
+
+  #observe(obj: Experiment, type: "ADDED" | "MODIFIED" | "LISTED"): void {
+    const key = keyOf(obj);
+    const id = keyText(key);
+    const rv = obj.metadata.resourceVersion;
+    const cached = this.#objects.get(id);
+    const own = this.#own.get(id);
+    if (rv !== undefined && own?.has(rv)) {
+      this.#ownSeen(id, rv);
+      if (!cached || newer(rv, cached.metadata.resourceVersion)) this.#put(id, normalise(obj));
+      return;
+    }
+    if (cached && !newer(rv, cached.metadata.resourceVersion)) {
+      // Already known (a relist of an unchanged object, or a write whose answer came first).
+      if (type === "LISTED") this.#opts.onChange(key, "relisted", structuredClone(cached));
+      return;
+    }
+    this.#put(id, normalise(obj));
+    if (this.#writing.has(id)) {
+      // Probably our write's echo, ahead of its answer: decide once the answer is in.
+      const held = this.#held.get(id);
+      this.#held.set(id, { rv, added: held?.added ?? !cached });
+      return;
+    }
+    this.#opts.onChange(key, cached ? "modified" : "added", structuredClone(this.#objects.get(id)!));
+  }
+
+  /** Our own write came back: versions up to this one will never be seen again. */
+  #ownSeen(id: string, rv: string): void {
+    const own = this.#own.get(id);
+    if (own) {
+      for (const v of own) if (!newer(v, rv)) own.delete(v);
+      if (own.size === 0) this.#own.delete(id);
+    }
+    this.#echoes++;
+    this.#opts.onEcho?.();
+  }
+
+  #replaceScope(namespace: string | undefined, items: Experiment[]): void {
+    const seen = new Set(items.map((e) => keyText(keyOf(e))));
+    for (const [id, e] of [...this.#objects]) {
+      const inScope = namespace === undefined || (e.metadata.namespace ?? "default") === namespace;
+      if (inScope && !seen.has(id)) this.#remove(keyOf(e), true);
+    }
+    for (const e of items) this.#observe(e, "LISTED");
+  }
+
+  #put(id: string, e: Experiment): void {
+    const before = this.#objects.get(id);
+    if (before && before.spec?.target !== e.spec?.target) this.#unindex(id, before.spec?.target);
+    this.#objects.set(id, e);
+    const target = e.spec?.target;
+    if (target !== undefined) {
+      const set = this.#byTarget.get(target) ?? new Set<string>();
+      set.add(id);
+      this.#byTarget.set(target, set);
+    }
+  }
+
+  #unindex(id: string, target: string | undefined): void {
+    if (target === undefined) return;
+    const set = this.#byTarget.get(target);
+    set?.delete(id);
+    if (set?.size === 0) this.#byTarget.delete(target);
+  }
+
+  #remove(key: ObjectKey, notify: boolean): void {
+    const id = keyText(key);
+    const before = this.#objects.get(id);
+    if (!before) return;
+    this.#unindex(id, before.spec?.target);
+    this.#objects.delete(id);
+    this.#own.delete(id);
+    if (notify) this.#opts.onChange(key, "deleted", undefined);
+  }
+}
