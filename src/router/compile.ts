@@ -3,7 +3,7 @@
 // and resolving a destination host (a gateway service, an upstream, or a name a kind registered, such
 // as a Knative Service or revision) to a Target. Pure: no I/O.
 
-import { HOP_BY_HOP_NAMES } from "./headers.ts";
+import { HOP_BY_HOP_NAMES } from "./hop-by-hop.ts";
 import {
   type HeaderOp,
   REVISION_HEADER,

@@ -6,20 +6,10 @@
 // the upstream's copy of it (request smuggling through `Connection: content-length` or duplicates).
 
 import type { Plan } from "./dataplane.ts";
+import { HOP_BY_HOP_NAMES } from "./hop-by-hop.ts";
 import { shadowAuthority } from "./resolve.ts";
 
-/** RFC 9110 §7.6.1 connection-specific fields (plus the legacy ones proxies still strip). */
-export const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set([
-  "connection",
-  "proxy-connection",
-  "keep-alive",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "proxy-authenticate",
-  "proxy-authorization",
-]);
+export { HOP_BY_HOP_NAMES };
 
 /** Fields that frame the message or name its target: a Connection header can never remove them. */
 const PROTECTED_NAMES: ReadonlySet<string> = new Set(["content-length", "transfer-encoding", "host"]);

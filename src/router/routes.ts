@@ -22,7 +22,7 @@ export {
   parseAddress,
   parseDuration,
 } from "./compile.ts";
-export { HOP_BY_HOP_NAMES } from "./headers.ts";
+export { HOP_BY_HOP_NAMES } from "./hop-by-hop.ts";
 export type {
   Choice,
   HeaderOp,

@@ -7,9 +7,9 @@ import type { Command } from "commander";
 import { ClusterFeed } from "../../dashboard/cluster-feed.ts";
 import { type ExperimentFeed, LocalFeed } from "../../dashboard/feed.ts";
 import { DashboardServer } from "../../dashboard/server.ts";
+import { withCluster } from "../cluster.ts";
 import { CliError } from "../errors.ts";
 import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
-import { withCluster } from "./kube.ts";
 
 interface DashboardFlags {
   listen: string;

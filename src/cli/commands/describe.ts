@@ -16,7 +16,7 @@ import {
   type SourceVersion,
 } from "../../api/index.ts";
 import { describeEvidence } from "../../report/evidence.ts";
-import { outcomeOf, outcomeSection, type RunLiveness } from "../../report/outcome.ts";
+import { outcomeOf, outcomeSection } from "../../report/outcome.ts";
 import { describeText as renderDescribeText } from "../../report/render.ts";
 import { CliError } from "../errors.ts";
 import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
@@ -24,17 +24,9 @@ import { chooseSource, type SourceFlags, sourceOptions } from "../source.ts";
 const OUTPUT_FORMATS = ["text", "json", "yaml"] as const;
 type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** An experiment found by name (in a cluster or a local state directory). */
-export interface ResolvedExperiment {
-  experiment: Experiment;
-  /** The experiment as stored, before normalisation, when available (for labels as written). */
-  source?: unknown;
-  /** For a local experiment: whether its `iter8 local run` is still alive. */
-  liveness?: RunLiveness;
-}
+import type { ExperimentResolver, ResolvedExperiment } from "../cluster.ts";
 
-/** Finds an experiment by name; `namespace` is the `-n` flag when given. */
-export type ExperimentResolver = (name: string, namespace: string | undefined) => Promise<ResolvedExperiment>;
+export type { ExperimentResolver, ResolvedExperiment };
 
 interface DescribeFlags {
   file?: string;
@@ -62,7 +54,7 @@ export function register(program: Command): void {
 /** `describe NAME` reads where src/cli/source.ts says: the local state directory or a cluster. */
 export async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   const source = chooseSource(flags);
-  if (source.kind === "cluster") return (await import("./kube.ts")).clusterExperimentResolver(source);
+  if (source.kind === "cluster") return (await import("../cluster.ts")).clusterExperimentResolver(source);
   const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
   const { runnerLiveness, keyOf } = await import("../../platforms/local/store.ts");
   return async (name, ns) => {

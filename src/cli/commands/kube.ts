@@ -5,85 +5,19 @@
 
 import type { Command } from "commander";
 import type { Metric } from "../../api/types.ts";
-import {
-  type ClusterExperiment,
-  listExperiments,
-  readExperiment,
-  watchExperiments,
-} from "../../platforms/kubernetes/cluster-read.ts";
-import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
+import { listExperiments, watchExperiments } from "../../platforms/kubernetes/cluster-read.ts";
 import { metricsPath } from "../../platforms/kubernetes/resources.ts";
-import { KubeApiError, type KubeClient } from "../../platforms/kubernetes/rest.ts";
 import { outcomeAnnotation } from "../../report/outcome.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
-import { CliError } from "../errors.ts";
+import { type ClusterFlags, clusterExperimentResolver, withCluster } from "../cluster.ts";
 import { checkResource } from "../source.ts";
-import { describeCommand, type ExperimentResolver } from "./describe.ts";
-
-interface ClusterFlags {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-}
-
-function connect(flags: ClusterFlags): KubeClient {
-  try {
-    return kubeClient({
-      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-      ...(flags.context ? { context: flags.context } : {}),
-    });
-  } catch (err) {
-    const what = flags.kubeconfig ?? process.env["KUBECONFIG"] ?? "~/.kube/config";
-    // The YAML parser's message spans several lines (a code frame): its first line is the reason.
-    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-    throw new CliError(`cannot load kubeconfig ${what}: ${reason}`);
-  }
-}
-
-/**
- * Runs `work` with a client, closing it after. A transport failure (refused, reset, TLS, DNS) names
- * the API server and context, which the socket error alone does not; API answers (KubeApiError)
- * and CliErrors already say what went wrong and pass through.
- */
-export async function withCluster<T>(
-  flags: ClusterFlags,
-  work: (client: KubeClient) => Promise<T>,
-): Promise<T> {
-  const client = connect(flags);
-  try {
-    return await work(client);
-  } catch (err) {
-    if (err instanceof CliError || err instanceof KubeApiError || !(err instanceof Error)) throw err;
-    const server = client.kc.getCurrentCluster()?.server ?? "?";
-    throw new CliError(
-      `cannot reach the Kubernetes API server ${server} (context ${client.kc.getCurrentContext()}): ${err.message}`,
-    );
-  } finally {
-    client.close();
-  }
-}
+import { describeCommand } from "./describe.ts";
 
 function clusterOptions(cmd: Command): Command {
   return cmd
     .option("--kubeconfig <file>", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
     .option("-n, --namespace <namespace>", "namespace (default: the context's)");
-}
-
-/**
- * An `ExperimentResolver` for `describe NAME` that reads the cluster of the current kubeconfig (or
- * --kubeconfig/--context): other commands can chain it after their own lookup.
- */
-export function clusterExperimentResolver(
-  flags: { kubeconfig?: string; context?: string } = {},
-): ExperimentResolver {
-  return (name, namespace) =>
-    withCluster(flags, async (client) => {
-      const ns = namespace ?? client.contextNamespace;
-      const found: ClusterExperiment | undefined = await readExperiment(client, ns, name);
-      if (!found) throw new CliError(`experiments.iter8.tools "${name}" not found in namespace ${ns}`, 2);
-      return found;
-    });
 }
 
 /** `get experiments` against a cluster (also used by `iter8 get` when it reads the cluster). */
