@@ -14,10 +14,10 @@ export function versionNames(exp: Experiment): string[] {
  * The API layer already normalises references; this keeps hand-built inputs matching too.
  * Unlike the API's `normaliseRef` it never throws: a malformed key simply matches nothing.
  */
-export function normaliseMetricKey(ref: string, experimentNamespace: string | undefined): string {
+export function normaliseMetricKey(ref: string, namespaceOf: string | undefined): string {
   const trimmed = ref.trim();
   if (trimmed.includes("/")) return trimmed;
-  return `${experimentNamespace || DEFAULTS.namespace}/${trimmed}`;
+  return `${namespaceOf || DEFAULTS.namespace}/${trimmed}`;
 }
 
 /**
@@ -27,12 +27,12 @@ export function normaliseMetricKey(ref: string, experimentNamespace: string | un
 export function findAggregatedMetric(
   metrics: AggregatedMetricsData,
   ref: string,
-  experimentNamespace: string | undefined,
+  namespaceOf: string | undefined,
 ): AggregatedMetric | undefined {
   if (Object.hasOwn(metrics, ref)) return metrics[ref];
-  const wanted = normaliseMetricKey(ref, experimentNamespace);
+  const wanted = normaliseMetricKey(ref, namespaceOf);
   for (const key of Object.keys(metrics).sort()) {
-    if (normaliseMetricKey(key, experimentNamespace) === wanted) return metrics[key];
+    if (normaliseMetricKey(key, namespaceOf) === wanted) return metrics[key];
   }
   return undefined;
 }

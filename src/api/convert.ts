@@ -11,6 +11,7 @@
 
 import { isDeepStrictEqual } from "node:util";
 import { fieldPathToPointer, isFieldPath } from "../kinds/fieldpath.ts";
+import { isRecord } from "../lib/objects.ts";
 import { V2ALPHA1, V2ALPHA2 } from "./types.ts";
 import { SOURCE_VERSION_ANNOTATION, upgradeExperiment, upgradeMetric } from "./upgrade.ts";
 
@@ -20,7 +21,6 @@ export type ApiVersionString = typeof V2ALPHA1 | typeof V2ALPHA2;
 /** Annotation prefix under which a part of the object in the other version is kept, e.g. `iter8.tools/v2alpha1-spec`. */
 export const STASH_PREFIX = "iter8.tools/";
 
-const isObj = (x: unknown): x is Obj => x !== null && typeof x === "object" && !Array.isArray(x);
 const clone = <T>(x: T): T => structuredClone(x);
 
 /** `.spec.traffic[0].percent` -> `/spec/traffic/0/percent`; anything else is returned unchanged. */
@@ -32,17 +32,17 @@ export function fieldPathToJsonPointer(fieldPath: string): string {
 
 function annotations(obj: Obj): Obj | undefined {
   const md = obj["metadata"];
-  return isObj(md) && isObj(md["annotations"]) ? md["annotations"] : undefined;
+  return isRecord(md) && isRecord(md["annotations"]) ? md["annotations"] : undefined;
 }
 
 function setAnnotation(obj: Obj, key: string, value: string | undefined): void {
   const md = obj["metadata"];
-  if (!isObj(md)) {
+  if (!isRecord(md)) {
     // Only an object with metadata can carry annotations; one without stays without.
     if (value !== undefined && md === undefined) obj["metadata"] = { annotations: { [key]: value } };
     return;
   }
-  const ann = isObj(md["annotations"]) ? md["annotations"] : {};
+  const ann = isRecord(md["annotations"]) ? md["annotations"] : {};
   if (value === undefined) {
     if (!(key in ann)) return;
     delete ann[key];
@@ -66,7 +66,7 @@ export function downgradeMetric(input: Obj): Obj {
   if (metric["apiVersion"] !== V2ALPHA2) return metric;
   metric["apiVersion"] = V2ALPHA1;
   markDowngraded(metric);
-  const spec = isObj(metric["spec"]) ? metric["spec"] : undefined;
+  const spec = isRecord(metric["spec"]) ? metric["spec"] : undefined;
   if (!spec) return metric;
   const out: Obj = {};
   for (const k of ["description", "units", "provider", "params"]) if (spec[k] !== undefined) out[k] = spec[k];
@@ -80,7 +80,7 @@ export function downgradeMetric(input: Obj): Obj {
   if (Array.isArray(out["params"])) {
     const elapsed = `$${"{elapsedTime}"}s`;
     out["params"] = out["params"].map((p) =>
-      isObj(p) && typeof p["value"] === "string"
+      isRecord(p) && typeof p["value"] === "string"
         ? { ...p, value: p["value"].split(elapsed).join("$interval") }
         : p,
     );
@@ -95,16 +95,16 @@ export function downgradeExperiment(input: Obj): Obj {
   if (exp["apiVersion"] !== V2ALPHA2) return exp;
   exp["apiVersion"] = V2ALPHA1;
   markDowngraded(exp);
-  const spec = isObj(exp["spec"]) ? exp["spec"] : undefined;
-  const status = isObj(exp["status"]) ? exp["status"] : undefined;
+  const spec = isRecord(exp["spec"]) ? exp["spec"] : undefined;
+  const status = isRecord(exp["status"]) ? exp["status"] : undefined;
   if (spec) {
-    const strategy = isObj(spec["strategy"]) ? spec["strategy"] : undefined;
-    const actions = strategy && isObj(strategy["actions"]) ? strategy["actions"] : undefined;
+    const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : undefined;
+    const actions = strategy && isRecord(strategy["actions"]) ? strategy["actions"] : undefined;
     if (actions) {
       for (const [name, tasks] of Object.entries(actions)) {
         if (!Array.isArray(tasks)) continue;
         actions[name] = tasks.map((t) => {
-          if (!isObj(t)) return t;
+          if (!isRecord(t)) return t;
           const { task, run, if: _condition, ...rest } = t;
           if (typeof run === "string") return { library: "common", task: "bash", with: { script: run } };
           if (typeof task === "string" && task.includes("/")) {
@@ -115,17 +115,17 @@ export function downgradeExperiment(input: Obj): Obj {
         });
       }
     }
-    const criteria = isObj(spec["criteria"]) ? spec["criteria"] : undefined;
+    const criteria = isRecord(spec["criteria"]) ? spec["criteria"] : undefined;
     if (criteria) {
       const rewards = criteria["rewards"];
       delete criteria["rewards"];
       delete criteria["strength"];
       if (Array.isArray(rewards) && rewards.length > 0) criteria["reward"] = rewards[0];
     }
-    const vi = isObj(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
+    const vi = isRecord(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
     if (vi) {
       for (const v of [vi["baseline"], ...(Array.isArray(vi["candidates"]) ? vi["candidates"] : [])]) {
-        const ref = isObj(v) && isObj(v["weightObjRef"]) ? v["weightObjRef"] : undefined;
+        const ref = isRecord(v) && isRecord(v["weightObjRef"]) ? v["weightObjRef"] : undefined;
         if (ref && typeof ref["fieldPath"] === "string")
           ref["fieldPath"] = fieldPathToJsonPointer(ref["fieldPath"]);
       }
@@ -136,7 +136,7 @@ export function downgradeExperiment(input: Obj): Obj {
       status["recommendedBaseline"] = status["versionRecommendedForPromotion"];
       delete status["versionRecommendedForPromotion"];
     }
-    if (isObj(status["analysis"])) delete status["analysis"]["aggregatedBuiltinHists"];
+    if (isRecord(status["analysis"])) delete status["analysis"]["aggregatedBuiltinHists"];
     if ("metrics" in status) {
       const metrics = status["metrics"];
       delete status["metrics"];
@@ -144,7 +144,7 @@ export function downgradeExperiment(input: Obj): Obj {
         const target = spec ?? {};
         exp["spec"] = target;
         target["metrics"] = metrics.map((m) =>
-          isObj(m) && isObj(m["metricObj"]) ? { ...m, metricObj: downgradeMetric(m["metricObj"]) } : m,
+          isRecord(m) && isRecord(m["metricObj"]) ? { ...m, metricObj: downgradeMetric(m["metricObj"]) } : m,
         );
       }
     }
@@ -162,7 +162,7 @@ interface Parts {
 }
 
 function withoutMetrics(spec: unknown): unknown {
-  if (!isObj(spec)) return spec;
+  if (!isRecord(spec)) return spec;
   const { metrics: _m, ...rest } = spec;
   return rest;
 }
@@ -174,21 +174,21 @@ const EXPERIMENT_PARTS: Parts = {
   get(obj, part, version) {
     if (part === "spec") return version === V2ALPHA1 ? withoutMetrics(obj["spec"]) : obj["spec"];
     if (version === V2ALPHA1)
-      return { status: obj["status"], metrics: isObj(obj["spec"]) ? obj["spec"]["metrics"] : undefined };
+      return { status: obj["status"], metrics: isRecord(obj["spec"]) ? obj["spec"]["metrics"] : undefined };
     return obj["status"];
   },
   set(obj, part, version, value) {
     if (part === "spec") {
-      const metrics = version === V2ALPHA1 && isObj(obj["spec"]) ? obj["spec"]["metrics"] : undefined;
+      const metrics = version === V2ALPHA1 && isRecord(obj["spec"]) ? obj["spec"]["metrics"] : undefined;
       obj["spec"] = clone(value);
-      if (metrics !== undefined && isObj(obj["spec"])) obj["spec"]["metrics"] = metrics;
+      if (metrics !== undefined && isRecord(obj["spec"])) obj["spec"]["metrics"] = metrics;
       if (value === undefined) delete obj["spec"];
       return;
     }
     if (version === V2ALPHA1) {
-      const v = isObj(value) ? value : {};
+      const v = isRecord(value) ? value : {};
       assign(obj, "status", clone(v["status"]));
-      const spec = isObj(obj["spec"]) ? obj["spec"] : {};
+      const spec = isRecord(obj["spec"]) ? obj["spec"] : {};
       if (v["metrics"] === undefined) delete spec["metrics"];
       else {
         spec["metrics"] = clone(v["metrics"]);

@@ -1,7 +1,7 @@
 // Defaults of the Experiment spec. As in the original they are applied in memory when
 // the spec is used, never written back, so `describe` and `kubectl get -o yaml` show what the user wrote.
 
-import type { DeploymentPattern, Experiment, ExperimentSpec, Objective } from "./types.ts";
+import type { DeploymentPattern, ExperimentSpec, Objective } from "./types.ts";
 
 export const DEFAULTS = {
   deploymentPattern: "Progressive" as DeploymentPattern,
@@ -38,11 +38,6 @@ export function totalIterations(spec: ExperimentSpec): number {
 /** An objective's rollback flag; unset means "rollback iff the deployment pattern is BlueGreen". */
 export function rollbackOnFailure(spec: ExperimentSpec, objective: Objective): boolean {
   return objective.rollback_on_failure ?? deploymentPattern(spec) === "BlueGreen";
-}
-/** The experiment's namespace, `default` when its metadata names none. */
-export function experimentNamespace(exp: Pick<Experiment, "metadata">): string {
-  const ns = exp.metadata?.namespace;
-  return typeof ns === "string" && ns !== "" ? ns : DEFAULTS.namespace;
 }
 
 /**

@@ -22,7 +22,6 @@ export {
   DEFAULTS,
   deploymentPattern,
   effectiveSpec,
-  experimentNamespace,
   intervalSeconds,
   iterationsPerLoop,
   maxCandidateWeight,

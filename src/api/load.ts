@@ -6,6 +6,7 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
+import { isRecord } from "../lib/objects.ts";
 import type { Experiment, Metric, Problem, SourceVersion } from "./types.ts";
 import { GROUP } from "./types.ts";
 import { type ValidateOptions, validateExperiment, validateMetric } from "./validate.ts";
@@ -59,9 +60,6 @@ export function documentLabel(d: Pick<LoadedDocument, "index" | "item">): string
   return d.item === undefined ? `document ${d.index}` : `document ${d.index}, item ${d.item}`;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => x !== null && typeof x === "object" && !Array.isArray(x);
-
 /**
  * Parses and validates every document of `text`; throws `InputError` when the input is unreadable,
  * naming `opts.source` when given.
@@ -95,7 +93,7 @@ function loadAll(text: string, opts: LoadOptions): LoadedDocument[] {
     const index = i + 1;
     if (value === null || value === undefined) return; // an empty document between separators
     if (
-      isObj(value) &&
+      isRecord(value) &&
       typeof value["kind"] === "string" &&
       value["kind"].endsWith("List") &&
       Array.isArray(value["items"])
@@ -197,12 +195,12 @@ function loadObject(
   const base: LoadedDocument = { index, problems: [], warnings: [] };
   if (item !== undefined) base.item = item;
   const label = documentLabel(base);
-  if (!isObj(value)) {
+  if (!isRecord(value)) {
     base.error = `${label}: expected a Kubernetes object (a mapping with apiVersion and kind), got ${describe(value)}`;
     return base;
   }
   const { apiVersion, kind } = value;
-  const md = isObj(value["metadata"]) ? value["metadata"] : {};
+  const md = isRecord(value["metadata"]) ? value["metadata"] : {};
   if (typeof md["name"] === "string") base.name = md["name"];
   if (typeof md["namespace"] === "string") base.namespace = md["namespace"];
   if (typeof apiVersion !== "string" || apiVersion === "") {

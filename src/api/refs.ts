@@ -75,7 +75,7 @@ export function makeRefResolver(opts: ResolverOptions): (ref: string) => string 
 }
 
 /** The namespace of an object, `default` when its metadata names none. */
-export function namespaceOf(obj: { metadata?: { namespace?: string } }): string {
+export function namespaceOf(obj: { metadata?: { name?: string; namespace?: string | undefined } }): string {
   const ns = obj.metadata?.namespace;
   return typeof ns === "string" && ns !== "" ? ns : DEFAULT_NAMESPACE;
 }

@@ -1,6 +1,8 @@
 // `spec.criteria.strength`: v2alpha2 reserved it as arbitrary JSON and no Iter8 component read it.
 // iter8 reads it as soon as it holds `confidence`, which turns on decisions with stated error
 // rates (docs/decisions.md); any other content stays ignored as before, so old objects stay valid.
+
+import { isRecord } from "../lib/objects.ts";
 import type { Problem, Strength } from "./types.ts";
 
 export const STRENGTH_KEYS = ["confidence", "minSamples", "earlyStop", "maxExtraIterations"] as const;
@@ -10,13 +12,9 @@ export const STRENGTH_DEFAULTS = { minSamples: 0, earlyStop: true, maxExtraItera
 
 export type EffectiveStrength = Required<Strength>;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** Whether iter8 reads this `strength` value at all (it has a `confidence` key). */
 export function strengthIsSet(raw: unknown): boolean {
-  return isObject(raw) && Object.hasOwn(raw, "confidence");
+  return isRecord(raw) && Object.hasOwn(raw, "confidence");
 }
 
 /** Problems with a `strength` value iter8 reads, with field paths under `path`. */

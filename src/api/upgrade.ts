@@ -7,6 +7,7 @@
 // `$interval` placeholder of v2alpha1 metrics (now `jqExpression` and `${elapsedTime}s`).
 
 import { pointerToFieldPath } from "../kinds/fieldpath.ts";
+import { isRecord } from "../lib/objects.ts";
 import { V2ALPHA1, V2ALPHA2 } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -32,10 +33,6 @@ const ELAPSED_SECONDS = "$" + "{elapsedTime}s";
 /** The metric the v2alpha1 controller used for requestCount when none was given. */
 export const V2ALPHA1_REQUEST_COUNT = "request-count";
 
-function isObj(x: unknown): x is Obj {
-  return x !== null && typeof x === "object" && !Array.isArray(x);
-}
-
 function clone<T>(x: T): T {
   return structuredClone(x);
 }
@@ -53,7 +50,7 @@ export function upgradeExperiment(input: Obj): UpgradeResult {
   exp["apiVersion"] = V2ALPHA2;
   const v1Semantics = !markUpgraded(exp);
 
-  const spec = isObj(exp["spec"]) ? exp["spec"] : undefined;
+  const spec = isRecord(exp["spec"]) ? exp["spec"] : undefined;
   if (spec) {
     upgradeStrategy(spec, warnings);
     upgradeVersionInfo(spec);
@@ -64,10 +61,10 @@ export function upgradeExperiment(input: Obj): UpgradeResult {
       const metrics = spec["metrics"];
       delete spec["metrics"];
       if (Array.isArray(metrics) && metrics.length > 0) {
-        const status = isObj(exp["status"]) ? exp["status"] : {};
+        const status = isRecord(exp["status"]) ? exp["status"] : {};
         exp["status"] = status;
         status["metrics"] = metrics.map((m, i) => {
-          if (!isObj(m) || !isObj(m["metricObj"])) return m;
+          if (!isRecord(m) || !isRecord(m["metricObj"])) return m;
           const up = upgradeMetric(m["metricObj"]);
           for (const w of up.warnings) warnings.push(`status.metrics[${i}].metricObj.${w}`);
           return { ...m, metricObj: up.object };
@@ -76,7 +73,7 @@ export function upgradeExperiment(input: Obj): UpgradeResult {
     }
   }
 
-  const status = isObj(exp["status"]) ? exp["status"] : undefined;
+  const status = isRecord(exp["status"]) ? exp["status"] : undefined;
   if (status) {
     if ("recommendedBaseline" in status) {
       if (status["versionRecommendedForPromotion"] === undefined) {
@@ -92,9 +89,9 @@ export function upgradeExperiment(input: Obj): UpgradeResult {
 
 /** Marks the object as written in v2alpha1; returns true when it was in fact written in v2alpha2. */
 function markUpgraded(obj: Obj): boolean {
-  const metadata = isObj(obj["metadata"]) ? obj["metadata"] : {};
+  const metadata = isRecord(obj["metadata"]) ? obj["metadata"] : {};
   obj["metadata"] = metadata;
-  const annotations = isObj(metadata["annotations"]) ? metadata["annotations"] : {};
+  const annotations = isRecord(metadata["annotations"]) ? metadata["annotations"] : {};
   if (annotations[SOURCE_VERSION_ANNOTATION] === "v2alpha2") {
     // Written in v2alpha2 and read back through v2alpha1 (a conversion round trip): it is v2alpha2 again.
     delete annotations[SOURCE_VERSION_ANNOTATION];
@@ -107,7 +104,7 @@ function markUpgraded(obj: Obj): boolean {
 }
 
 function upgradeStrategy(spec: Obj, warnings: string[]): void {
-  const strategy = isObj(spec["strategy"]) ? spec["strategy"] : undefined;
+  const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : undefined;
   if (!strategy) return;
   if ("handlers" in strategy) {
     delete strategy["handlers"];
@@ -115,7 +112,7 @@ function upgradeStrategy(spec: Obj, warnings: string[]): void {
       "spec.strategy.handlers: dropped: v2alpha2 has no handlers; the start, loop and finish actions run instead",
     );
   }
-  const weights = isObj(strategy["weights"]) ? strategy["weights"] : undefined;
+  const weights = isRecord(strategy["weights"]) ? strategy["weights"] : undefined;
   if (weights) {
     for (const old of ["algorithm", "weightDistribution"]) {
       if (old in weights) {
@@ -124,12 +121,12 @@ function upgradeStrategy(spec: Obj, warnings: string[]): void {
       }
     }
   }
-  const actions = isObj(strategy["actions"]) ? strategy["actions"] : undefined;
+  const actions = isRecord(strategy["actions"]) ? strategy["actions"] : undefined;
   if (!actions) return;
   for (const [name, tasks] of Object.entries(actions)) {
     if (!Array.isArray(tasks)) continue;
     actions[name] = tasks.map((t) => {
-      if (!isObj(t) || typeof t["library"] !== "string") return t;
+      if (!isRecord(t) || typeof t["library"] !== "string") return t;
       const { library, task, ...rest } = t;
       return { ...rest, task: typeof task === "string" ? `${library}/${task}` : task };
     });
@@ -137,29 +134,29 @@ function upgradeStrategy(spec: Obj, warnings: string[]): void {
 }
 
 function upgradeVersionInfo(spec: Obj): void {
-  const vi = isObj(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
+  const vi = isRecord(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
   if (!vi) return;
   const versions = [vi["baseline"], ...(Array.isArray(vi["candidates"]) ? vi["candidates"] : [])];
   for (const v of versions) {
-    if (!isObj(v)) continue;
-    if (isObj(v["tags"])) {
+    if (!isRecord(v)) continue;
+    if (isRecord(v["tags"])) {
       // Early v2alpha1 `tags` map: the same information as `variables`.
       const variables = Array.isArray(v["variables"]) ? [...v["variables"]] : [];
-      const have = new Set(variables.filter(isObj).map((x) => x["name"]));
+      const have = new Set(variables.filter(isRecord).map((x) => x["name"]));
       for (const [name, value] of Object.entries(v["tags"])) {
         if (!have.has(name)) variables.push({ name, value: String(value) });
       }
       v["variables"] = variables;
       delete v["tags"];
     }
-    const ref = isObj(v["weightObjRef"]) ? v["weightObjRef"] : undefined;
+    const ref = isRecord(v["weightObjRef"]) ? v["weightObjRef"] : undefined;
     if (ref && typeof ref["fieldPath"] === "string")
       ref["fieldPath"] = jsonPointerToFieldPath(ref["fieldPath"]);
   }
 }
 
 function upgradeCriteria(spec: Obj, v1Semantics: boolean): void {
-  const criteria = isObj(spec["criteria"]) ? spec["criteria"] : undefined;
+  const criteria = isRecord(spec["criteria"]) ? spec["criteria"] : undefined;
   if (!criteria) return;
   if ("reward" in criteria) {
     const reward = criteria["reward"];
@@ -175,7 +172,7 @@ function upgradeCriteria(spec: Obj, v1Semantics: boolean): void {
 }
 
 function upgradeDuration(spec: Obj): void {
-  const duration = isObj(spec["duration"]) ? spec["duration"] : undefined;
+  const duration = isRecord(spec["duration"]) ? spec["duration"] : undefined;
   if (!duration || !("maxIterations" in duration)) return;
   if (duration["iterationsPerLoop"] === undefined) duration["iterationsPerLoop"] = duration["maxIterations"];
   delete duration["maxIterations"];
@@ -188,14 +185,14 @@ export function upgradeMetric(input: Obj): UpgradeResult {
   if (metric["apiVersion"] !== V2ALPHA1) return { object: metric, warnings };
   metric["apiVersion"] = V2ALPHA2;
   const v1Semantics = !markUpgraded(metric);
-  const spec = isObj(metric["spec"]) ? metric["spec"] : undefined;
+  const spec = isRecord(metric["spec"]) ? metric["spec"] : undefined;
   if (!spec) return { object: metric, warnings };
 
   if (spec["type"] === "counter") spec["type"] = "Counter";
   else if (spec["type"] === "gauge") spec["type"] = "Gauge";
 
   const ss = spec["sampleSize"];
-  if (isObj(ss) && typeof ss["name"] === "string") {
+  if (isRecord(ss) && typeof ss["name"] === "string") {
     spec["sampleSize"] =
       typeof ss["namespace"] === "string" && ss["namespace"] !== ""
         ? `${ss["namespace"]}/${ss["name"]}`
@@ -207,7 +204,7 @@ export function upgradeMetric(input: Obj): UpgradeResult {
   if (Array.isArray(spec["params"])) {
     // `$interval` was "<seconds since start>s"; `$elapsedTime` is the same number without the unit.
     spec["params"] = spec["params"].map((p) =>
-      isObj(p) && typeof p["value"] === "string"
+      isRecord(p) && typeof p["value"] === "string"
         ? { ...p, value: p["value"].replace(/\$\{interval\}|\$interval(?![A-Za-z0-9_])/g, ELAPSED_SECONDS) }
         : p,
     );

@@ -1,8 +1,9 @@
 // Checks of an Experiment's size and shape beyond its schema, and of the values that end up in
 // commands and URLs. Kept apart from validate.ts's rules, which concern meaning.
 
+import { isRecord } from "../lib/objects.ts";
+
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface SafetyProblem {
   path: string;
@@ -30,7 +31,7 @@ export function unsafeNameWarnings(versions: { path: string; v: Obj }[]): Safety
     }
     if (!Array.isArray(v["variables"])) continue;
     v["variables"].forEach((variable, j) => {
-      if (!isObj(variable)) return;
+      if (!isRecord(variable)) return;
       const value = variable["value"];
       if (typeof value === "string" && !URL_SAFE.test(value)) {
         out.push({
@@ -84,8 +85,8 @@ export function limitProblems(raw: Obj): SafetyProblem[] {
       message: `the object is ${bytes} bytes as JSON; the Kubernetes API server stores at most ${MAX_OBJECT_BYTES} (1.5 MiB)`,
     });
   }
-  const spec = isObj(raw["spec"]) ? raw["spec"] : {};
-  const duration = isObj(spec["duration"]) ? spec["duration"] : {};
+  const spec = isRecord(raw["spec"]) ? raw["spec"] : {};
+  const duration = isRecord(spec["duration"]) ? spec["duration"] : {};
   const interval = duration["intervalSeconds"];
   // Beyond int32 the schema's own bound reports it.
   if (typeof interval === "number" && interval > MAX_INTERVAL_SECONDS && interval <= 2 ** 31 - 1) {
@@ -102,14 +103,14 @@ export type TaskInputCheck = (task: string, input: Record<string, unknown>) => s
 
 export function taskInputProblems(spec: Obj, check: TaskInputCheck): SafetyProblem[] {
   const out: SafetyProblem[] = [];
-  const strategy = isObj(spec["strategy"]) ? spec["strategy"] : {};
-  const actions = isObj(strategy["actions"]) ? strategy["actions"] : {};
+  const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : {};
+  const actions = isRecord(strategy["actions"]) ? strategy["actions"] : {};
   for (const [action, tasks] of Object.entries(actions)) {
     if (!Array.isArray(tasks)) continue;
     tasks.forEach((t, i) => {
-      if (!isObj(t) || typeof t["task"] !== "string" || t["task"] === "") return;
+      if (!isRecord(t) || typeof t["task"] !== "string" || t["task"] === "") return;
       const input = t["with"] ?? {};
-      if (!isObj(input)) return; // the schema reports it
+      if (!isRecord(input)) return; // the schema reports it
       for (const message of check(t["task"], input)) {
         out.push({ path: `spec.strategy.actions.${action}[${i}].with`, message });
       }

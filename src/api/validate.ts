@@ -10,6 +10,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { isFieldPath } from "../kinds/fieldpath.ts";
+import { isRecord } from "../lib/objects.ts";
 import { TASK_NAMES } from "../tasks/names.ts";
 import { parseCondition } from "./condition.ts";
 import { childPath, formatProblem, pointerToPath, prefixProblems } from "./paths.ts";
@@ -67,7 +68,6 @@ export interface ValidationResult<T> {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => x !== null && typeof x === "object" && !Array.isArray(x);
 const asList = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
 
 // ---- schema validation ---------------------------------------------------------------------------
@@ -246,7 +246,7 @@ function checkMetadata(raw: Obj, out: Problem[]): void {
     out.push({ path: "metadata.name", message: "is required" });
     return;
   }
-  if (!isObj(md)) {
+  if (!isRecord(md)) {
     out.push({ path: "metadata", message: "must be a mapping" });
     return;
   }
@@ -292,12 +292,12 @@ interface ExperimentView {
 }
 
 function versions(spec: Obj): { path: string; v: Obj }[] {
-  const vi = isObj(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
+  const vi = isRecord(spec["versionInfo"]) ? spec["versionInfo"] : undefined;
   if (!vi) return [];
   const out: { path: string; v: Obj }[] = [];
-  if (isObj(vi["baseline"])) out.push({ path: "spec.versionInfo.baseline", v: vi["baseline"] });
+  if (isRecord(vi["baseline"])) out.push({ path: "spec.versionInfo.baseline", v: vi["baseline"] });
   asList(vi["candidates"]).forEach((c, i) => {
-    if (isObj(c)) out.push({ path: `spec.versionInfo.candidates[${i}]`, v: c });
+    if (isRecord(c)) out.push({ path: `spec.versionInfo.candidates[${i}]`, v: c });
   });
   return out;
 }
@@ -317,7 +317,7 @@ function checkVersionNames(spec: Obj, out: Problem[]): void {
 function checkFieldPaths(view: ExperimentView, out: Problem[]): void {
   for (const { path, v } of versions(view.spec)) {
     const ref = v["weightObjRef"];
-    if (!isObj(ref) || typeof ref["fieldPath"] !== "string") continue;
+    if (!isRecord(ref) || typeof ref["fieldPath"] !== "string") continue;
     const fp = ref["fieldPath"];
     const p = `${path}.weightObjRef.fieldPath`;
     if (view.v1 && fp.startsWith("/")) continue; // a v2alpha1 JSON pointer, converted on upgrade
@@ -339,7 +339,7 @@ const REWARDS_NEEDED: Record<TestingPattern, number> = { Canary: 0, Conformance:
 
 function checkRewards(view: ExperimentView, out: Problem[]): void {
   if (!view.pattern) return;
-  const criteria = isObj(view.spec["criteria"]) ? view.spec["criteria"] : {};
+  const criteria = isRecord(view.spec["criteria"]) ? view.spec["criteria"] : {};
   const path = view.v1 ? "spec.criteria.reward" : "spec.criteria.rewards";
   const count = view.v1
     ? criteria["reward"] === undefined || criteria["reward"] === null
@@ -361,20 +361,20 @@ function checkRewards(view: ExperimentView, out: Problem[]): void {
 
 function checkCriteria(view: ExperimentView, out: Problem[], warnings: Problem[]): void {
   const c = view.spec["criteria"];
-  if (!isObj(c)) return;
+  if (!isRecord(c)) return;
   checkRef("spec.criteria.requestCount", c["requestCount"], out);
   if (view.v1) {
-    if (isObj(c["reward"])) checkRef("spec.criteria.reward.metric", c["reward"]["metric"], out);
+    if (isRecord(c["reward"])) checkRef("spec.criteria.reward.metric", c["reward"]["metric"], out);
   } else {
     asList(c["rewards"]).forEach((r, i) => {
-      if (isObj(r)) checkRef(`spec.criteria.rewards[${i}].metric`, r["metric"], out);
+      if (isRecord(r)) checkRef(`spec.criteria.rewards[${i}].metric`, r["metric"], out);
     });
   }
   asList(c["indicators"]).forEach((m, i) => {
     checkRef(`spec.criteria.indicators[${i}]`, m, out);
   });
   asList(c["objectives"]).forEach((o, i) => {
-    if (!isObj(o)) return;
+    if (!isRecord(o)) return;
     const path = `spec.criteria.objectives[${i}]`;
     checkRef(`${path}.metric`, o["metric"], out);
     const upper = checkQuantity(`${path}.upperLimit`, o["upperLimit"], out);
@@ -395,9 +395,9 @@ function checkActions(
   out: Problem[],
   warnings: Problem[],
 ): void {
-  const strategy = isObj(view.spec["strategy"]) ? view.spec["strategy"] : {};
+  const strategy = isRecord(view.spec["strategy"]) ? view.spec["strategy"] : {};
   const actions = strategy["actions"];
-  if (!isObj(actions)) return;
+  if (!isRecord(actions)) return;
   for (const [action, tasks] of Object.entries(actions)) {
     const actionPath = childPath("spec.strategy.actions", action);
     if (!(ACTION_NAMES as readonly string[]).includes(action)) {
@@ -407,7 +407,7 @@ function checkActions(
       });
     }
     asList(tasks).forEach((t, i) => {
-      if (!isObj(t)) return;
+      if (!isRecord(t)) return;
       const path = `${actionPath}[${i}]`;
       if (view.v1) {
         if (typeof t["library"] === "string" && typeof t["task"] === "string") {
@@ -456,8 +456,8 @@ function checkActions(
 }
 
 function hasStartAction(spec: Obj): boolean {
-  const strategy = isObj(spec["strategy"]) ? spec["strategy"] : {};
-  const actions = isObj(strategy["actions"]) ? strategy["actions"] : {};
+  const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : {};
+  const actions = isRecord(strategy["actions"]) ? strategy["actions"] : {};
   return Array.isArray(actions["start"]) && actions["start"].length > 0;
 }
 
@@ -479,7 +479,7 @@ function checkStaticVersionCounts(view: ExperimentView, out: Problem[]): void {
     });
     return;
   }
-  if (!isObj(vi)) return;
+  if (!isRecord(vi)) return;
   const n = asList(vi["candidates"]).length;
   const rule = CANDIDATES[view.pattern];
   if (!rule.ok(n)) {
@@ -492,21 +492,21 @@ function checkStaticVersionCounts(view: ExperimentView, out: Problem[]): void {
 
 function checkStatusValues(raw: Obj, out: Problem[]): void {
   const status = raw["status"];
-  if (!isObj(status) || !isObj(status["analysis"])) return;
+  if (!isRecord(status) || !isRecord(status["analysis"])) return;
   const agg = status["analysis"]["aggregatedMetrics"];
-  if (!isObj(agg) || !isObj(agg["data"])) return;
+  if (!isRecord(agg) || !isRecord(agg["data"])) return;
   const check = (path: string, v: unknown) => {
     if (v !== undefined && v !== null && !isQuantity(v))
       out.push({ path, message: `${describeValue(v)} is not a number or quantity` });
   };
   for (const [metric, m] of Object.entries(agg["data"])) {
-    if (!isObj(m)) continue;
+    if (!isRecord(m)) continue;
     const mp = childPath("status.analysis.aggregatedMetrics.data", metric);
     check(`${mp}.max`, m["max"]);
     check(`${mp}.min`, m["min"]);
-    if (!isObj(m["data"])) continue;
+    if (!isRecord(m["data"])) continue;
     for (const [version, v] of Object.entries(m["data"])) {
-      if (!isObj(v)) continue;
+      if (!isRecord(v)) continue;
       const vp = childPath(`${mp}.data`, version);
       for (const k of ["max", "min", "value", "sampleSize"]) check(`${vp}.${k}`, v[k]);
     }
@@ -537,7 +537,7 @@ function header(
   raw: unknown,
   kind: "Experiment" | "Metric",
 ): { problems: Problem[]; version?: SourceVersion } {
-  if (!isObj(raw))
+  if (!isRecord(raw))
     return {
       problems: [{ path: "", message: `${kind === "Experiment" ? "an" : "a"} ${kind} must be a mapping` }],
     };
@@ -565,7 +565,7 @@ function shapeProblems(raw: Obj): Problem[] {
 
 export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): ValidationResult<Experiment> {
   const head = header(raw, "Experiment");
-  if (!head.version || !isObj(raw)) return { problems: head.problems, warnings: [] };
+  if (!head.version || !isRecord(raw)) return { problems: head.problems, warnings: [] };
   const tooDeep = shapeProblems(raw);
   if (tooDeep.length > 0) return { sourceVersion: head.version, problems: tooDeep, warnings: [] };
   const version = head.version;
@@ -577,9 +577,9 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
   const warnings: Problem[] = [];
   checkMetadata(raw, rules);
   rules.push(...limitProblems(raw));
-  const spec = isObj(raw["spec"]) ? raw["spec"] : undefined;
+  const spec = isRecord(raw["spec"]) ? raw["spec"] : undefined;
   if (spec) {
-    const strategy = isObj(spec["strategy"]) ? spec["strategy"] : {};
+    const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : {};
     const tp = strategy["testingPattern"];
     const view: ExperimentView = {
       v1: version === "v2alpha1",
@@ -600,9 +600,9 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
   const snapshots =
     version === "v2alpha1"
       ? ["spec", spec?.["metrics"]]
-      : ["status", isObj(raw["status"]) ? raw["status"]["metrics"] : undefined];
+      : ["status", isRecord(raw["status"]) ? raw["status"]["metrics"] : undefined];
   asList(snapshots[1]).forEach((m, i) => {
-    if (!isObj(m) || !isObj(m["metricObj"])) return;
+    if (!isRecord(m) || !isRecord(m["metricObj"])) return;
     const r = validateMetric(m["metricObj"], opts);
     rules.push(...prefixProblems(`${snapshots[0]}.metrics[${i}].metricObj`, r.problems));
   });
@@ -627,7 +627,7 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
 /** Validates a Metric as written; see `ValidationResult`. */
 export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): ValidationResult<Metric> {
   const head = header(raw, "Metric");
-  if (!head.version || !isObj(raw)) return { problems: head.problems, warnings: [] };
+  if (!head.version || !isRecord(raw)) return { problems: head.problems, warnings: [] };
   const version = head.version;
   const validate = validator("Metric", version);
   validate(raw);
@@ -636,7 +636,7 @@ export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): Valid
   const rules: Problem[] = [...head.problems];
   const warnings: Problem[] = [];
   checkMetadata(raw, rules);
-  const spec = isObj(raw["spec"]) ? raw["spec"] : undefined;
+  const spec = isRecord(raw["spec"]) ? raw["spec"] : undefined;
   if (spec) {
     if (version === "v2alpha2") {
       checkRef("spec.sampleSize", spec["sampleSize"], rules);
@@ -649,7 +649,7 @@ export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): Valid
       checkRef("spec.secret", spec["secret"], rules);
       const names = new Set<string>();
       asList(spec["mock"]).forEach((m, i) => {
-        if (!isObj(m)) return;
+        if (!isRecord(m)) return;
         checkQuantity(`spec.mock[${i}].level`, m["level"], rules);
         if (typeof m["name"] === "string") {
           if (names.has(m["name"]))
@@ -675,7 +675,7 @@ export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): Valid
       }
     } else {
       const ss = spec["sampleSize"];
-      if (isObj(ss) && typeof ss["name"] === "string") {
+      if (isRecord(ss) && typeof ss["name"] === "string") {
         const ref =
           typeof ss["namespace"] === "string" && ss["namespace"] !== ""
             ? `${ss["namespace"]}/${ss["name"]}`

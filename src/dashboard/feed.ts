@@ -3,7 +3,7 @@
 
 import { type FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
-import { experimentNamespace } from "../api/defaults.ts";
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment } from "../api/types.ts";
 import { readJson } from "../platforms/local/store.ts";
 
@@ -37,7 +37,7 @@ export class FeedState {
 
   /** Records `exp` and tells the listeners, unless it is the copy already held. */
   put(exp: Experiment): void {
-    const key = feedKey(experimentNamespace(exp), exp.metadata.name);
+    const key = feedKey(namespaceOf(exp), exp.metadata.name);
     const old = this.#items.get(key);
     if (old && old.metadata.resourceVersion === exp.metadata.resourceVersion) return;
     this.#items.set(key, exp);

@@ -1,7 +1,8 @@
 // The dashboard's first page: every experiment with its stage, weights and verdict, kept current by
 // server-sent events. Plain HTML with a tiny inline script, like the report pages.
 
-import { experimentNamespace, totalIterations } from "../api/defaults.ts";
+import { totalIterations } from "../api/defaults.ts";
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment } from "../api/types.ts";
 import { escapeAttr, escapeHtml, jsonForScript } from "../report/html.ts";
 import { verdictOf } from "../report/verdict.ts";
@@ -18,7 +19,7 @@ export interface ExperimentRow {
 }
 
 export function experimentRow(exp: Experiment): ExperimentRow {
-  const namespace = experimentNamespace(exp);
+  const namespace = namespaceOf(exp);
   const st = exp.status;
   return {
     namespace,

@@ -5,7 +5,7 @@
 
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { experimentNamespace } from "../api/defaults.ts";
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment } from "../api/types.ts";
 import { renderHtml } from "../report/html.ts";
 import { reportModel } from "../report/model.ts";
@@ -124,8 +124,7 @@ export class DashboardServer {
     if (route.page === "experiment") {
       return html(renderHtml(this.#model(exp), { eventsUrl: `/events${id}`, backLink: "/" }));
     }
-    const same = (e: Experiment) =>
-      e.metadata.name === route.name && experimentNamespace(e) === route.namespace;
+    const same = (e: Experiment) => e.metadata.name === route.name && namespaceOf(e) === route.namespace;
     return this.#stream(req, res, "model", same, () => {
       const latest = feed.get(route.namespace, route.name);
       return latest ? this.#model(latest) : undefined;

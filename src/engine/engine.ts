@@ -13,6 +13,7 @@
 //   an iteration interrupted before that write is simply redone: never skipped, never counted twice.
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
+import { DEFAULT_INSTALL_NAMESPACE } from "../api/refs.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
 import { backoffMs } from "../lib/backoff.ts";
 import { Actions, hasAction } from "./actions.ts";
@@ -138,7 +139,7 @@ export class Engine {
     this.#tasks = opts.tasks;
     this.#clock = opts.clock;
     this.#log = opts.logger ?? silentLogger;
-    this.#installNamespace = opts.installNamespace ?? "iter8-system";
+    this.#installNamespace = opts.installNamespace ?? DEFAULT_INSTALL_NAMESPACE;
     this.#actionTimeoutMs = opts.actionTimeoutMs ?? 300_000;
     this.#maxActionAttempts = opts.maxActionAttempts ?? 3;
     this.#waitingPollMs = opts.waitingPollMs ?? 5000;

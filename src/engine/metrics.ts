@@ -3,6 +3,7 @@
 // metric's own namespace). Read once, before Running.
 
 import type { SampleDetails } from "../analytics/stats/sample.ts";
+import { namespaceOf } from "../api/refs.ts";
 import type {
   AggregatedMetricsData,
   Criteria,
@@ -49,7 +50,7 @@ export async function resolveMetrics(
   store: ExperimentStore,
   installNamespace: string,
 ): Promise<MetricResolution> {
-  const expNs = exp.metadata.namespace ?? "default";
+  const expNs = namespaceOf(exp);
   const metrics: MetricInfo[] = [];
   const seen = new Set<string>();
   const queue: Array<{ ref: string; ns: string }> = criteriaRefs(exp.spec.criteria).map((ref) => ({
@@ -93,7 +94,7 @@ export async function resolveMetrics(
  * resolved nowhere keep their experiment-namespace key (so they stay visibly unavailable).
  */
 export function resolvedKey(ref: string, exp: Experiment, installNamespace: string): string {
-  const keys = candidateKeys(ref, exp.metadata.namespace ?? "default", installNamespace);
+  const keys = candidateKeys(ref, namespaceOf(exp), installNamespace);
   const known = new Set((exp.status?.metrics ?? []).map((m) => m.name));
   return keys.find((k) => known.has(k)) ?? keys[0]!;
 }

@@ -2,12 +2,13 @@
 // another, the earliest `initTime` first, ties broken by namespace/name. Because the order is total,
 // only the first uncompleted contender can acquire, so two engines never both hold a target.
 
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment } from "../api/types.ts";
 import type { ObjectKey } from "./ports.ts";
 import { conditionIs, isCompleted } from "./status.ts";
 
 export function keyOf(exp: Experiment): ObjectKey {
-  return { namespace: exp.metadata.namespace ?? "default", name: exp.metadata.name };
+  return { namespace: namespaceOf(exp), name: exp.metadata.name };
 }
 
 export function keyText(key: ObjectKey): string {

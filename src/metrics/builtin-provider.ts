@@ -10,6 +10,7 @@
 
 import * as hdr from "hdr-histogram-js";
 import type { SampleDistribution } from "../analytics/stats/sample.ts";
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment, VersionDetail } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider } from "../engine/ports.ts";
 
@@ -242,5 +243,5 @@ function latencyDistribution(h: hdr.Histogram): SampleDistribution {
 }
 
 function experimentKey(e: Experiment): string {
-  return `${e.metadata.namespace ?? "default"}/${e.metadata.name}`;
+  return `${namespaceOf(e)}/${e.metadata.name}`;
 }

@@ -13,6 +13,7 @@
 import type { SampleDistribution } from "../analytics/stats/sample.ts";
 import type { Experiment } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider } from "../engine/ports.ts";
+import { isRecord } from "../lib/objects.ts";
 import { BUILTIN_METRICS, percentileOf, withDistribution } from "./builtin-provider.ts";
 
 const DATA_PATH = "status.analysis.aggregatedBuiltinHists.data";
@@ -37,10 +38,6 @@ export interface CollectedHistogram {
 
 class MalformedHistogram extends Error {}
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function nonNegative(v: unknown, field: string, integer: boolean): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
     throw new MalformedHistogram(
@@ -54,7 +51,7 @@ function nonNegative(v: unknown, field: string, integer: boolean): number {
 function collectedData(experiment: Experiment): Record<string, unknown> | undefined {
   const hists = experiment.status?.analysis?.aggregatedBuiltinHists;
   if (hists === undefined || hists === null) return undefined;
-  if (!isObject(hists.data)) {
+  if (!isRecord(hists.data)) {
     throw new MalformedHistogram(`${DATA_PATH} must be a map of version name to histogram`);
   }
   return hists.data;
@@ -63,7 +60,7 @@ function collectedData(experiment: Experiment): Record<string, unknown> | undefi
 /** Whether the experiment's status holds a collected histogram (well-formed or not) for the version. */
 export function hasCollectedHistogram(experiment: Experiment, versionName: string): boolean {
   const hists = experiment.status?.analysis?.aggregatedBuiltinHists;
-  return isObject(hists?.data) && Object.hasOwn(hists.data, versionName);
+  return isRecord(hists?.data) && Object.hasOwn(hists.data, versionName);
 }
 
 /**
@@ -71,10 +68,10 @@ export function hasCollectedHistogram(experiment: Experiment, versionName: strin
  * RetCodes}`); throws with the offending field's path.
  */
 export function parseCollectedHistogram(raw: unknown, path: string): CollectedHistogram {
-  if (!isObject(raw)) throw new MalformedHistogram(`${path} must be an object`);
+  if (!isRecord(raw)) throw new MalformedHistogram(`${path} must be an object`);
   const dh = raw["DurationHistogram"];
   const hPath = `${path}.DurationHistogram`;
-  if (!isObject(dh)) throw new MalformedHistogram(`${hPath} must be an object`);
+  if (!isRecord(dh)) throw new MalformedHistogram(`${hPath} must be an object`);
   const count = nonNegative(dh["Count"], `${hPath}.Count`, true);
   const sum = nonNegative(dh["Sum"], `${hPath}.Sum`, false);
   const data = dh["Data"] ?? [];
@@ -82,7 +79,7 @@ export function parseCollectedHistogram(raw: unknown, path: string): CollectedHi
   let inBuckets = 0;
   const buckets = data.map((b: unknown, i): LatencyBucket => {
     const bPath = `${hPath}.Data[${i}]`;
-    if (!isObject(b)) throw new MalformedHistogram(`${bPath} must be an object`);
+    if (!isRecord(b)) throw new MalformedHistogram(`${bPath} must be an object`);
     const start = nonNegative(b["Start"], `${bPath}.Start`, false);
     const end = nonNegative(b["End"], `${bPath}.End`, false);
     if (end < start) throw new MalformedHistogram(`${bPath}.End (${end}) is below its Start (${start})`);
@@ -95,7 +92,7 @@ export function parseCollectedHistogram(raw: unknown, path: string): CollectedHi
     throw new MalformedHistogram(`${hPath}.Data bucket counts add up to ${inBuckets}, but Count is ${count}`);
   }
   const rc = raw["RetCodes"] ?? {};
-  if (!isObject(rc)) throw new MalformedHistogram(`${path}.RetCodes must be a map of status code to count`);
+  if (!isRecord(rc)) throw new MalformedHistogram(`${path}.RetCodes must be a map of status code to count`);
   const retCodes = new Map<number, number>();
   for (const [code, n] of Object.entries(rc)) {
     if (!/^-?\d+$/.test(code)) {
@@ -294,7 +291,7 @@ export class CompositeBuiltinProvider implements MetricsProvider {
   read(query: MetricQuery): Promise<MetricReading> {
     const hists = query.experiment.status?.analysis?.aggregatedBuiltinHists;
     // A data field that is not a map at all is also reported rather than silently bypassed.
-    const unreadable = hists !== undefined && hists !== null && !isObject(hists.data);
+    const unreadable = hists !== undefined && hists !== null && !isRecord(hists.data);
     if (
       this.#fallback === undefined ||
       unreadable ||

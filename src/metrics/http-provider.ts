@@ -5,6 +5,7 @@
 // Every backend problem becomes `{error}` naming the metric, the version and the cause; nothing is
 // thrown, and failures are not cached, so the next read asks the backend again.
 
+import { DEFAULT_INSTALL_NAMESPACE, namespaceOf } from "../api/refs.ts";
 import type { Metric } from "../api/types.ts";
 import type { MetricQuery, MetricReading, MetricsProvider, ObjectKey } from "../engine/ports.ts";
 import { jqResponseNumber, snippet } from "./jq.ts";
@@ -18,7 +19,6 @@ import { elapsedSeconds, safeSubstitute, versionVariables } from "./template.ts"
 /** The Prometheus address the sample metrics use in a cluster (deploy/metrics/iter8-knative.yaml). */
 export const CLUSTER_PROMETHEUS_URL = "http://prometheus-operated.iter8-system:9090";
 /** Where bare secret names fall back to, as in the original (the analytics' namespace). */
-export const INSTALL_NAMESPACE = "iter8-system";
 
 export interface HttpMetricsProviderOptions {
   /** Credentials for metrics with `spec.secret`. Without it such metrics are unavailable. */
@@ -81,7 +81,7 @@ export class HttpMetricsProvider implements MetricsProvider {
     this.#resolveMetric = options.resolveMetric;
     this.#random = options.random ?? seededRandom(17);
     this.#prometheusUrl = options.prometheusUrl?.replace(/\/+$/, "");
-    this.#installNamespace = options.installNamespace ?? INSTALL_NAMESPACE;
+    this.#installNamespace = options.installNamespace ?? DEFAULT_INSTALL_NAMESPACE;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     if (!(this.#maxResponseBytes > 0))
       throw new RangeError(`maxResponseBytes must be > 0, got ${options.maxResponseBytes}`);
@@ -126,7 +126,7 @@ export class HttpMetricsProvider implements MetricsProvider {
   async #sampleSize(query: MetricQuery): Promise<number | undefined> {
     const ref = query.metric.spec.sampleSize;
     if (ref === undefined) return undefined;
-    const key = qualify(ref, query.metric.metadata.namespace ?? "default");
+    const key = qualify(ref, namespaceOf(query.metric));
     const sampleMetric = await this.#findMetric(query, key);
     if (sampleMetric === undefined) return undefined;
     if (sampleMetric.spec.provider === "iter8" && sampleMetric.spec.mock === undefined) {
@@ -151,7 +151,7 @@ export class HttpMetricsProvider implements MetricsProvider {
   /** One backend evaluation per (experiment, iteration, metric, version); failures are retried. */
   #cached(query: MetricQuery, metricKey: string, metric: Metric): Promise<Outcome> {
     const exp = query.experiment;
-    const expKey = `${exp.metadata.namespace ?? "default"}/${exp.metadata.name}/${exp.metadata.uid ?? ""}/${exp.status?.startTime ?? ""}`;
+    const expKey = `${namespaceOf(exp)}/${exp.metadata.name}/${exp.metadata.uid ?? ""}/${exp.status?.startTime ?? ""}`;
     const iteration = exp.status?.completedIterations ?? 0;
     let entry = this.#cache.get(expKey);
     if (entry === undefined || entry.iteration !== iteration) {
@@ -197,7 +197,7 @@ export class HttpMetricsProvider implements MetricsProvider {
       return { error: "the Metric has no jqExpression" };
     let secret: Record<string, string> | undefined;
     if (spec.secret !== undefined && spec.secret !== "") {
-      const found = await this.#secret(spec.secret, metric.metadata.namespace ?? "default");
+      const found = await this.#secret(spec.secret, namespaceOf(metric));
       if ("error" in found) return found;
       secret = found.data;
     } else if (spec.authType !== undefined) {

@@ -4,6 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
+import { isRecord } from "../lib/objects.ts";
 
 export interface SecretRef {
   namespace: string;
@@ -50,16 +51,16 @@ export function parseSecrets(text: string, source: string): Map<string, Record<s
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
     if (Array.isArray(value)) objects.push(...value);
-    else if (isObject(value) && value.kind === "List" && Array.isArray(value.items))
+    else if (isRecord(value) && value.kind === "List" && Array.isArray(value.items))
       objects.push(...value.items);
     else objects.push(value);
   }
   const out = new Map<string, Record<string, string>>();
   objects.forEach((obj, i) => {
     const where = `${source}: object ${i + 1}`;
-    if (!isObject(obj) || obj.kind !== "Secret") throw new SecretSourceError(`${where}: kind must be Secret`);
+    if (!isRecord(obj) || obj.kind !== "Secret") throw new SecretSourceError(`${where}: kind must be Secret`);
     const meta = obj.metadata;
-    if (!isObject(meta) || typeof meta.name !== "string" || meta.name === "")
+    if (!isRecord(meta) || typeof meta.name !== "string" || meta.name === "")
       throw new SecretSourceError(`${where}: metadata.name is required`);
     const namespace = meta.namespace === undefined ? "default" : meta.namespace;
     if (typeof namespace !== "string" || namespace === "")
@@ -128,15 +129,11 @@ export class ChainSecretSource implements SecretSource {
 
 function fieldMap(value: unknown, where: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (!isObject(value)) throw new SecretSourceError(`${where} must be a map of strings`);
+  if (!isRecord(value)) throw new SecretSourceError(`${where} must be a map of strings`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== "string") throw new SecretSourceError(`${where}.${k} must be a string`);
     out[k] = v;
   }
   return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

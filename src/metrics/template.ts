@@ -3,6 +3,7 @@
 // placeholders, `$$` for a literal dollar, and anything unknown or malformed left exactly as written
 // (never an error), so PromQL such as `[${elapsedTime}s]` and stray `$` signs survive.
 
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment, VersionDetail } from "../api/types.ts";
 
 /** Python's default `idpattern` (ASCII, case-insensitive): a letter or `_`, then letters, digits, `_`. */
@@ -55,7 +56,7 @@ export function versionVariables(
     // upgraded to the v2alpha2 shape, so this is how their queries keep working.
     interval: `${elapsed}s`,
     name: version.name,
-    namespace: experiment.metadata.namespace ?? "default",
+    namespace: namespaceOf(experiment),
   };
   for (const v of version.variables ?? []) vars[v.name] = v.value;
   return vars;

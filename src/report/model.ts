@@ -2,8 +2,9 @@
 // dashboard) or Markdown: the verdict, per-iteration series for the charts, the timeline and the
 // describe text. Pure: no I/O, so the same model feeds a file, a pull-request comment and a live page.
 
-import { deploymentPattern, experimentNamespace } from "../api/defaults.ts";
+import { deploymentPattern } from "../api/defaults.ts";
 import { parseQuantity } from "../api/quantity.ts";
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment, IterationRecord, Objective } from "../api/types.ts";
 import { historyPoints } from "../engine/history.ts";
 import { engineStatus } from "../engine/status.ts";
@@ -65,7 +66,7 @@ export function reportModel(exp: Experiment, describe: string, now: Date): Repor
   const points = pointsOf(exp, versions);
   return {
     name: exp.metadata.name,
-    namespace: experimentNamespace(exp),
+    namespace: namespaceOf(exp),
     testingPattern: spec.strategy.testingPattern,
     deploymentPattern: deploymentPattern(spec),
     stage: exp.status?.stage ?? "Waiting",

@@ -4,18 +4,13 @@
 // positions (normalisation and the v2alpha1 upgrade keep list order), so they are paired by position.
 
 import type { Experiment } from "../api/types.ts";
-
-type Obj = Record<string, unknown>;
-
-function isObj(x: unknown): x is Obj {
-  return x !== null && typeof x === "object" && !Array.isArray(x);
-}
+import { isRecord } from "../lib/objects.ts";
 
 function at(x: unknown, ...path: Array<string | number>): unknown {
   let cur = x;
   for (const key of path) {
     if (typeof key === "number") cur = Array.isArray(cur) ? cur[key] : undefined;
-    else cur = isObj(cur) ? cur[key] : undefined;
+    else cur = isRecord(cur) ? cur[key] : undefined;
   }
   return cur;
 }

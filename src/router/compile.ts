@@ -3,6 +3,7 @@
 // and resolving a destination host (a gateway service, an upstream, or a name a kind registered, such
 // as a Knative Service or revision) to a Target. Pure: no I/O.
 
+import { isRecord, type Obj } from "../lib/objects.ts";
 import { HOP_BY_HOP_NAMES } from "./hop-by-hop.ts";
 import {
   type HeaderOp,
@@ -25,11 +26,7 @@ export const DEFAULT_GATEWAY_HOSTS: Readonly<Record<string, string>> = {
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-export type Obj = Record<string, unknown>;
-
-export function isRecord(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isRecord, type Obj } from "../lib/objects.ts";
 
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -7,7 +7,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { experimentNamespace, templateData } from "./data.ts";
+import { namespaceOf } from "../api/refs.ts";
+import { templateData } from "./data.ts";
 import { type Input, optString, parseObjectRef, problemsOf, reqString } from "./inputs.ts";
 import { runChecked } from "./process.ts";
 import { ANGLE, CURLY, interpolate } from "./template.ts";
@@ -52,7 +53,7 @@ export async function readTaskSecret(
 ): Promise<Record<string, string> | undefined> {
   const ref = optString(input, "secret");
   if (!ref) return undefined;
-  const key = parseObjectRef(ref, experimentNamespace(ctx.experiment), "secret");
+  const key = parseObjectRef(ref, namespaceOf(ctx.experiment), "secret");
   const data = await ctx.platform.getSecret(key);
   if (!data) throw new Error(`secret ${key.namespace}/${key.name} not found`);
   return data;

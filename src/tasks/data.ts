@@ -1,12 +1,9 @@
 // The data task templates are rendered with: the version recommended for
 // promotion (`.name` and its variables, e.g. `.promote`) and `.this`, the experiment as a map.
 
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment, VersionDetail } from "../api/types.ts";
 import type { TemplateData } from "./template.ts";
-
-export function experimentNamespace(exp: Experiment): string {
-  return exp.metadata.namespace || "default";
-}
 
 /** The version named by `status.versionRecommendedForPromotion`, if it names one. */
 export function recommendedVersion(exp: Experiment): VersionDetail | undefined {
@@ -55,7 +52,7 @@ function goFields(exp: Experiment): (path: string[]) => unknown {
       if (head === "WinnerFound") return winnerFound(exp);
       if (head === "CandidateWon") return candidateWon(exp);
       if (head === "Name") return exp.metadata.name;
-      if (head === "Namespace") return experimentNamespace(exp);
+      if (head === "Namespace") return namespaceOf(exp);
     }
     let cur: unknown = root;
     for (const seg of path) {

@@ -3,8 +3,8 @@
 // satisfies it; retry every `intervalSeconds` until all pass or the retries are used up.
 // Objects are read through the platform hook, so locally the lab answers for them.
 
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment } from "../api/types.ts";
-import { experimentNamespace } from "./data.ts";
 import { type Input, InputError, optList, optNumber, problemsOf } from "./inputs.ts";
 import type { ObjectRef, TaskContext, TaskImpl, TaskPlatform } from "./types.ts";
 
@@ -22,7 +22,7 @@ interface ReadinessInput {
 }
 
 function readInput(input: Input, exp: Experiment | undefined): ReadinessInput {
-  const ns = exp ? experimentNamespace(exp) : "default";
+  const ns = exp ? namespaceOf(exp) : "default";
   const objRefs = (optList(input, "objRefs") ?? []).map((o, i): ReadinessRef => {
     const r = o as Record<string, unknown>;
     if (!o || typeof o !== "object") throw new InputError(`with.objRefs[${i}] must be a map`);
@@ -135,7 +135,7 @@ export function weightObjRefs(exp: Experiment): ReadinessRef[] {
     const ref: ReadinessRef = {
       kind: w.kind,
       name: w.name,
-      namespace: w.namespace || experimentNamespace(exp),
+      namespace: w.namespace || namespaceOf(exp),
     };
     if (w.apiVersion) ref.apiVersion = w.apiVersion;
     if (!out.some((o) => o.kind === ref.kind && o.name === ref.name && o.namespace === ref.namespace))

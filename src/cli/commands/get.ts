@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { formatProblem, loadDocuments } from "../../api/index.ts";
+import { DEFAULT_NAMESPACE, namespaceOf } from "../../api/refs.ts";
 import type { Experiment, Metric } from "../../api/types.ts";
 import { keyOf, listStoredExperiments, runnerLiveness } from "../../platforms/local/store.ts";
 import { outcomeAnnotation } from "../../report/outcome.ts";
@@ -64,7 +65,7 @@ async function localGet(stateDir: string, name: string | undefined, flags: Flags
     all.filter(
       (e) =>
         (name === undefined || e.metadata.name === name) &&
-        (flags.allNamespaces || (e.metadata.namespace ?? "default") === (flags.namespace ?? "default")),
+        (flags.allNamespaces || namespaceOf(e) === (flags.namespace ?? DEFAULT_NAMESPACE)),
     );
   const liveness = (e: Experiment) => runnerLiveness(stateDir, keyOf(e));
   const options: GetTableOptions = {
@@ -87,7 +88,7 @@ async function localGet(stateDir: string, name: string | undefined, flags: Flags
   const seen = new Map<string, string>();
   // A row is printed again when the experiment changes or its run stops being alive.
   const version = (e: Experiment) => `${e.metadata.resourceVersion ?? ""}|${liveness(e).alive}`;
-  const id = (e: Experiment) => `${e.metadata.namespace ?? "default"}/${e.metadata.name}`;
+  const id = (e: Experiment) => `${namespaceOf(e)}/${e.metadata.name}`;
   for (const e of first) seen.set(id(e), version(e));
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -128,7 +129,7 @@ async function getMetrics(name: string | undefined, flags: Flags): Promise<void>
     metrics = await installedMetrics(flags.metrics === "prometheus" ? "prometheus" : "builtin");
     where = `the metrics iter8 local run installs (${flags.metrics ?? "builtin"})`;
     if (!flags.allNamespaces && flags.namespace !== undefined)
-      metrics = metrics.filter((m) => (m.metadata.namespace ?? "default") === flags.namespace);
+      metrics = metrics.filter((m) => namespaceOf(m) === flags.namespace);
     options.allNamespaces = !flags.namespace;
   }
   if (name !== undefined) metrics = metrics.filter((m) => m.metadata.name === name);

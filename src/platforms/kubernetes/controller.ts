@@ -8,6 +8,7 @@
 // changes while being reconciled runs again after).
 
 import { hostname } from "node:os";
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment } from "../../api/types.ts";
 import { validateExperiment } from "../../api/validate.ts";
 import { systemClock } from "../../engine/clock.ts";
@@ -98,7 +99,7 @@ class AdmissionCache {
   }
 
   problems(exp: Experiment): string[] {
-    const id = keyText({ namespace: exp.metadata.namespace ?? "default", name: exp.metadata.name });
+    const id = keyText({ namespace: namespaceOf(exp), name: exp.metadata.name });
     const generation = `${exp.metadata.uid ?? ""}/${exp.metadata.generation ?? JSON.stringify(exp.spec)}`;
     const hit = this.#byKey.get(id);
     if (hit?.generation === generation) return hit.problems;

@@ -5,6 +5,7 @@
 // off (`--iteration-events=false`), leaving the stage changes and the ending.
 
 import { randomBytes } from "node:crypto";
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment } from "../../api/types.ts";
 import type { EngineEvent } from "../../engine/status.ts";
 import { EVENT_SOURCE } from "./resources.ts";
@@ -49,7 +50,7 @@ export async function recordEvent(
   host: string,
 ): Promise<void> {
   const body = eventFor(experiment, event, new Date(), host);
-  await client.request("POST", resourcePath("v1", "events", experiment.metadata.namespace ?? "default"), {
+  await client.request("POST", resourcePath("v1", "events", namespaceOf(experiment)), {
     body,
   });
 }

@@ -5,6 +5,7 @@
 // the watch it is the controller's own echo, and no one is told about it, so a status write never
 // triggers a second reconcile.
 
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment } from "../../api/types.ts";
 import type { ObjectKey } from "../../engine/ports.ts";
 import { keyOf, keyText } from "../../engine/target.ts";
@@ -215,7 +216,7 @@ export class ExperimentCache {
   #replaceScope(namespace: string | undefined, items: Experiment[]): void {
     const seen = new Set(items.map((e) => keyText(keyOf(e))));
     for (const [id, e] of [...this.#objects]) {
-      const inScope = namespace === undefined || (e.metadata.namespace ?? "default") === namespace;
+      const inScope = namespace === undefined || namespaceOf(e) === namespace;
       if (inScope && !seen.has(id)) this.#remove(keyOf(e), true);
     }
     for (const e of items) this.#observe(e, "LISTED");

@@ -5,7 +5,7 @@ export const STORAGE_VERSION = "v2alpha2";
 export const ITER8_API_VERSION = `${ITER8_GROUP}/${STORAGE_VERSION}`;
 export const EXPERIMENTS = "experiments";
 export const METRICS = "metrics";
-export const DEFAULT_INSTALL_NAMESPACE = "iter8-system";
+export { DEFAULT_INSTALL_NAMESPACE } from "../../api/refs.ts";
 export const LEASE_NAME = "leader.iter8.tools";
 /** Component name on Events (the original's event recorder name). */
 export const EVENT_SOURCE = "iter8";

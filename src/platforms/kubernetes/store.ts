@@ -5,6 +5,7 @@
 // into it. Metrics are read from the API server and kept briefly: a thousand experiments starting
 // at once name the same few Metrics.
 
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment, Metric } from "../../api/types.ts";
 import { ConflictError, type ExperimentStore, type ObjectKey } from "../../engine/ports.ts";
 import { keyText } from "../../engine/target.ts";
@@ -46,7 +47,7 @@ export class KubeExperimentStore implements ExperimentStore {
   }
 
   async #write(experiment: Experiment, subresource?: string): Promise<Experiment> {
-    const key = { namespace: experiment.metadata.namespace ?? "default", name: experiment.metadata.name };
+    const key = { namespace: namespaceOf(experiment), name: experiment.metadata.name };
     const path = experimentsPath(key.namespace, key.name, subresource);
     this.#cache.beginWrite(key);
     try {

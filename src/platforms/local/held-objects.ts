@@ -6,10 +6,10 @@
 import type { Experiment, VersionDetail } from "../../api/types.ts";
 import { parseFieldPath, type Segment } from "../../kinds/fieldpath.ts";
 import { type TrafficKind, trafficKindFor, trafficKindOf } from "../../kinds/index.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { compileRoutes, type RouteTable } from "../../router/index.ts";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export interface Promotion {
   time: string;
@@ -37,7 +37,7 @@ export interface HeldObjectsOptions {
 }
 
 export function metaOf(o: Obj): { name: string; namespace: string } {
-  const md = isObj(o["metadata"]) ? o["metadata"] : {};
+  const md = isRecord(o["metadata"]) ? o["metadata"] : {};
   return {
     name: String(md["name"] ?? ""),
     namespace: typeof md["namespace"] === "string" && md["namespace"] ? md["namespace"] : "default",

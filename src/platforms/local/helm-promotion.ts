@@ -7,12 +7,12 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { deletePath, getPath, parseFieldPath, setPath } from "../../kinds/fieldpath.ts";
 import { knativeManifests, knativeService, revisionName, revisionsOf } from "../../kinds/knative.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { findObject, type HeldObjects, type Promotion, type RoutingState } from "./held-objects.ts";
 import { trafficByRevision } from "./knative-status.ts";
 import type { HelmMapping } from "./lab.ts";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** Starts a revision that a promotion creates (its container spec), returning its address. */
 export type StartRevision = (
@@ -32,7 +32,7 @@ function valuesOf(helm: HelmMapping, urls: string[]): Obj {
         `values ${url} is not mapped in the lab's helm.values (known: ${Object.keys(helm.values).join(", ")})`,
       );
     const v = parseYaml(readFileSync(file, "utf8")) as unknown;
-    if (v !== null && !isObj(v)) throw new Error(`${file}: a values file must be a mapping`);
+    if (v !== null && !isRecord(v)) throw new Error(`${file}: a values file must be a mapping`);
     Object.assign(values, v ?? {});
   }
   return values;
@@ -70,7 +70,7 @@ export function helmPromote(
         revision,
         namespace,
         name,
-        isObj(container) ? container : {},
+        isRecord(container) ? container : {},
       );
     }
     // Applying a manifest whose revision already exists makes that revision the latest again.

@@ -3,10 +3,10 @@
 // cluster would give it. Tasks (knative/init-experiment, common/readiness) read this.
 
 import { knativeService, revisionsOf, statusTraffic } from "../../kinds/knative.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { findObject } from "./held-objects.ts";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export function knativeStatus(
   objects: Obj[],
@@ -24,7 +24,7 @@ export function knativeStatus(
     status,
     ...(ready ? {} : { reason: "RevisionMissing", message: "revision processes are not serving yet" }),
   }));
-  const spec = isObj(svc["spec"]) ? svc["spec"] : {};
+  const spec = isRecord(svc["spec"]) ? svc["spec"] : {};
   const traffic = statusTraffic(spec["traffic"], latest);
   return {
     observedGeneration: 1,

@@ -48,6 +48,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseFieldPath } from "../../kinds/fieldpath.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { parseDuration } from "../../loadgen/duration.ts";
 import { labSchemaProblems } from "./lab-schema.ts";
 
@@ -132,7 +133,6 @@ export class LabError extends Error {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const TUTORIAL_ONLY = ["images", "revisions", "traffic", "helm", "manifests"];
 export const DEFAULT_LOAD: Omit<LoadSetting, "headers"> = { qps: 10, connections: 2, path: "/" };
@@ -155,7 +155,7 @@ function readRoot(text: string, file: string): Obj {
     ]);
   }
   const root = doc.toJS() as unknown;
-  if (!isObj(root))
+  if (!isRecord(root))
     throw new LabError([
       `${file}: must be a mapping (images and the other tutorial fields, or versions and load)`,
     ]);
@@ -216,7 +216,7 @@ function durationOf(v: unknown, field: string, p: Report): number | undefined {
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (isObj(v)) for (const [k, x] of Object.entries(v)) out[k] = String(x);
+  if (isRecord(v)) for (const [k, x] of Object.entries(v)) out[k] = String(x);
   return out;
 }
 
@@ -311,7 +311,7 @@ function readVersions(root: Obj, lab: Lab, p: Report): void {
   else if (versions.every((v) => v.weight !== undefined) && fixed !== 100)
     p("versions", `the weights add up to ${fixed}, not 100`);
   lab.versions = versions;
-  const load = isObj(root["load"]) ? root["load"] : {};
+  const load = isRecord(root["load"]) ? root["load"] : {};
   lab.load = {
     qps: typeof load["qps"] === "number" ? load["qps"] : DEFAULT_LOAD.qps,
     connections: typeof load["connections"] === "number" ? load["connections"] : DEFAULT_LOAD.connections,

@@ -7,6 +7,7 @@ import type { Experiment } from "../../api/index.ts";
 import { allVersions } from "../../engine/weights.ts";
 import { trafficKindOf, trafficKindTitles } from "../../kinds/index.ts";
 import { knativeManifests, knativeService } from "../../kinds/knative.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { compileRoutes, RouteTableError } from "../../router/index.ts";
 import { parseHelmArgs } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
@@ -14,7 +15,6 @@ import type { Lab } from "./lab.ts";
 import { type LoadGenerator, loadGeneratorsFor } from "./traffic.ts";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** A Kubernetes object from a manifest file. */
 export interface Manifest {
@@ -41,7 +41,7 @@ export interface ManifestsForm {
 }
 
 function metaOf(o: Obj): { name: string; namespace: string } {
-  const md = isObj(o["metadata"]) ? o["metadata"] : {};
+  const md = isRecord(o["metadata"]) ? o["metadata"] : {};
   const namespace = typeof md["namespace"] === "string" && md["namespace"] ? md["namespace"] : "default";
   return { name: String(md["name"] ?? ""), namespace };
 }
@@ -55,12 +55,12 @@ function revisionOf(
   problems: string[],
 ): Revision | undefined {
   const { name, namespace } = metaOf(m.obj);
-  const spec = isObj(m.obj["spec"]) ? m.obj["spec"] : {};
-  const tpl = isObj(spec["template"]) ? spec["template"] : {};
-  const tspec = isObj(tpl["spec"]) ? tpl["spec"] : {};
+  const spec = isRecord(m.obj["spec"]) ? m.obj["spec"] : {};
+  const tpl = isRecord(spec["template"]) ? spec["template"] : {};
+  const tspec = isRecord(tpl["spec"]) ? tpl["spec"] : {};
   const containers = Array.isArray(tspec["containers"]) ? tspec["containers"] : [];
   const c = containers[0];
-  if (!isObj(c) || typeof c["image"] !== "string") {
+  if (!isRecord(c) || typeof c["image"] !== "string") {
     problems.push(`${label}: spec.template.spec.containers[0].image: is required`);
     return undefined;
   }
@@ -73,7 +73,7 @@ function revisionOf(
     );
   const env: Record<string, string> = {};
   (Array.isArray(c["env"]) ? c["env"] : []).forEach((e, i) => {
-    if (!isObj(e) || typeof e["name"] !== "string")
+    if (!isRecord(e) || typeof e["name"] !== "string")
       problems.push(`${label}: spec.template.spec.containers[0].env[${i}].name: is required`);
     else if (e["valueFrom"] !== undefined)
       problems.push(`${label}: spec.template.spec.containers[0].env[${i}].valueFrom: not supported locally`);
@@ -149,7 +149,7 @@ function routingProblems(routing: Manifest[], revisions: Revision[]): string[] {
 }
 
 function sameName(obj: Obj, ns: string, name: string): boolean {
-  const md = isObj(obj["metadata"]) ? obj["metadata"] : {};
+  const md = isRecord(obj["metadata"]) ? obj["metadata"] : {};
   return md["name"] === name && ((md["namespace"] as string | undefined) || "default") === ns;
 }
 

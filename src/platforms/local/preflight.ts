@@ -5,13 +5,14 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
-import { DEFAULT_INSTALL_NAMESPACE } from "../../api/refs.ts";
+import { DEFAULT_INSTALL_NAMESPACE, namespaceOf } from "../../api/refs.ts";
 import type { Experiment, VersionDetail } from "../../api/types.ts";
 import { resolveMetrics } from "../../engine/metrics.ts";
 import type { ExperimentStore } from "../../engine/ports.ts";
 import { allVersions, movesTraffic } from "../../engine/weights.ts";
 import { getPath, parseFieldPath } from "../../kinds/fieldpath.ts";
 import { type TrafficKind, trafficKindFor } from "../../kinds/index.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { versionLabel } from "../../metrics/index.ts";
 import { compileRoutes } from "../../router/index.ts";
 import { findObject } from "./held-objects.ts";
@@ -19,7 +20,6 @@ import { mayRun, type TaskPermission, taskCommand } from "./safe-tasks.ts";
 import type { Tutorial } from "./tutorial.ts";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export interface PreflightOptions {
   permission: TaskPermission;
@@ -44,9 +44,7 @@ async function metricProblems(t: Tutorial): Promise<string[]> {
   ];
   const lookup: Pick<ExperimentStore, "getMetric"> = {
     getMetric: async (k) =>
-      t.metrics.find(
-        (m) => m.metadata.name === k.name && (m.metadata.namespace ?? "default") === k.namespace,
-      ),
+      t.metrics.find((m) => m.metadata.name === k.name && namespaceOf(m) === k.namespace),
   };
   const out: string[] = [];
   for (const [field, ref] of refs) {
@@ -175,7 +173,7 @@ function fieldPathProblems(t: Tutorial): string[] {
     const parent = getPath(obj, path.slice(0, -1));
     const value = getPath(obj, path);
     // A weight field left out means what the kind says (Istio 0, Gateway API 1).
-    const implicit = value === undefined && isObj(parent) && kind.absentWeight(path) !== undefined;
+    const implicit = value === undefined && isRecord(parent) && kind.absentWeight(path) !== undefined;
     if (typeof value !== "number" && !implicit)
       out.push(
         `${field}: ${w.fieldPath} ${value === undefined ? "does not exist" : `holds ${JSON.stringify(value)}, not a number`} in ${w.kind} ${w.name}`,

@@ -1,6 +1,7 @@
 // Finding a stored experiment by name in a local state directory, for `iter8 describe NAME` and
 // `iter8 get experiments` in another terminal while `iter8 local run` writes the files.
 
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment } from "../../api/types.ts";
 import { defaultStateDir, listStoredExperiments, readJson } from "./store.ts";
 
@@ -22,12 +23,10 @@ export function resolveLocalExperiment(
 ): ResolvedLocalExperiment {
   const all = listStoredExperiments(stateDir);
   const matches = all.filter(
-    (e) =>
-      e.metadata.name === name &&
-      (namespace === undefined || (e.metadata.namespace ?? "default") === namespace),
+    (e) => e.metadata.name === name && (namespace === undefined || namespaceOf(e) === namespace),
   );
   if (matches.length === 0) {
-    const known = all.map((e) => `${e.metadata.namespace ?? "default"}/${e.metadata.name}`).join(", ");
+    const known = all.map((e) => `${namespaceOf(e)}/${e.metadata.name}`).join(", ");
     throw new NotFoundError(
       `experiment ${namespace ? `${namespace}/` : ""}${name} not found in state directory ${stateDir}${known ? ` (found: ${known})` : " (it holds no experiments)"}`,
     );
@@ -42,7 +41,7 @@ export function resolveLocalExperiment(
 
 function sourceOf(stateDir: string, exp: Experiment): { source?: unknown } {
   const rec = readJson<{ source?: unknown }>(
-    `${stateDir}/runs/${exp.metadata.namespace ?? "default"}.${exp.metadata.name}.json`,
+    `${stateDir}/runs/${namespaceOf(exp)}.${exp.metadata.name}.json`,
   );
   return rec?.source === undefined ? {} : { source: rec.source };
 }

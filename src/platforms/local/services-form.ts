@@ -4,6 +4,7 @@
 // `.spec.http[0].route[i].weight`) and points each version's weightObjRef at it, so the engine,
 // the actuator and the router work exactly as for a tutorial's own VirtualService.
 
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment, VersionDetail } from "../../api/types.ts";
 import { allVersions } from "../../engine/weights.ts";
 import type { Lab } from "./lab.ts";
@@ -78,7 +79,7 @@ export function servicesProblems(exp: Experiment, file: string, lab: Lab): strin
 
 /** The routing object, the experiment pointed at it, the workloads and the load. */
 export function servicesForm(exp: Experiment, lab: Lab): ServicesForm {
-  const namespace = exp.metadata.namespace ?? "default";
+  const namespace = namespaceOf(exp);
   const names = allVersions(exp).map((v) => v.name);
   const weights = initialWeights(lab, names);
   const experiment = structuredClone(exp);

@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join } from "node:path";
+import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment, Metric } from "../../api/types.ts";
 import { ConflictError, type ExperimentStore, type ObjectKey } from "../../engine/ports.ts";
 
@@ -143,15 +144,13 @@ export class FileExperimentStore implements ExperimentStore {
   }
 
   async getMetric(key: ObjectKey): Promise<Metric | undefined> {
-    const m = this.#metrics.find(
-      (x) => x.metadata.name === key.name && (x.metadata.namespace ?? "default") === key.namespace,
-    );
+    const m = this.#metrics.find((x) => x.metadata.name === key.name && namespaceOf(x) === key.namespace);
     return m === undefined ? undefined : structuredClone(m);
   }
 }
 
 export function keyOf(exp: Experiment): ObjectKey {
-  return { namespace: exp.metadata.namespace ?? "default", name: exp.metadata.name };
+  return { namespace: namespaceOf(exp), name: exp.metadata.name };
 }
 
 // ---- Liveness of a run ---------------------------------------------------------------------------

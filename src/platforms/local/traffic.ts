@@ -3,6 +3,7 @@
 // `sleep`, `fortio load -t 120s ... URL`), with the lab's `traffic` entries filling in or overriding
 // what a cluster would have supplied (the URL the tutorial `sed`s in, a faster rate for short runs).
 
+import { isRecord } from "../../lib/objects.ts";
 import { TutorialError } from "./errors.ts";
 import type { Lab, TrafficSetting } from "./lab.ts";
 
@@ -20,7 +21,6 @@ export interface LoadGenerator {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 interface Derived {
   url?: string;
@@ -143,14 +143,14 @@ interface Container {
 }
 
 function containersOf(job: Obj): Container[] {
-  const spec = isObj(job["spec"]) ? job["spec"] : {};
-  const tpl = isObj(spec["template"]) ? spec["template"] : {};
-  const pspec = isObj(tpl["spec"]) ? tpl["spec"] : {};
+  const spec = isRecord(job["spec"]) ? job["spec"] : {};
+  const tpl = isRecord(spec["template"]) ? spec["template"] : {};
+  const pspec = isRecord(tpl["spec"]) ? tpl["spec"] : {};
   const list = Array.isArray(pspec["containers"]) ? pspec["containers"] : [];
-  return list.filter(isObj).map((c, i) => {
+  return list.filter(isRecord).map((c, i) => {
     const env: Record<string, string> = {};
     for (const e of Array.isArray(c["env"]) ? c["env"] : [])
-      if (isObj(e) && typeof e["name"] === "string") env[e["name"]] = String(e["value"] ?? "");
+      if (isRecord(e) && typeof e["name"] === "string") env[e["name"]] = String(e["value"] ?? "");
     const cmd = Array.isArray(c["command"]) ? c["command"].map(String) : [];
     const args = Array.isArray(c["args"]) ? c["args"].map(String) : [];
     return {
@@ -179,7 +179,7 @@ export function loadGeneratorsFor(jobs: Array<{ file: string; obj: Obj }>, lab: 
   const out: LoadGenerator[] = [];
   const used = new Set<number>();
   for (const job of jobs) {
-    const md = isObj(job.obj["metadata"]) ? job.obj["metadata"] : {};
+    const md = isRecord(job.obj["metadata"]) ? job.obj["metadata"] : {};
     const jobName = String(md["name"] ?? "");
     const containers = containersOf(job.obj);
     const settings = lab.traffic.map((s, i) => ({ s, i })).filter(({ s }) => s.job === jobName);

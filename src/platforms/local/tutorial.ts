@@ -8,6 +8,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { type Experiment, formatProblem, loadDocuments, type Metric } from "../../api/index.ts";
+import { namespaceOf } from "../../api/refs.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { TutorialError } from "./errors.ts";
 import { type Lab, LabError, type MetricsBackend, parseLab } from "./lab.ts";
 import { checkExperimentAgainstLab, type Manifest, manifestsForm, type Revision } from "./manifests-form.ts";
@@ -20,7 +22,6 @@ export type { Manifest, Revision } from "./manifests-form.ts";
 export const LAB_FILE = "lab.yaml";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export interface Tutorial {
   dir: string;
@@ -70,7 +71,7 @@ function readMetricFile(path: string): Metric[] {
   return out;
 }
 
-const key = (m: Metric) => `${m.metadata.namespace ?? "default"}/${m.metadata.name}`;
+const key = (m: Metric) => `${namespaceOf(m)}/${m.metadata.name}`;
 
 export interface LoadTutorialOptions {
   metrics?: MetricsBackend;
@@ -127,7 +128,7 @@ function readManifests(
       }
       const obj = d.toJS() as unknown;
       if (obj === null || obj === undefined) return;
-      if (!isObj(obj) || typeof obj["kind"] !== "string" || typeof obj["apiVersion"] !== "string") {
+      if (!isRecord(obj) || typeof obj["kind"] !== "string" || typeof obj["apiVersion"] !== "string") {
         problems.push(`${f}: document ${i + 1}: not a Kubernetes object (needs apiVersion and kind)`);
         return;
       }

@@ -5,10 +5,10 @@
 
 import { getPath } from "../../kinds/fieldpath.ts";
 import { knativeManifests } from "../../kinds/knative.ts";
+import { isRecord } from "../../lib/objects.ts";
 import { type Lab, resolveProgram } from "./lab.ts";
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export interface Workload {
   /** The router's upstream key: the Knative revision name or the version name. */
@@ -43,7 +43,7 @@ export function knativeRevisions(objects: Obj[]): KnativeRevision[] {
       name: m.revision,
       namespace: m.namespace,
       service: m.service,
-      container: isObj(c) ? c : {},
+      container: isRecord(c) ? c : {},
     });
   }
   return [...out.values()];
@@ -52,7 +52,7 @@ export function knativeRevisions(objects: Obj[]): KnativeRevision[] {
 export function containerEnv(container: Obj): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of Array.isArray(container["env"]) ? container["env"] : [])
-    if (isObj(e) && typeof e["name"] === "string") env[e["name"]] = String(e["value"] ?? "");
+    if (isRecord(e) && typeof e["name"] === "string") env[e["name"]] = String(e["value"] ?? "");
   return env;
 }
 

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  effectiveSpec,
-  experimentNamespace,
-  rollbackOnFailure,
-  totalIterations,
-} from "../../../src/api/defaults.ts";
+import { effectiveSpec, rollbackOnFailure, totalIterations } from "../../../src/api/defaults.ts";
+import { namespaceOf } from "../../../src/api/refs.ts";
 import type { ExperimentSpec } from "../../../src/api/types.ts";
 
 describe("effectiveSpec", () => {
@@ -58,7 +54,7 @@ describe("effectiveSpec", () => {
   });
 
   it("namespace defaults to default", () => {
-    assert.equal(experimentNamespace({ metadata: { name: "x" } }), "default");
-    assert.equal(experimentNamespace({ metadata: { name: "x", namespace: "prod" } }), "prod");
+    assert.equal(namespaceOf({ metadata: { name: "x" } }), "default");
+    assert.equal(namespaceOf({ metadata: { name: "x", namespace: "prod" } }), "prod");
   });
 });
