@@ -20,6 +20,7 @@ import { Actions, hasAction } from "./actions.ts";
 import { decide, plannedIterations } from "./decision.ts";
 import { appendIteration } from "./history.ts";
 import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
+import { DEFAULT_WEIGHT_RETRY, type EngineOptions, type RetryPolicy } from "./options.ts";
 import {
   type Clock,
   type EngineLogger,
@@ -34,7 +35,6 @@ import {
 import { effectiveSpecOf, sourceVersionOf, versionCountProblems } from "./spec.ts";
 import {
   conditionIs,
-  type EngineEvent,
   endExperiment,
   engineStatus,
   failExperiment,
@@ -46,57 +46,13 @@ import {
 } from "./status.ts";
 import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 
+export type { EngineOptions, RetryPolicy } from "./options.ts";
 export type { EngineLogger, ReconcileResult } from "./ports.ts";
 
 import { allVersions, formatWeights, movesTraffic, weightsMatch } from "./weights.ts";
 
 const silentLogger: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export interface RetryPolicy {
-  /** Delay before the first retry; doubles with each further attempt. */
-  baseMs: number;
-  maxMs: number;
-  /** Attempts in all before the experiment fails. */
-  maxAttempts: number;
-}
-
-export interface EngineOptions {
-  store: ExperimentStore;
-  actuator: TrafficActuator;
-  metrics: MetricsProvider;
-  tasks: TaskRunner;
-  clock: Clock;
-  logger?: EngineLogger;
-  /** Where bare metric names are looked up after the experiment's namespace. Default `iter8-system`. */
-  installNamespace?: string;
-  /** Deadline of one action (all its tasks). Default 300 s, like the original Job deadline. */
-  actionTimeoutMs?: number;
-  /** Launches of one action in all, counting relaunches after an engine restart. Default 3. */
-  maxActionAttempts?: number;
-  /** How often a waiting experiment re-checks its target when nobody wakes it. Default 5 s. */
-  waitingPollMs?: number;
-  /** Backoff for failed weight changes. Default 1 s doubling to 30 s, 8 attempts. */
-  weightRetry?: RetryPolicy;
-  /**
-   * Problems that keep iter8 from running an experiment its store accepted (rules a CRD schema cannot
-   * express). The first guard of every pass: any problem ends the experiment Failed with them.
-   */
-  admission?: (experiment: Experiment) => string[];
-  /** Called for every recorded event after its status write succeeded (Kubernetes Events, logs). */
-  onEvent?: (key: ObjectKey, event: EngineEvent, experiment: Experiment) => void;
-  /**
-   * Called when an experiment should be reconciled again without a status change of its own: its
-   * in-process action finished, or the target it waits for was released.
-   */
-  onWake?: (key: ObjectKey) => void;
-  /**
-   * Called once the experiment entered Running (the status write succeeded): the moment the
-   * built-in metrics take their baseline.
-   */
-  onRunning?: (experiment: Experiment) => void;
-}
-
-const DEFAULT_WEIGHT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 30_000, maxAttempts: 8 };
 const MAX_CONFLICT_RETRIES = 8;
 
 function errorText(err: unknown): string {
@@ -458,6 +414,39 @@ export class Engine {
       return this.#beginFinish(key, exp, spec, draft, "rollback");
     }
 
+    const stopped = await this.#moveTraffic(key, exp, spec, draft, analysis);
+    if (stopped) return stopped;
+
+    const winner = analysis.winnerAssessment?.data;
+    st.versionRecommendedForPromotion = winner?.winnerFound && winner.winner ? winner.winner : baseline;
+    delete st.retry;
+    const n = completed + 1;
+    st.completedIterations = n;
+    st.lastUpdateTime = draft.nowText;
+    appendIteration(st, n, draft.nowText, versions, reading.errors);
+    draft.progress("IterationUpdate", `Completed Iteration ${n}`);
+    if (decision.stop) return this.#beginFinish(key, exp, spec, draft, "finish");
+    if (n % perLoop === 0) {
+      const loop = n / perLoop;
+      draft.progress("IterationUpdate", `Completed Loop ${loop}`);
+      if (hasAction(spec, "loop")) return this.#actions.launch(key, exp, draft, "loop", `loop-${loop}`, loop);
+    }
+    await this.#write(exp, draft);
+    return { done: false, requeueAfterMs: n >= plannedIterations(spec, st) ? 0 : intervalMs };
+  }
+
+  /**
+   * Applies the analysis' weights and reads them back (or, where the pattern never moves traffic,
+   * just observes them). Returns a result when the pass must end here: a retry or a failure.
+   */
+  async #moveTraffic(
+    key: ObjectKey,
+    exp: Experiment,
+    spec: ExperimentSpec,
+    draft: StatusDraft,
+    analysis: ReturnType<typeof analyze>,
+  ): Promise<ReconcileResult | undefined> {
+    const st = draft.status;
     const effective: Experiment = { ...exp, spec };
     if (movesTraffic(effective)) {
       const wanted = analysis.weights?.data ?? [];
@@ -501,22 +490,7 @@ export class Engine {
       }
     }
 
-    const winner = analysis.winnerAssessment?.data;
-    st.versionRecommendedForPromotion = winner?.winnerFound && winner.winner ? winner.winner : baseline;
-    delete st.retry;
-    const n = completed + 1;
-    st.completedIterations = n;
-    st.lastUpdateTime = draft.nowText;
-    appendIteration(st, n, draft.nowText, versions, reading.errors);
-    draft.progress("IterationUpdate", `Completed Iteration ${n}`);
-    if (decision.stop) return this.#beginFinish(key, exp, spec, draft, "finish");
-    if (n % perLoop === 0) {
-      const loop = n / perLoop;
-      draft.progress("IterationUpdate", `Completed Loop ${loop}`);
-      if (hasAction(spec, "loop")) return this.#actions.launch(key, exp, draft, "loop", `loop-${loop}`, loop);
-    }
-    await this.#write(exp, draft);
-    return { done: false, requeueAfterMs: n >= plannedIterations(spec, st) ? 0 : intervalMs };
+    return undefined;
   }
 
   /** Milliseconds until a pending retry is due, if one is pending and not yet due. */

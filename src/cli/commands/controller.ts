@@ -2,17 +2,20 @@
 // conversion webhook. SIGTERM/SIGINT stop it cleanly: watches end, the Lease is released, and
 // actions under way stay recorded as Running for the next leader.
 
-import { existsSync, readFileSync, unwatchFile, watchFile } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { Command } from "commander";
 import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
 import { ControllerMetrics } from "../../platforms/kubernetes/controller-metrics.ts";
-import { startConversionServer } from "../../platforms/kubernetes/conversion.ts";
-import { injectConversionCa } from "../../platforms/kubernetes/crds.ts";
 import { startHealthServer } from "../../platforms/kubernetes/health.ts";
 import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
 import { DEFAULT_INSTALL_NAMESPACE } from "../../platforms/kubernetes/resources.ts";
+import {
+  type ConversionWebhook,
+  readServingCert,
+  serveConversionWebhook,
+} from "../../platforms/kubernetes/webhook.ts";
 import { CliError } from "../errors.ts";
 
 interface Flags {
@@ -90,12 +93,8 @@ async function runController(flags: Flags): Promise<void> {
     .filter(Boolean);
   // The certificate is checked before anything listens, so a bad one leaves nothing open.
   const certDir = flags.webhookCertDir;
-  const certFiles = certDir ? { cert: join(certDir, "tls.crt"), key: join(certDir, "tls.key") } : undefined;
-  const readPems = () => ({
-    certPem: readFileSync(certFiles?.cert ?? "", "utf8"),
-    keyPem: readFileSync(certFiles?.key ?? "", "utf8"),
-  });
-  const pems = certDir && webhookCertsPresent(certDir) ? readCerts(certDir, readPems) : undefined;
+  const pems =
+    certDir && webhookCertsPresent(certDir) ? readCerts(certDir, () => readServingCert(certDir)) : undefined;
   const concurrency = positiveInt(flags.concurrency, "--concurrency");
   const qps = nonNegativeNumber(flags.kubeQps, "--kube-qps");
   const burst = positiveInt(flags.kubeBurst, "--kube-burst");
@@ -135,41 +134,26 @@ async function runController(flags: Flags): Promise<void> {
     client.close();
     throw err;
   });
-  let webhook: Awaited<ReturnType<typeof startConversionServer>> | undefined;
-  let stopWatchingCerts = () => {};
+  let webhook: ConversionWebhook | undefined;
   if (certDir && !pems) {
     jsonLogger.warn("conversion webhook off: no tls.crt and tls.key (restart once the Secret exists)", {
       dir: certDir,
     });
-  } else if (certDir && pems && certFiles) {
-    const certFile = certFiles.cert;
-    const server = await listening("conversion webhook", flags.webhookAddress, flags.webhookPort, () =>
-      startConversionServer({
-        ...pems,
+  } else if (certDir && pems) {
+    webhook = await listening("conversion webhook", flags.webhookAddress, flags.webhookPort, () =>
+      serveConversionWebhook({
+        client,
+        certDir,
+        pems,
         port: positiveInt(flags.webhookPort, "--webhook-port", 0),
         host: flags.webhookAddress,
+        installNamespace: flags.installNamespace,
       }),
     ).catch((err: unknown) => {
       health.server.close();
       client.close();
       throw err;
     });
-    webhook = server;
-    await trustWebhookCa(client, certDir, flags.installNamespace);
-    jsonLogger.info("conversion webhook", { port: server.port });
-    // A rotated certificate (Secret volume updated, e.g. by `helm upgrade`) is served without a restart.
-    const reload = () => {
-      try {
-        const { certPem, keyPem } = readPems();
-        server.server.setSecureContext({ cert: certPem, key: keyPem });
-        jsonLogger.info("conversion webhook certificate reloaded");
-        void trustWebhookCa(client, certDir, flags.installNamespace); // a new CA, if it was rotated
-      } catch (err) {
-        jsonLogger.warn("could not reload the webhook certificate", { error: (err as Error).message });
-      }
-    };
-    watchFile(certFile, { interval: 10_000 }, reload);
-    stopWatchingCerts = () => unwatchFile(certFile, reload);
   }
   // Logged once everything listens, so that a startup error stays the only line.
   jsonLogger.info("health endpoints", { port: health.port });
@@ -179,7 +163,7 @@ async function runController(flags: Flags): Promise<void> {
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   await controller.start();
-  stopWatchingCerts();
+  webhook?.stopReloading();
   // Keep-alive connections (the API server's to the webhook, probes) would hold the process open.
   for (const server of [health.server, webhook?.server]) {
     server?.close();
@@ -229,22 +213,5 @@ function readCerts<T extends { certPem: string; keyPem: string }>(dir: string, r
     return pems;
   } catch (err) {
     throw new CliError(`cannot read the webhook certificate in ${dir}: ${(err as Error).message}`);
-  }
-}
-
-/** With ca.crt beside the certificate, the CRDs' conversion webhook is made to trust it. */
-async function trustWebhookCa(
-  client: ReturnType<typeof kubeClient>,
-  dir: string,
-  namespace: string,
-): Promise<void> {
-  const caFile = join(dir, "ca.crt");
-  if (!existsSync(caFile)) return;
-  try {
-    await injectConversionCa(client, { namespace, caPem: readFileSync(caFile, "utf8") });
-    jsonLogger.info("conversion webhook CA written to the CRDs", { namespace });
-  } catch (err) {
-    // Not fatal: v2alpha2 objects need no conversion.
-    jsonLogger.warn("could not write the webhook CA into the CRDs", { error: (err as Error).message });
   }
 }

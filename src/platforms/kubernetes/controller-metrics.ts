@@ -90,6 +90,12 @@ export class ControllerMetrics {
       labelNames: ["result"],
       registers,
     });
+    this.#registerGauges();
+  }
+
+  /** Gauges read when scraped, from the sources bound later (the cache, the queue, the lease). */
+  #registerGauges(): void {
+    const registers = [this.registry];
     const self = this;
     new Gauge({
       name: "iter8_controller_experiments",
@@ -106,38 +112,33 @@ export class ControllerMetrics {
         for (const [stage, n] of counts) this.set({ stage }, n);
       },
     });
-    new Gauge({
-      name: "iter8_controller_queue_depth",
-      help: "Experiments in the work queue (scheduled at a due time).",
-      registers,
-      collect() {
-        this.set(self.#sources?.queueDepth() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "iter8_controller_queue_due",
-      help: "Experiments in the work queue whose due time has passed (waiting for a worker).",
-      registers,
-      collect() {
-        this.set(self.#sources?.queueDue() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "iter8_controller_api_requests_throttled",
-      help: "Kubernetes API requests waiting for the client rate limit (--kube-qps, --kube-burst).",
-      registers,
-      collect() {
-        this.set(self.#sources?.throttled() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "iter8_controller_leader",
-      help: "1 while this replica is the leader (or runs without leader election), else 0.",
-      registers,
-      collect() {
-        this.set(self.#sources?.leading() ? 1 : 0);
-      },
-    });
+    const gauge = (name: string, help: string, read: (s: ControllerGaugeSources) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(self.#sources ? read(self.#sources) : 0);
+        },
+      });
+    gauge("iter8_controller_queue_depth", "Experiments in the work queue (scheduled at a due time).", (s) =>
+      s.queueDepth(),
+    );
+    gauge(
+      "iter8_controller_queue_due",
+      "Experiments in the work queue whose due time has passed (waiting for a worker).",
+      (s) => s.queueDue(),
+    );
+    gauge(
+      "iter8_controller_api_requests_throttled",
+      "Kubernetes API requests waiting for the client rate limit (--kube-qps, --kube-burst).",
+      (s) => s.throttled(),
+    );
+    gauge(
+      "iter8_controller_leader",
+      "1 while this replica is the leader (or runs without leader election), else 0.",
+      (s) => (s.leading() ? 1 : 0),
+    );
   }
 
   /** Where the gauges read their values when scraped. */
