@@ -135,8 +135,11 @@ ${reward}    objectives:
       upperLimit: 100
     - metric: iter8-system/error-rate
       upperLimit: "0.05"
+    # decide with stated error rates: promote only what the data support at 95 % (docs/decisions.md),
+    # stop early once that is certain, and add up to 10 iterations while it is not
     strength:
       confidence: 0.95
+      maxExtraIterations: 10
   duration:
     # short, to try it out: 5 iterations of 2 seconds
     intervalSeconds: 2
@@ -162,7 +165,7 @@ versions:
   # A version that already runs instead:  v9: { url: http://127.0.0.1:8081 }
 ${versions}${t.weights ? "  # weight: the traffic split in percent (FixedSplit keeps it; default an even split)\n" : ""}
 # The requests sent through the router to the versions while the experiment runs.
-load: { qps: 20, connections: 2, path: / }
+load: { qps: 50, connections: 4, path: / }
 
 # How long a version may take to answer HTTP after it starts.
 readyTimeout: 20s

@@ -66,7 +66,11 @@ async function runToEnd(dir: string, pattern: string, winner: string, rollback =
   if (rollback) {
     assert.ok(exp.status.completedIterations < 5, `rolled back after ${exp.status.completedIterations}`);
     assert.match(r.stdout, /ExperimentCompleted: Experiment rolled back\n/);
-  } else assert.equal(exp.status.completedIterations, 5);
+  } else {
+    // criteria.strength decides: early once the winner is certain, up to 10 iterations more while not.
+    const done = exp.status.completedIterations;
+    assert.ok(done >= 1 && done <= 15, `${done} iterations`);
+  }
   assert.equal(exp.status.versionRecommendedForPromotion, winner, r.stdout);
   const run = readJson<Run>(join(state, `runs/default.local-${pattern}.json`));
   for (const [v, n] of Object.entries(run.counts)) assert.ok(n > 0, `version ${v} got requests`);
