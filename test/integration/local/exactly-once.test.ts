@@ -47,7 +47,8 @@ describe("a run killed right after its promotion", { concurrency: true }, () => 
     it(`resumes without promoting again (next task ${idempotent ? "idempotent: re-run" : "not idempotent: not re-run"})`, async () => {
       const { dir, mark } = exampleWithSlowSecondTask(idempotent);
       const state = tempDir("exactly-once");
-      const args = ["local", "run", dir, "--interval", "0.5", "--state-dir", state];
+      // --run-tasks: the second finish task is a shell script, which a local run only prints otherwise.
+      const args = ["local", "run", dir, "--interval", "0.5", "--state-dir", state, "--run-tasks"];
       const first = startCli(args);
       await waitForFile(mark, 120_000);
       first.kill("SIGKILL");
