@@ -294,6 +294,13 @@ createServer((req, res) => res.end("v2\\n")).listen(Number(process.env.PORT), "1
 `,
     );
     edit(dir, "experiment.yaml", "iterationsPerLoop: 5", "iterationsPerLoop: 8");
+    // All 8 iterations, so the restart happens while the run goes on (no early stop on v2's errors).
+    edit(
+      dir,
+      "experiment.yaml",
+      "      maxExtraIterations: 10\n",
+      "      maxExtraIterations: 10\n      earlyStop: false\n",
+    );
     edit(dir, "lab.yaml", "v2: { command: [node, server.mjs]", "v2: { command: [node, flaky.mjs]");
     const r = await runCli(["local", "run", dir, "--interval", "1", "--state-dir", tempDir("flaky")]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -309,6 +316,13 @@ createServer((req, res) => res.end("v2\\n")).listen(Number(process.env.PORT), "1
   it("a run killed and resumed keeps cumulative request counts", async () => {
     const dir = await initDir("canary");
     edit(dir, "experiment.yaml", "iterationsPerLoop: 5", "iterationsPerLoop: 8");
+    // All 8 iterations, so the restart happens while the run goes on (no early stop on v2's errors).
+    edit(
+      dir,
+      "experiment.yaml",
+      "      maxExtraIterations: 10\n",
+      "      maxExtraIterations: 10\n      earlyStop: false\n",
+    );
     const state = tempDir("resume-counts");
     const args = ["local", "run", dir, "--interval", "1", "--state-dir", state];
     const first = startCli(args);
