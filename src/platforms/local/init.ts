@@ -165,7 +165,7 @@ versions:
   # A version that already runs instead:  v9: { url: http://127.0.0.1:8081 }
 ${versions}${t.weights ? "  # weight: the traffic split in percent (FixedSplit keeps it; default an even split)\n" : ""}
 # The requests sent through the router to the versions while the experiment runs.
-load: { qps: 50, connections: 4, path: / }
+load: { qps: 100, connections: 4, path: / }
 
 # How long a version may take to answer HTTP after it starts.
 readyTimeout: 20s
