@@ -23,7 +23,8 @@ export interface ConnectionTokens {
 
 const NO_TOKENS: ConnectionTokens = { close: false, keepAlive: false, listed: null };
 
-function trimOws(v: string): string {
+/** `v` without the optional whitespace (spaces, tabs) HTTP allows around a field value. */
+export function trimOws(v: string): string {
   let a = 0;
   let b = v.length;
   while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;

@@ -4,7 +4,7 @@
 // choice exists it is as strict as Node's llhttp parser (no bare LF, no whitespace after a chunk size,
 // trailers as strict as header fields), so no downstream parser can find a message boundary elsewhere.
 
-import { connectionTokens } from "./headers.ts";
+import { connectionTokens, trimOws } from "./headers.ts";
 
 export const BODY_NONE = 0;
 export const BODY_LENGTH = 1;
@@ -91,14 +91,6 @@ function isVisibleAscii(s: string): boolean {
     if (c <= 0x20 || c >= 0x7f) return false;
   }
   return true;
-}
-
-function trimOws(v: string): string {
-  let a = 0;
-  let b = v.length;
-  while (a < b && (v.charCodeAt(a) === 0x20 || v.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (v.charCodeAt(b - 1) === 0x20 || v.charCodeAt(b - 1) === 0x09)) b--;
-  return a === 0 && b === v.length ? v : v.slice(a, b);
 }
 
 const DIGITS = /^\d{1,15}$/;
