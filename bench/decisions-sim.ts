@@ -139,7 +139,10 @@ class Store implements ExperimentStore {
     return this.#exp.spec.target === target ? [structuredClone(this.#exp)] : [];
   }
   async updateStatus(e: Experiment): Promise<Experiment> {
-    this.#exp = structuredClone({ ...this.#exp, status: e.status });
+    const next = structuredClone(this.#exp);
+    if (e.status) next.status = structuredClone(e.status);
+    else delete next.status;
+    this.#exp = next;
     this.#exp.metadata.resourceVersion = String(++this.#rv);
     return structuredClone(this.#exp);
   }

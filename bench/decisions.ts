@@ -62,7 +62,7 @@ interface Args {
   json: boolean;
   trials: number;
   workers: number;
-  only?: string;
+  only?: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {

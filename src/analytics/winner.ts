@@ -12,7 +12,7 @@ import { findAggregatedMetric, versionNames } from "./versions.ts";
 
 export interface WinnerOptions {
   /** API version the experiment was written in; v2alpha1 Conformance experiments have no winner. */
-  sourceVersion?: "v2alpha1" | "v2alpha2";
+  sourceVersion?: "v2alpha1" | "v2alpha2" | undefined;
 }
 
 export interface WinnerResult {

@@ -83,7 +83,7 @@ export interface Decision {
   /** New value of status.extraIterations when this iteration extended the experiment. */
   extraIterations?: number;
   /** One sentence for logs and describe: what was decided and why. */
-  summary?: string;
+  summary?: string | undefined;
 }
 
 export function decide(input: DecisionInput): Decision {

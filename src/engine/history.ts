@@ -57,10 +57,10 @@ export function appendIteration(
   const history: ExperimentHistory = status.history ?? { versions: names, metrics: [], recent: [] };
   for (const m of Object.keys(record.values)) if (!history.metrics.includes(m)) history.metrics.push(m);
   const previous = history.recent.at(-1);
-  record.reason = rollback
+  const reason = rollback
     ? `rollback: objective ${rollback.objective} not satisfied by ${rollback.version}; weights left at ${splitText(record.observed)}`
     : weightsReason(status, previous?.observed, record.observed);
-  if (record.reason === undefined) delete record.reason;
+  if (reason !== undefined) record.reason = reason;
   history.recent.push(record);
   while (history.recent.length > RECENT_FULL) {
     const old = history.recent.shift()!;

@@ -86,7 +86,8 @@ function fromCurlScript(script: string): Derived {
     if (words[0] === "sleep") {
       const s = seconds(words[1]);
       if (s === undefined) continue;
-      if (inLoop) d.qps = s > 0 ? 1 / s : undefined;
+      if (inLoop && s > 0) d.qps = 1 / s;
+      else if (inLoop) delete d.qps;
       else d.delayMs = s * 1000;
     }
     const at = words.indexOf("curl");

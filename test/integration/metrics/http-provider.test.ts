@@ -72,8 +72,11 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-function promMetric(name: string, path: string, extra: Partial<MetricSpec> = {}): Metric {
-  return metric(name, {
+/** Spec overrides; a field set to undefined is removed from the spec. */
+type SpecOverrides = { [K in keyof MetricSpec]?: MetricSpec[K] | undefined };
+
+function promMetric(name: string, path: string, extra: SpecOverrides = {}): Metric {
+  const m = metric(name, {
     provider: "prometheus",
     urlTemplate: `${base}${path}`,
     jqExpression: PROM,
@@ -83,8 +86,12 @@ function promMetric(name: string, path: string, extra: Partial<MetricSpec> = {})
         value: "sum(increase(x{revision_name='$revision'}[${elapsedTime}s])) or on() vector(0)",
       },
     ],
-    ...extra,
   });
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete m.spec[k as keyof MetricSpec];
+    else Object.assign(m.spec, { [k]: v });
+  }
+  return m;
 }
 
 /** A loopback port nothing listens on: one the kernel just handed out and we released. */
@@ -293,7 +300,7 @@ describe("failures are readings with a reason, never exceptions", () => {
     );
   });
 
-  const invalid: [string, Partial<MetricSpec>, RegExp][] = [
+  const invalid: [string, SpecOverrides, RegExp][] = [
     ["no urlTemplate", { urlTemplate: undefined }, /the Metric has no urlTemplate/],
     ["no jqExpression", { jqExpression: undefined }, /the Metric has no jqExpression/],
     ["a bad URL", { urlTemplate: "not a url" }, /urlTemplate gives an invalid URL: not a url/],

@@ -30,7 +30,7 @@ const platform: TaskPlatform = {
 
 function experiment(
   finish: TaskSpec[],
-  opts: { recommended?: string; winner?: string; promote?: string } = {},
+  opts: { recommended?: string | undefined; winner?: string | undefined; promote?: string | undefined } = {},
 ): Experiment {
   const exp: Experiment = {
     apiVersion: "iter8.tools/v2alpha2",

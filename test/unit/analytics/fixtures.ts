@@ -11,15 +11,15 @@ import type {
 } from "../../../src/api/types.ts";
 
 export interface ExperimentOptions {
-  pattern?: TestingPattern;
-  deployment?: DeploymentPattern;
-  versions?: string[];
-  objectives?: Objective[];
-  rewards?: Reward[];
-  maxCandidateWeight?: number;
-  maxCandidateWeightIncrement?: number;
-  current?: VersionWeight[];
-  namespace?: string;
+  pattern?: TestingPattern | undefined;
+  deployment?: DeploymentPattern | undefined;
+  versions?: string[] | undefined;
+  objectives?: Objective[] | undefined;
+  rewards?: Reward[] | undefined;
+  maxCandidateWeight?: number | undefined;
+  maxCandidateWeightIncrement?: number | undefined;
+  current?: VersionWeight[] | undefined;
+  namespace?: string | undefined;
 }
 
 export function experiment(o: ExperimentOptions = {}): Experiment {
@@ -28,8 +28,10 @@ export function experiment(o: ExperimentOptions = {}): Experiment {
     o.maxCandidateWeight === undefined && o.maxCandidateWeightIncrement === undefined
       ? undefined
       : {
-          maxCandidateWeight: o.maxCandidateWeight,
-          maxCandidateWeightIncrement: o.maxCandidateWeightIncrement,
+          ...(o.maxCandidateWeight === undefined ? {} : { maxCandidateWeight: o.maxCandidateWeight }),
+          ...(o.maxCandidateWeightIncrement === undefined
+            ? {}
+            : { maxCandidateWeightIncrement: o.maxCandidateWeightIncrement }),
         };
   const exp: Experiment = {
     apiVersion: "iter8.tools/v2alpha2",
@@ -37,9 +39,16 @@ export function experiment(o: ExperimentOptions = {}): Experiment {
     metadata: { name: "exp", namespace: o.namespace ?? "default" },
     spec: {
       target: "default/sample-app",
-      strategy: { testingPattern: o.pattern ?? "Canary", deploymentPattern: o.deployment, weights },
+      strategy: {
+        testingPattern: o.pattern ?? "Canary",
+        ...(o.deployment === undefined ? {} : { deploymentPattern: o.deployment }),
+        ...(weights === undefined ? {} : { weights }),
+      },
       versionInfo: { baseline: { name: baseline }, candidates: candidates.map((name) => ({ name })) },
-      criteria: { objectives: o.objectives, rewards: o.rewards },
+      criteria: {
+        ...(o.objectives === undefined ? {} : { objectives: o.objectives }),
+        ...(o.rewards === undefined ? {} : { rewards: o.rewards }),
+      },
     },
   };
   if (o.current) exp.status = { currentWeightDistribution: o.current };

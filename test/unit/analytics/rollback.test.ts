@@ -120,7 +120,10 @@ describe("effectiveRollbackOnFailure", () => {
   ];
   for (const c of cases) {
     test(`${c.deployment ?? "(default)"} / ${c.flag ?? "(unset)"} → ${c.want}`, () => {
-      const objective: Objective = { metric: LATENCY, rollback_on_failure: c.flag };
+      const objective: Objective = {
+        metric: LATENCY,
+        ...(c.flag === undefined ? {} : { rollback_on_failure: c.flag }),
+      };
       assert.equal(effectiveRollbackOnFailure(experiment({ deployment: c.deployment }), objective), c.want);
     });
   }

@@ -171,7 +171,8 @@ export class MemoryStore implements ExperimentStore {
       throw new ConflictError("conflict injected by test");
     }
     const cur = this.#current(exp);
-    cur.status = structuredClone(exp.status);
+    if (exp.status) cur.status = structuredClone(exp.status);
+    else delete cur.status;
     cur.metadata.resourceVersion = String(++this.#version);
     this.statusWrites.push(structuredClone(cur));
     this.afterStatusWrite?.(cur, this.statusWrites.length - 1);

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { Experiment, TaskSpec } from "../../../src/api/types.ts";
+import type { Experiment, ExperimentStatus, TaskSpec } from "../../../src/api/types.ts";
 import { LabError, parseLab } from "../../../src/platforms/local/lab.ts";
 import {
   dryRunStandIn,
@@ -147,7 +147,7 @@ describe("safe tasks", () => {
     with: { cmd: "kubectl", args: ["apply", "-f", "{{ .name }}.yaml"] },
   };
   const won = (exp: Experiment) => {
-    exp.status = { versionRecommendedForPromotion: "v2" } as Experiment["status"];
+    exp.status = { versionRecommendedForPromotion: "v2" } as ExperimentStatus;
     return exp;
   };
 

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Experiment, IterationRecord } from "../../../src/api/types.ts";
+import type { Experiment, ExperimentStatus, IterationRecord } from "../../../src/api/types.ts";
 import { renderHtml } from "../../../src/report/html.ts";
 import { renderMarkdown } from "../../../src/report/markdown.ts";
 import { reportModel } from "../../../src/report/model.ts";
@@ -29,7 +29,7 @@ function experiment(status: Record<string, unknown> = {}): Experiment {
       },
       duration: { intervalSeconds: 5, iterationsPerLoop: 3 },
     },
-    status: { stage: "Running", completedIterations: 0, ...status } as Experiment["status"],
+    status: { stage: "Running", completedIterations: 0, ...status } as ExperimentStatus,
   };
 }
 
