@@ -8,9 +8,14 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { formatProblem, loadDocuments } from "../../api/index.ts";
-import { DEFAULT_NAMESPACE, namespaceOf } from "../../api/refs.ts";
-import type { Experiment, Metric } from "../../api/types.ts";
-import { keyOf, listStoredExperiments, runnerLiveness } from "../../platforms/local/store.ts";
+import { namespaceOf } from "../../api/refs.ts";
+import type { Metric } from "../../api/types.ts";
+import {
+  type LocalExperimentScope,
+  listLocalExperiments,
+  localLiveness,
+  watchLocalExperiments,
+} from "../../platforms/local/read.ts";
 import { outcomeAnnotation } from "../../report/outcome.ts";
 import {
   ExperimentWatchPrinter,
@@ -61,18 +66,16 @@ export function register(program: Command): void {
 }
 
 async function localGet(stateDir: string, name: string | undefined, flags: Flags): Promise<void> {
-  const select = (all: Experiment[]) =>
-    all.filter(
-      (e) =>
-        (name === undefined || e.metadata.name === name) &&
-        (flags.allNamespaces || namespaceOf(e) === (flags.namespace ?? DEFAULT_NAMESPACE)),
-    );
-  const liveness = (e: Experiment) => runnerLiveness(stateDir, keyOf(e));
+  const scope: LocalExperimentScope = {
+    ...(name !== undefined ? { name } : {}),
+    ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+    ...(flags.allNamespaces ? { allNamespaces: true } : {}),
+  };
   const options: GetTableOptions = {
     ...(flags.allNamespaces ? { allNamespaces: true } : {}),
-    annotate: outcomeAnnotation(liveness),
+    annotate: outcomeAnnotation(localLiveness(stateDir)),
   };
-  const first = select(listStoredExperiments(stateDir));
+  const first = listLocalExperiments(stateDir, scope);
   if (!flags.watch) {
     if (first.length === 0) {
       process.stderr.write(`No experiments found in ${stateDir}.\n`);
@@ -85,29 +88,26 @@ async function localGet(stateDir: string, name: string | undefined, flags: Flags
   const printer = new ExperimentWatchPrinter({ ...options, traffic: true });
   process.stdout.write(printer.initial(first));
   if (first.length === 0) process.stderr.write(`no experiments yet in ${stateDir}\n`);
-  const seen = new Map<string, string>();
-  // A row is printed again when the experiment changes or its run stops being alive.
-  const version = (e: Experiment) => `${e.metadata.resourceVersion ?? ""}|${liveness(e).alive}`;
-  const id = (e: Experiment) => `${namespaceOf(e)}/${e.metadata.name}`;
-  for (const e of first) seen.set(id(e), version(e));
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      for (const e of select(listStoredExperiments(stateDir))) {
-        const v = version(e);
-        if (seen.get(id(e)) === v) continue;
-        seen.set(id(e), v);
-        process.stdout.write(printer.update(e));
-      }
-    }, 250);
-    const stop = () => {
-      clearInterval(timer);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await watchLocalExperiments(
+    stateDir,
+    scope,
+    first,
+    (e) => process.stdout.write(printer.update(e)),
+    untilInterrupted(),
+  );
+}
+
+/** Aborts on the first SIGINT or SIGTERM, which then end the watch (exit 0) instead of the process. */
+function untilInterrupted(): AbortSignal {
+  const ac = new AbortController();
+  const stop = () => {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    ac.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return ac.signal;
 }
 
 async function getMetrics(name: string | undefined, flags: Flags): Promise<void> {
