@@ -5,9 +5,7 @@
 // in MESSAGE (src/report/outcome.ts). `iter8 get metrics` lists the Metric resources available:
 // the set `iter8 local run` installs, or the cluster's.
 
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { formatProblem, loadDocuments } from "../../api/index.ts";
 import { namespaceOf } from "../../api/refs.ts";
 import type { Metric } from "../../api/types.ts";
 import {
@@ -126,7 +124,8 @@ async function getMetrics(name: string | undefined, flags: Flags): Promise<void>
   } else {
     if (flags.metrics !== undefined && flags.metrics !== "builtin" && flags.metrics !== "prometheus")
       throw new CliError(`--metrics: must be builtin or prometheus, got ${JSON.stringify(flags.metrics)}`, 2);
-    metrics = await installedMetrics(flags.metrics === "prometheus" ? "prometheus" : "builtin");
+    const { installedMetrics } = await import("../../platforms/local/tutorial.ts");
+    metrics = installedMetrics(flags.metrics === "prometheus" ? "prometheus" : "builtin");
     where = `the metrics iter8 local run installs (${flags.metrics ?? "builtin"})`;
     if (!flags.allNamespaces && flags.namespace !== undefined)
       metrics = metrics.filter((m) => namespaceOf(m) === flags.namespace);
@@ -138,17 +137,4 @@ async function getMetrics(name: string | undefined, flags: Flags): Promise<void>
     return;
   }
   process.stdout.write(renderMetricTable(metrics, options));
-}
-
-async function installedMetrics(backend: "builtin" | "prometheus"): Promise<Metric[]> {
-  const { installedMetricFiles } = await import("../../platforms/local/tutorial.ts");
-  const out: Metric[] = [];
-  for (const file of installedMetricFiles(backend)) {
-    for (const d of loadDocuments(readFileSync(file, "utf8"))) {
-      if (d.error || d.problems.length > 0)
-        throw new CliError(`${file}: ${d.error ?? d.problems.map(formatProblem).join("; ")}`);
-      if (d.kind === "Metric" && d.resource) out.push(d.resource as Metric);
-    }
-  }
-  return out;
 }

@@ -60,6 +60,11 @@ export function installedMetricFiles(backend: MetricsBackend): string[] {
     : [join(dir, "iter8-knative-builtin.yaml"), join(dir, "builtin.yaml")];
 }
 
+/** The installed metrics themselves (`iter8 get metrics` lists them without a cluster). */
+export function installedMetrics(backend: MetricsBackend): Metric[] {
+  return installedMetricFiles(backend).flatMap(readMetricFile);
+}
+
 function readMetricFile(path: string): Metric[] {
   const docs = loadDocuments(readFileSync(path, "utf8"));
   const out: Metric[] = [];
@@ -149,8 +154,7 @@ function readMetrics(manifests: Manifest[], backend: MetricsBackend, problems: s
         `${m.file}: document ${m.doc} (Metric): ${d?.error ?? d?.problems.map(formatProblem).join("; ")}`,
       );
   }
-  for (const m of installedMetricFiles(backend).flatMap(readMetricFile))
-    if (!metrics.some((x) => key(x) === key(m))) metrics.push(m);
+  for (const m of installedMetrics(backend)) if (!metrics.some((x) => key(x) === key(m))) metrics.push(m);
   return metrics;
 }
 
