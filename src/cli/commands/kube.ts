@@ -5,8 +5,7 @@
 
 import type { Command } from "commander";
 import type { Metric } from "../../api/types.ts";
-import { listExperiments, watchExperiments } from "../../platforms/kubernetes/cluster-read.ts";
-import { metricsPath } from "../../platforms/kubernetes/resources.ts";
+import { listExperiments, listMetrics, watchExperiments } from "../../platforms/kubernetes/cluster-read.ts";
 import { outcomeAnnotation } from "../../report/outcome.ts";
 import { ExperimentWatchPrinter, renderExperimentTable } from "../../report/table.ts";
 import { type ClusterFlags, clusterExperimentResolver, withCluster } from "../cluster.ts";
@@ -73,8 +72,8 @@ export async function clusterMetrics(
 ): Promise<{ metrics: Metric[]; where: string }> {
   return withCluster(flags, async (client) => {
     const ns = flags.namespace ?? client.contextNamespace;
-    const list = await client.get<{ items: Metric[] }>(metricsPath(flags.allNamespaces ? undefined : ns));
-    return { metrics: list.items, where: flags.allNamespaces ? "the cluster" : `namespace ${ns}` };
+    const metrics = await listMetrics(client, flags.allNamespaces ? undefined : ns);
+    return { metrics, where: flags.allNamespaces ? "the cluster" : `namespace ${ns}` };
   });
 }
 

@@ -1,12 +1,13 @@
 // Reading Experiments from a cluster for the CLI (`iter8 kube get`, `iter8 kube describe`): list or
 // watch them like kubectl, and fetch one normalised for describe together with the object as the
-// user wrote it (the v2alpha1 view for experiments applied in v2alpha1).
+// user wrote it (the v2alpha1 view for experiments applied in v2alpha1). And the Metrics, for
+// `iter8 get metrics`.
 
-import type { Experiment } from "../../api/types.ts";
+import type { Experiment, Metric } from "../../api/types.ts";
 import { SOURCE_VERSION_ANNOTATION } from "../../api/upgrade.ts";
 import { validateExperiment } from "../../api/validate.ts";
 import { listWatch } from "./listwatch.ts";
-import { experimentsPath } from "./resources.ts";
+import { experimentsPath, metricsPath } from "./resources.ts";
 import { isNotFound, type KubeClient } from "./rest.ts";
 
 export interface ExperimentScope {
@@ -89,4 +90,9 @@ export async function readExperiment(
   }
   const valid = validateExperiment(stored);
   return { experiment: valid.resource ?? stored, source };
+}
+
+/** The Metric resources of `namespace`, or of every namespace when it is undefined. */
+export async function listMetrics(client: KubeClient, namespace: string | undefined): Promise<Metric[]> {
+  return (await client.get<{ items: Metric[] }>(metricsPath(namespace))).items;
 }

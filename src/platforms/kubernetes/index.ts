@@ -5,6 +5,7 @@ export {
   type ClusterExperiment,
   type ExperimentScope,
   listExperiments,
+  listMetrics,
   readExperiment,
   watchExperiments,
 } from "./cluster-read.ts";
