@@ -55,12 +55,10 @@ export function register(program: Command): void {
 export async function resolverFor(flags: SourceFlags): Promise<ExperimentResolver> {
   const source = chooseSource(flags);
   if (source.kind === "cluster") return (await import("../cluster.ts")).clusterExperimentResolver(source);
-  const { resolveLocalExperiment } = await import("../../platforms/local/resolve.ts");
-  const { runnerLiveness, keyOf } = await import("../../platforms/local/store.ts");
+  const { findLocalExperiment } = await import("../../platforms/local/resolve.ts");
   return async (name, ns) => {
     try {
-      const found = resolveLocalExperiment(name, ns, source.stateDir);
-      return { ...found, liveness: runnerLiveness(source.stateDir, keyOf(found.experiment)) };
+      return findLocalExperiment(name, ns, source.stateDir);
     } catch (err) {
       throw new CliError((err as Error).message, 2);
     }

@@ -3,7 +3,14 @@
 
 import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment } from "../../api/types.ts";
-import { defaultStateDir, listStoredExperiments, readJson } from "./store.ts";
+import {
+  defaultStateDir,
+  keyOf,
+  listStoredExperiments,
+  type RunnerLiveness,
+  readJson,
+  runnerLiveness,
+} from "./store.ts";
 
 export interface ResolvedLocalExperiment {
   experiment: Experiment;
@@ -37,6 +44,16 @@ export function resolveLocalExperiment(
     );
   const experiment = matches[0]!;
   return { experiment, ...sourceOf(stateDir, experiment) };
+}
+
+/** The experiment, as `resolveLocalExperiment` finds it, and whether its run is alive now. */
+export function findLocalExperiment(
+  name: string,
+  namespace: string | undefined,
+  stateDir: string,
+): ResolvedLocalExperiment & { liveness: RunnerLiveness } {
+  const found = resolveLocalExperiment(name, namespace, stateDir);
+  return { ...found, liveness: runnerLiveness(stateDir, keyOf(found.experiment)) };
 }
 
 function sourceOf(stateDir: string, exp: Experiment): { source?: unknown } {
