@@ -4,8 +4,9 @@
 // complete (polling), so a CI step can run right after `kubectl apply` or next to `iter8 local run`.
 
 import type { Command } from "commander";
-import { isCompleted } from "../../engine/status.ts";
+import type { Clock } from "../../engine/ports.ts";
 import { parseDuration } from "../../loadgen/duration.ts";
+import { type SettleReader, settled, waitUntilSettled } from "../../platforms/settle.ts";
 import {
   type AssertCondition,
   CONDITION_NAMES,
@@ -13,7 +14,6 @@ import {
   formatResults,
   parseConditions,
 } from "../../report/assert.ts";
-import { outcomeOf } from "../../report/outcome.ts";
 import { CliError } from "../errors.ts";
 import { type SourceFlags, sourceOptions } from "../source.ts";
 import { experimentFromInput, type ResolvedExperiment, resolverFor } from "./describe.ts";
@@ -60,7 +60,7 @@ Exit codes: 0 all conditions hold, 1 at least one does not, 2 bad usage or input
 export async function assertCommand(
   name: string | undefined,
   flags: AssertFlags,
-  now: () => number = Date.now,
+  clock?: Clock,
 ): Promise<{ text: string; allHold: boolean }> {
   let conditions: AssertCondition[];
   try {
@@ -79,36 +79,23 @@ export async function assertCommand(
     }
   }
   const read = await reader(name, flags);
-  const deadline = now() + timeoutMs;
-  let found = await read(timeoutMs > 0);
-  // Wait for completion, or for the run to be known dead (it will not complete by itself).
-  while (timeoutMs > 0 && now() < deadline && !(found && settled(found))) {
-    await new Promise((r) =>
-      setTimeout(r, Math.min(found && flags.file === undefined ? 200 : 500, deadline - now())),
-    );
-    found = (await read(now() < deadline)) ?? found;
-  }
-  if (!found) found = await read(false);
-  const results = conditions.map((c) => checkCondition(found!.experiment, c, found!.liveness));
+  // A file is read every 500 ms; a stored experiment, once found, every 200 ms.
+  const found = await waitUntilSettled(read, {
+    timeoutMs,
+    ...(flags.file !== undefined ? { pollMs: 500 } : {}),
+    ...(clock ? { clock } : {}),
+  });
+  const results = conditions.map((c) => checkCondition(found.experiment, c, found.liveness));
   let text = formatResults(results);
-  if (
-    timeoutMs > 0 &&
-    !isCompleted(found!.experiment) &&
-    !outcomeOf(found!.experiment, found!.liveness).interrupted
-  )
-    text += `(not completed after waiting ${flags.timeout})\n`;
+  if (timeoutMs > 0 && !settled(found)) text += `(not completed after waiting ${flags.timeout})\n`;
   return { text, allHold: results.every((r) => r.holds) };
-}
-
-function settled(found: ResolvedExperiment): boolean {
-  return isCompleted(found.experiment) || outcomeOf(found.experiment, found.liveness).interrupted;
 }
 
 /** Reads the experiment; while `tolerant`, a missing one is undefined (it may be created soon). */
 async function reader(
   name: string | undefined,
   flags: AssertFlags,
-): Promise<(tolerant: boolean) => Promise<ResolvedExperiment | undefined>> {
+): Promise<SettleReader<ResolvedExperiment>> {
   if (flags.file !== undefined) {
     const file = flags.file;
     // Standard input can be read once; a file is read again on every poll.
