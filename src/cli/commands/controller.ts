@@ -2,20 +2,16 @@
 // conversion webhook. SIGTERM/SIGINT stop it cleanly: watches end, the Lease is released, and
 // actions under way stay recorded as Running for the next leader.
 
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { createSecureContext } from "node:tls";
 import type { Command } from "commander";
-import { Controller, jsonLogger } from "../../platforms/kubernetes/controller.ts";
-import { ControllerMetrics } from "../../platforms/kubernetes/controller-metrics.ts";
-import { startHealthServer } from "../../platforms/kubernetes/health.ts";
-import { kubeClient } from "../../platforms/kubernetes/kubeconfig.ts";
 import { DEFAULT_INSTALL_NAMESPACE } from "../../platforms/kubernetes/resources.ts";
 import {
-  type ConversionWebhook,
-  readServingCert,
-  serveConversionWebhook,
-} from "../../platforms/kubernetes/webhook.ts";
+  type ControllerProcess,
+  type ControllerProcessOptions,
+  KubeconfigError,
+  ListenError,
+  startControllerProcess,
+} from "../../platforms/kubernetes/serve.ts";
+import { ServingCertError } from "../../platforms/kubernetes/webhook.ts";
 import { CliError } from "../errors.ts";
 
 interface Flags {
@@ -87,131 +83,70 @@ export function register(program: Command): void {
 }
 
 async function runController(flags: Flags): Promise<void> {
+  const options = processOptions(flags);
+  let controller: ControllerProcess;
+  try {
+    controller = await startControllerProcess(options);
+  } catch (err) {
+    throw startupError(err, flags);
+  }
+  const onSignal = () => controller.stop();
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  await controller.run();
+}
+
+/** Every flag checked (a bad one is a usage error, exit 2) before anything is loaded or opened. */
+function processOptions(flags: Flags): ControllerProcessOptions {
   const namespaces = flags.namespaces
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  // The certificate is checked before anything listens, so a bad one leaves nothing open.
-  const certDir = flags.webhookCertDir;
-  const pems =
-    certDir && webhookCertsPresent(certDir) ? readCerts(certDir, () => readServingCert(certDir)) : undefined;
-  const concurrency = positiveInt(flags.concurrency, "--concurrency");
-  const qps = nonNegativeNumber(flags.kubeQps, "--kube-qps");
-  const burst = positiveInt(flags.kubeBurst, "--kube-burst");
-  const iterationEvents = booleanFlag(flags.iterationEvents, "--iteration-events");
-  const metrics = new ControllerMetrics();
-  let client: ReturnType<typeof kubeClient>;
-  try {
-    client = kubeClient(
-      {
-        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-        ...(flags.context ? { context: flags.context } : {}),
-      },
-      // A worker makes one request at a time; Events and action tasks add a few more.
-      { qps, burst, maxSockets: Math.max(16, 2 * concurrency), onRequest: (r) => metrics.observeRequest(r) },
-    );
-  } catch (err) {
-    throw new CliError(err instanceof Error ? err.message : String(err));
-  }
-  const controller = new Controller({
-    client,
-    concurrency,
-    iterationEvents,
-    metrics,
-    ...(namespaces && namespaces.length > 0 ? { namespaces } : {}),
-    installNamespace: flags.installNamespace,
-    leaderElect: flags.leaderElect === true,
-    leaseDurationMs: positiveInt(flags.leaseDuration, "--lease-duration") * 1000,
-    relistSeconds: positiveInt(flags.relistSeconds, "--relist-seconds"),
-  });
-  const health = await listening("health endpoints", flags.healthAddress, flags.healthPort, () =>
-    startHealthServer(() => controller.ready, {
-      metrics: () => metrics.text(),
-      port: positiveInt(flags.healthPort, "--health-port", 0),
-      host: flags.healthAddress,
-    }),
-  ).catch((err: unknown) => {
-    client.close();
-    throw err;
-  });
-  let webhook: ConversionWebhook | undefined;
-  if (certDir && !pems) {
-    jsonLogger.warn("conversion webhook off: no tls.crt and tls.key (restart once the Secret exists)", {
-      dir: certDir,
-    });
-  } else if (certDir && pems) {
-    webhook = await listening("conversion webhook", flags.webhookAddress, flags.webhookPort, () =>
-      serveConversionWebhook({
-        client,
-        certDir,
-        pems,
-        port: positiveInt(flags.webhookPort, "--webhook-port", 0),
-        host: flags.webhookAddress,
-        installNamespace: flags.installNamespace,
-      }),
-    ).catch((err: unknown) => {
-      health.server.close();
-      client.close();
-      throw err;
-    });
-  }
-  // Logged once everything listens, so that a startup error stays the only line.
-  jsonLogger.info("health endpoints", { port: health.port });
-  const onSignal = () => {
-    void controller.stop();
+  return {
+    kubeconfig: {
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    },
+    qps: nonNegativeNumber(flags.kubeQps, "--kube-qps"),
+    burst: positiveInt(flags.kubeBurst, "--kube-burst"),
+    controller: {
+      concurrency: positiveInt(flags.concurrency, "--concurrency"),
+      iterationEvents: booleanFlag(flags.iterationEvents, "--iteration-events"),
+      ...(namespaces && namespaces.length > 0 ? { namespaces } : {}),
+      installNamespace: flags.installNamespace,
+      leaderElect: flags.leaderElect === true,
+      leaseDurationMs: positiveInt(flags.leaseDuration, "--lease-duration") * 1000,
+      relistSeconds: positiveInt(flags.relistSeconds, "--relist-seconds"),
+    },
+    health: { host: flags.healthAddress, port: positiveInt(flags.healthPort, "--health-port", 0) },
+    ...(flags.webhookCertDir
+      ? {
+          webhook: {
+            certDir: flags.webhookCertDir,
+            host: flags.webhookAddress,
+            port: positiveInt(flags.webhookPort, "--webhook-port", 0),
+          },
+        }
+      : {}),
   };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
-  await controller.start();
-  webhook?.stopReloading();
-  // Keep-alive connections (the API server's to the webhook, probes) would hold the process open.
-  for (const server of [health.server, webhook?.server]) {
-    server?.close();
-    server?.closeAllConnections();
-  }
-  client.close();
-  jsonLogger.info("controller stopped");
 }
 
-// Startup failures the user can fix (a taken port, a bad certificate) are one line and exit 1.
-
-/** Starts a listener; a taken or forbidden port becomes a CliError naming the flag's address. */
-async function listening<T>(what: string, host: string, port: string, start: () => Promise<T>): Promise<T> {
-  try {
-    return await start();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")
-      throw new CliError(
-        `cannot listen on ${host}:${port} for the ${what}: ${code === "EADDRINUSE" ? "address already in use" : (err as Error).message}`,
-      );
-    throw err;
-  }
-}
-
-/**
- * An empty certificate directory is an optional Secret volume whose Secret does not exist (the
- * plain manifests): the controller runs without the webhook. A directory that does not exist, or
- * only one of the two files, is a mistake.
- */
-function webhookCertsPresent(dir: string): boolean {
-  if (!existsSync(dir)) throw new CliError(`--webhook-cert-dir ${dir} does not exist`);
-  const crt = existsSync(join(dir, "tls.crt"));
-  const key = existsSync(join(dir, "tls.key"));
-  if (crt !== key)
-    throw new CliError(
-      `--webhook-cert-dir ${dir} has ${crt ? "tls.crt but no tls.key" : "tls.key but no tls.crt"}`,
+// Startup failures the user can fix (a bad certificate, no cluster, a taken port) are one line, exit 1.
+function startupError(err: unknown, flags: Flags): unknown {
+  if (err instanceof ServingCertError)
+    return new CliError(
+      err.kind === "read"
+        ? `cannot read the webhook certificate in ${err.dir}: ${err.message}`
+        : `--webhook-cert-dir ${err.dir} ${err.message}`,
     );
-  return crt;
-}
-
-/** Reads (and lets TLS parse) the serving certificate: an unreadable or invalid one is a CliError. */
-function readCerts<T extends { certPem: string; keyPem: string }>(dir: string, read: () => T): T {
-  try {
-    const pems = read();
-    createSecureContext({ cert: pems.certPem, key: pems.keyPem });
-    return pems;
-  } catch (err) {
-    throw new CliError(`cannot read the webhook certificate in ${dir}: ${(err as Error).message}`);
+  if (err instanceof KubeconfigError) return new CliError(err.message);
+  if (err instanceof ListenError) {
+    const [what, host, port] =
+      err.listener === "health"
+        ? ["health endpoints", flags.healthAddress, flags.healthPort]
+        : ["conversion webhook", flags.webhookAddress, flags.webhookPort];
+    const reason = err.code === "EADDRINUSE" ? "address already in use" : err.message;
+    return new CliError(`cannot listen on ${host}:${port} for the ${what}: ${reason}`);
   }
+  return err;
 }

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, unwatchFile, watchFile } from "node:fs";
 import type { Server } from "node:https";
 import { join } from "node:path";
+import { createSecureContext } from "node:tls";
 import { jsonLogger } from "./controller.ts";
 import { startConversionServer } from "./conversion.ts";
 import { injectConversionCa } from "./crds.ts";
@@ -21,6 +22,44 @@ export function readServingCert(dir: string): ServingCert {
     certPem: readFileSync(join(dir, "tls.crt"), "utf8"),
     keyPem: readFileSync(join(dir, "tls.key"), "utf8"),
   };
+}
+
+/** Why a certificate directory cannot serve: `directory` (missing, half a pair) or `read` (bad PEM). */
+export class ServingCertError extends Error {
+  override readonly name = "ServingCertError";
+  readonly kind: "directory" | "read";
+  readonly dir: string;
+  constructor(kind: "directory" | "read", dir: string, detail: string) {
+    super(detail);
+    this.kind = kind;
+    this.dir = dir;
+  }
+}
+
+/**
+ * The serving certificate of `dir`, parsed by TLS so that a bad one fails before anything listens;
+ * undefined for an empty directory: an optional Secret volume whose Secret does not exist (the
+ * plain manifests), where the controller runs without the webhook. A directory that does not exist,
+ * or holds only one of the two files, is a mistake.
+ */
+export function loadServingCert(dir: string): ServingCert | undefined {
+  if (!existsSync(dir)) throw new ServingCertError("directory", dir, "does not exist");
+  const crt = existsSync(join(dir, "tls.crt"));
+  const key = existsSync(join(dir, "tls.key"));
+  if (crt !== key)
+    throw new ServingCertError(
+      "directory",
+      dir,
+      crt ? "has tls.crt but no tls.key" : "has tls.key but no tls.crt",
+    );
+  if (!crt) return undefined;
+  try {
+    const pems = readServingCert(dir);
+    createSecureContext({ cert: pems.certPem, key: pems.keyPem });
+    return pems;
+  } catch (err) {
+    throw new ServingCertError("read", dir, (err as Error).message);
+  }
 }
 
 export interface ConversionWebhook {
