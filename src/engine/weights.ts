@@ -16,10 +16,18 @@ export function movesTraffic(exp: Experiment): boolean {
   );
 }
 
+/**
+ * Whether a version's weight lives in a field of some object. A version without a
+ * `weightObjRef.fieldPath` has its weight inferred and never written, on every platform.
+ */
+export function hasWeightField(v: VersionDetail): boolean {
+  return Boolean(v.weightObjRef?.fieldPath);
+}
+
 /** Versions whose weight lives in a field of some object (the others are inferred, never written). */
 export function patchableVersions(exp: Experiment): string[] {
   return allVersions(exp)
-    .filter((v) => v.weightObjRef?.fieldPath)
+    .filter(hasWeightField)
     .map((v) => v.name);
 }
 
@@ -43,9 +51,9 @@ export function formatWeights(weights: VersionWeight[] | undefined): string {
 }
 
 /**
- * The remaining-weight rule, for both platforms' actuators: a version without a `weightObjRef`
- * field has what the others leave of 100 (listed last). At most one version may lack one, except in
- * FixedSplit (nothing is written) or when no version has one (nothing is observable).
+ * The remaining-weight rule: a version without a `weightObjRef.fieldPath` has what the others leave
+ * of 100 (listed last). At most one version may lack one, except in FixedSplit (nothing is written)
+ * or when no version has one (nothing is observable).
  */
 export function withRemainingWeight(
   exp: Experiment,
@@ -56,7 +64,7 @@ export function withRemainingWeight(
     return [...observed, { name: missing[0]!, value: 100 - observed.reduce((s, w) => s + w.value, 0) }];
   }
   if (missing.length > 1 && exp.spec.strategy.deploymentPattern !== "FixedSplit" && observed.length > 0) {
-    throw new Error(`versions ${missing.join(", ")} have no weightObjRef; at most one may omit it`);
+    throw new Error(`versions ${missing.join(", ")} have no weightObjRef.fieldPath; at most one may omit it`);
   }
   return observed;
 }
