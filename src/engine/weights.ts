@@ -1,6 +1,11 @@
-// Small helpers about versions and their weights.
+// Versions and their weights: which versions have a weight field, and the one interpretation of
+// what the actuators read there and write back, for every platform.
 
+import { namespaceOf } from "../api/refs.ts";
 import type { Experiment, VersionDetail, VersionWeight } from "../api/types.ts";
+import { formatFieldPath, parseFieldPath } from "../kinds/fieldpath.ts";
+import { trafficKindFor } from "../kinds/index.ts";
+import type { FieldWrite, TrafficActuator, WeightField } from "./ports.ts";
 
 /** Baseline first, then candidates in spec order. */
 export function allVersions(exp: Experiment): VersionDetail[] {
@@ -67,4 +72,98 @@ export function withRemainingWeight(
     throw new Error(`versions ${missing.join(", ")} have no weightObjRef.fieldPath; at most one may omit it`);
   }
   return observed;
+}
+
+/**
+ * The weight field of each version that has one, baseline first. Throws naming the version when its
+ * `weightObjRef` does not say which object holds the field, or its fieldPath does not parse.
+ */
+export function weightFields(exp: Experiment): WeightField[] {
+  return allVersions(exp)
+    .filter(hasWeightField)
+    .map((v) => {
+      const ref = v.weightObjRef!;
+      if (!ref.kind || !ref.name) throw new Error(`version ${v.name}: weightObjRef needs kind and name`);
+      try {
+        parseFieldPath(ref.fieldPath!);
+      } catch (err) {
+        throw new Error(`version ${v.name}: weightObjRef.fieldPath: ${(err as Error).message}`);
+      }
+      return {
+        version: v.name,
+        ...(ref.apiVersion ? { apiVersion: ref.apiVersion } : {}),
+        kind: ref.kind,
+        namespace: ref.namespace || namespaceOf(exp),
+        name: ref.name,
+        fieldPath: ref.fieldPath!,
+      };
+    });
+}
+
+/** `Service default/sample-app .spec.traffic[1].percent`, for messages. */
+const fieldText = (f: WeightField) => `${f.kind} ${f.namespace}/${f.name} ${f.fieldPath}`;
+
+/** The field holding `f`'s field, when it is one step up inside the object. */
+function parentOf(f: WeightField): WeightField | undefined {
+  const path = parseFieldPath(f.fieldPath);
+  return path.length > 1 ? { ...f, fieldPath: formatFieldPath(path.slice(0, -1)) } : undefined;
+}
+
+const isMapping = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/**
+ * The weight `raw` (read at `f`) stands for. An absent field means what its kind says (Istio 0,
+ * Gateway API 1, ...) but only inside an entry that exists: a path leading nowhere is a mistake,
+ * not a weight of 0. A numeric string counts, since some objects carry weights as strings.
+ */
+function weightAt(f: WeightField, raw: unknown, inEntry: boolean): number {
+  let value = raw;
+  if (raw === undefined && inEntry) {
+    value = trafficKindFor({ kind: f.kind, apiVersion: f.apiVersion })?.absentWeight(
+      parseFieldPath(f.fieldPath),
+    );
+  }
+  if (typeof value === "string" && /^-?\d+$/.test(value)) value = Number(value);
+  if (typeof value === "number" && Number.isInteger(value)) return value;
+  const found = raw === undefined ? "absent" : JSON.stringify(raw);
+  throw new Error(`version ${f.version}: ${fieldText(f)} is ${found}, not an integer`);
+}
+
+/**
+ * The weights as observed now, baseline first, candidates in spec order, the version without a
+ * field last (see `withRemainingWeight`).
+ */
+export async function readWeights(actuator: TrafficActuator, exp: Experiment): Promise<VersionWeight[]> {
+  const fields = weightFields(exp);
+  const inferred = allVersions(exp)
+    .filter((v) => !hasWeightField(v))
+    .map((v) => v.name);
+  // The parents are read in the same call, so that they come from the same object as the fields.
+  const parents = fields.map(parentOf);
+  const asked = [...fields, ...parents.filter((p) => p !== undefined)];
+  const raw = asked.length > 0 ? await actuator.readFields(asked) : [];
+  let next = fields.length;
+  const observed = fields.map((f, i) => ({
+    name: f.version,
+    // Without a parent field, the field sits at the top of its object, which exists.
+    value: weightAt(f, raw[i], parents[i] ? isMapping(raw[next++]) : true),
+  }));
+  return withRemainingWeight(exp, observed, inferred);
+}
+
+/**
+ * Writes `weights` to every version's field. A version with a field but no weight in `weights` is an
+ * error before anything is written: leaving its old value would make a split that was never asked for.
+ */
+export async function writeWeights(
+  actuator: TrafficActuator,
+  exp: Experiment,
+  weights: readonly VersionWeight[],
+): Promise<void> {
+  const writes: FieldWrite[] = weightFields(exp).map((field) => {
+    const w = weights.find((x) => x.name === field.version);
+    if (!w) throw new Error(`version ${field.version}: no weight to write at ${fieldText(field)}`);
+    return { field, value: w.value };
+  });
+  if (writes.length > 0) await actuator.writeFields(writes);
 }
