@@ -88,10 +88,7 @@ export interface FieldWrite {
  * the remaining weight) is decided once, in engine/weights.ts, not by each platform.
  */
 export interface TrafficActuator {
-  /**
-   * The value at each field now, in order; undefined where the field is absent. A field may also
-   * name the entry holding a weight, so that an omitted weight is told apart from a wrong path.
-   */
+  /** The value at each field now, in order; undefined where the field is absent. */
   readFields(fields: readonly WeightField[]): Promise<unknown[]>;
   /** Writes every value; the fields of one object change in one atomic write, so no state in between is seen. */
   writeFields(writes: readonly FieldWrite[]): Promise<void>;

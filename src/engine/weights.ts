@@ -3,7 +3,7 @@
 
 import { namespaceOf } from "../api/refs.ts";
 import type { Experiment, VersionDetail, VersionWeight } from "../api/types.ts";
-import { formatFieldPath, parseFieldPath } from "../kinds/fieldpath.ts";
+import { parseFieldPath } from "../kinds/fieldpath.ts";
 import { trafficKindFor } from "../kinds/index.ts";
 import type { FieldWrite, TrafficActuator, WeightField } from "./ports.ts";
 
@@ -103,25 +103,17 @@ export function weightFields(exp: Experiment): WeightField[] {
 /** `Service default/sample-app .spec.traffic[1].percent`, for messages. */
 const fieldText = (f: WeightField) => `${f.kind} ${f.namespace}/${f.name} ${f.fieldPath}`;
 
-/** The field holding `f`'s field, when it is one step up inside the object. */
-function parentOf(f: WeightField): WeightField | undefined {
-  const path = parseFieldPath(f.fieldPath);
-  return path.length > 1 ? { ...f, fieldPath: formatFieldPath(path.slice(0, -1)) } : undefined;
-}
-
-const isMapping = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
-
 /**
  * The weight `raw` (read at `f`) stands for. An absent field means what its kind says (Istio 0,
- * Gateway API 1, ...) but only inside an entry that exists: a path leading nowhere is a mistake,
- * not a weight of 0. A numeric string counts, since some objects carry weights as strings.
+ * Gateway API 1, Knative 0), even where its whole entry is gone: a promotion may rewrite a Service's
+ * traffic block, and the weights must stay readable after it. A numeric string counts, since some
+ * objects carry weights as strings.
  */
-function weightAt(f: WeightField, raw: unknown, inEntry: boolean): number {
+function weightAt(f: WeightField, raw: unknown): number {
   let value = raw;
-  if (raw === undefined && inEntry) {
-    value = trafficKindFor({ kind: f.kind, apiVersion: f.apiVersion })?.absentWeight(
-      parseFieldPath(f.fieldPath),
-    );
+  if (value === undefined) {
+    const kind = trafficKindFor({ kind: f.kind, apiVersion: f.apiVersion });
+    value = kind?.absentWeight(parseFieldPath(f.fieldPath));
   }
   if (typeof value === "string" && /^-?\d+$/.test(value)) value = Number(value);
   if (typeof value === "number" && Number.isInteger(value)) return value;
@@ -138,16 +130,8 @@ export async function readWeights(actuator: TrafficActuator, exp: Experiment): P
   const inferred = allVersions(exp)
     .filter((v) => !hasWeightField(v))
     .map((v) => v.name);
-  // The parents are read in the same call, so that they come from the same object as the fields.
-  const parents = fields.map(parentOf);
-  const asked = [...fields, ...parents.filter((p) => p !== undefined)];
-  const raw = asked.length > 0 ? await actuator.readFields(asked) : [];
-  let next = fields.length;
-  const observed = fields.map((f, i) => ({
-    name: f.version,
-    // Without a parent field, the field sits at the top of its object, which exists.
-    value: weightAt(f, raw[i], parents[i] ? isMapping(raw[next++]) : true),
-  }));
+  const raw = fields.length > 0 ? await actuator.readFields(fields) : [];
+  const observed = fields.map((f, i) => ({ name: f.version, value: weightAt(f, raw[i]) }));
   return withRemainingWeight(exp, observed, inferred);
 }
 
