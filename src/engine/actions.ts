@@ -38,6 +38,7 @@ import {
   type TaskProgress,
 } from "./status.ts";
 import { keyText } from "./target.ts";
+import { readWeights } from "./weights.ts";
 
 interface Flight {
   result?: ActionResult;
@@ -217,7 +218,10 @@ export class Actions {
     }
     if (record.action === "loop") {
       try {
-        st.currentWeightDistribution = await this.#h.actuator.read({ ...base, spec: effectiveSpecOf(base) });
+        st.currentWeightDistribution = await readWeights(this.#h.actuator, {
+          ...base,
+          spec: effectiveSpecOf(base),
+        });
       } catch (err) {
         this.#h.log.warn("weights not observable after loop action", {
           experiment: keyText(key),

@@ -49,7 +49,14 @@ import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 export type { EngineOptions, RetryPolicy } from "./options.ts";
 export type { EngineLogger, ReconcileResult } from "./ports.ts";
 
-import { allVersions, formatWeights, movesTraffic, weightsMatch } from "./weights.ts";
+import {
+  allVersions,
+  formatWeights,
+  movesTraffic,
+  readWeights,
+  weightsMatch,
+  writeWeights,
+} from "./weights.ts";
 
 const silentLogger: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -322,7 +329,7 @@ export class Engine {
     const effective: Experiment = { ...exp, spec };
     let observed: VersionWeight[] = [];
     try {
-      observed = await this.#actuator.read(effective);
+      observed = await readWeights(this.#actuator, effective);
     } catch (err) {
       if (movesTraffic(effective)) {
         // Unreadable target objects may be a passing outage: retry before declaring the refs invalid.
@@ -462,9 +469,9 @@ export class Engine {
       let observed: VersionWeight[] | undefined;
       try {
         if (!weightsMatch(effective, wanted, st.currentWeightDistribution)) {
-          await this.#actuator.apply(effective, wanted);
+          await writeWeights(this.#actuator, effective, wanted);
         }
-        observed = await this.#actuator.read(effective);
+        observed = await readWeights(this.#actuator, effective);
         if (!weightsMatch(effective, wanted, observed)) {
           throw new Error(
             `weights read back as ${formatWeights(observed)}, expected ${formatWeights(wanted)}`,
@@ -472,7 +479,7 @@ export class Engine {
         }
       } catch (err) {
         // currentWeightDistribution is always what was observed: refresh it if the target is readable.
-        if (!observed) observed = await this.#actuator.read(effective).catch(() => undefined);
+        if (!observed) observed = await readWeights(this.#actuator, effective).catch(() => undefined);
         if (observed) st.currentWeightDistribution = observed;
         return this.#retry(key, exp, draft, "weights", errorText(err), {
           progressReason: "WeightRedistributionFailed",
@@ -484,7 +491,7 @@ export class Engine {
       st.currentWeightDistribution = observed;
     } else {
       try {
-        st.currentWeightDistribution = await this.#actuator.read(effective);
+        st.currentWeightDistribution = await readWeights(this.#actuator, effective);
       } catch (err) {
         this.#log.warn("weights not observable", { experiment: keyText(key), error: errorText(err) });
       }

@@ -9,7 +9,6 @@ import type {
   TaskSpec,
   VersionDetail,
   VersionInfo,
-  VersionWeight,
 } from "../api/types.ts";
 
 /** Injected time, so tests drive iterations without sleeping. */
@@ -65,12 +64,34 @@ export interface ExperimentStore {
   getMetric(key: ObjectKey): Promise<Metric | undefined>;
 }
 
-/** Moves traffic: reads and writes the weight named by each version's `weightObjRef`. */
+/**
+ * One weight field of one object, as a version's `weightObjRef` names it (namespace resolved).
+ * `version` is there for messages and for test doubles; adapters locate the field by the rest.
+ */
+export interface WeightField {
+  version: string;
+  /** Absent when the ref names none: the local platform finds kinds by name alone, Kubernetes cannot. */
+  apiVersion?: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  fieldPath: string;
+}
+
+export interface FieldWrite {
+  field: WeightField;
+  value: number;
+}
+
+/**
+ * Moves traffic by reading and writing raw fields. What a value means (absent fields, strings,
+ * the remaining weight) is decided once, in engine/weights.ts, not by each platform.
+ */
 export interface TrafficActuator {
-  /** The weights as observed on the target objects now, baseline first, candidates in spec order. */
-  read(experiment: Experiment): Promise<VersionWeight[]>;
-  /** Applies all weights; the fields of one object are written in one atomic change. */
-  apply(experiment: Experiment, weights: VersionWeight[]): Promise<void>;
+  /** The value at each field now, in order; undefined where the field is absent. */
+  readFields(fields: readonly WeightField[]): Promise<unknown[]>;
+  /** Writes every value; the fields of one object change in one atomic write, so no state in between is seen. */
+  writeFields(writes: readonly FieldWrite[]): Promise<void>;
 }
 
 export interface MetricQuery {

@@ -1,11 +1,9 @@
-// Traffic on Kubernetes: each version's weight is one integer field
-// of some object named by its `weightObjRef`. Reading evaluates the fieldPath on the object; writing
-// sends one JSON Patch per object with an `add` op for every field of that object, so a Knative
-// traffic block never passes through a state that does not sum to 100.
+// Traffic on Kubernetes: reads and writes the raw weight fields the engine names. Reading evaluates
+// each fieldPath on its object (one GET per object per read); writing sends one JSON Patch per
+// object with an `add` op for every field of that object, so a Knative traffic block never passes
+// through a state that does not sum to 100. What the values mean is the engine's business.
 
-import type { Experiment, VersionWeight, WeightObjRef } from "../../api/types.ts";
-import type { TrafficActuator } from "../../engine/ports.ts";
-import { allVersions, withRemainingWeight } from "../../engine/weights.ts";
+import type { FieldWrite, TrafficActuator, WeightField } from "../../engine/ports.ts";
 import { fieldPathToPointer, valueAtPointer } from "../../kinds/fieldpath.ts";
 import type { Discovery } from "./discovery.ts";
 import { JSON_PATCH, type KubeClient, resourcePath } from "./rest.ts";
@@ -13,24 +11,7 @@ import { JSON_PATCH, type KubeClient, resourcePath } from "./rest.ts";
 // The field-path grammar and its JSON pointers are shared with the API and the local platform.
 export { fieldPathToPointer, valueAtPointer };
 
-interface Target {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-}
-
-function targetOf(exp: Experiment, ref: WeightObjRef): Target {
-  if (!ref.apiVersion || !ref.kind || !ref.name) {
-    throw new Error("weightObjRef needs apiVersion, kind and name");
-  }
-  return {
-    apiVersion: ref.apiVersion,
-    kind: ref.kind,
-    namespace: ref.namespace || exp.metadata.namespace || "default",
-    name: ref.name,
-  };
-}
+type Target = Pick<WeightField, "apiVersion" | "kind" | "namespace" | "name">;
 
 const targetKey = (t: Target) => `${t.apiVersion}|${t.kind}|${t.namespace}|${t.name}`;
 
@@ -49,53 +30,34 @@ export class KubeTrafficActuator implements TrafficActuator {
   }
 
   async #path(t: Target): Promise<string> {
+    // Discovery finds a resource by group and version; a kind alone may name several.
+    if (!t.apiVersion)
+      throw new Error(`${t.kind} ${t.namespace}/${t.name}: weightObjRef needs an apiVersion`);
     const r = await this.#discovery.forKind(t.apiVersion, t.kind);
     return resourcePath(t.apiVersion, r.plural, r.namespaced ? t.namespace : undefined, t.name);
   }
 
-  async read(experiment: Experiment): Promise<VersionWeight[]> {
-    const versions = allVersions(experiment);
-    const cache = new Map<string, Promise<Record<string, unknown>>>();
-    const known: VersionWeight[] = [];
-    const missing: string[] = [];
-    for (const v of versions) {
-      const ref = v.weightObjRef;
-      if (!ref?.fieldPath) {
-        missing.push(v.name);
-        continue;
-      }
-      const t = targetOf(experiment, ref);
-      const k = targetKey(t);
-      if (!cache.has(k))
-        cache.set(
+  async readFields(fields: readonly WeightField[]): Promise<unknown[]> {
+    const objects = new Map<string, Promise<Record<string, unknown>>>();
+    const out: unknown[] = [];
+    for (const f of fields) {
+      const k = targetKey(f);
+      if (!objects.has(k))
+        objects.set(
           k,
-          this.#path(t).then((p) => this.#takeWritten(p) ?? this.#client.get(p)),
+          this.#path(f).then((p) => this.#takeWritten(p) ?? this.#client.get(p)),
         );
-      const obj = await cache.get(k)!;
-      const pointer = fieldPathToPointer(ref.fieldPath);
-      const raw = valueAtPointer(obj, pointer);
-      const value = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : Number.NaN;
-      if (!Number.isInteger(value)) {
-        throw new Error(
-          `${t.kind} ${t.namespace}/${t.name} has no integer at ${ref.fieldPath} (found ${JSON.stringify(raw)})`,
-        );
-      }
-      known.push({ name: v.name, value });
+      out.push(valueAtPointer(await objects.get(k)!, fieldPathToPointer(f.fieldPath)));
     }
-    return withRemainingWeight(experiment, known, missing);
+    return out;
   }
 
-  async apply(experiment: Experiment, weights: VersionWeight[]): Promise<void> {
+  async writeFields(writes: readonly FieldWrite[]): Promise<void> {
     const byObject = new Map<string, { target: Target; ops: { op: "add"; path: string; value: number }[] }>();
-    for (const v of allVersions(experiment)) {
-      const ref = v.weightObjRef;
-      if (!ref?.fieldPath) continue;
-      const w = weights.find((x) => x.name === v.name);
-      if (!w) throw new Error(`no weight recommended for version ${v.name}`);
-      const t = targetOf(experiment, ref);
-      const k = targetKey(t);
-      const entry = byObject.get(k) ?? { target: t, ops: [] };
-      entry.ops.push({ op: "add", path: fieldPathToPointer(ref.fieldPath), value: w.value });
+    for (const { field, value } of writes) {
+      const k = targetKey(field);
+      const entry = byObject.get(k) ?? { target: field, ops: [] };
+      entry.ops.push({ op: "add", path: fieldPathToPointer(field.fieldPath), value });
       byObject.set(k, entry);
     }
     for (const { target, ops } of byObject.values()) {

@@ -4,7 +4,8 @@
 // object so that the run and the tests wire them together in one place.
 
 import type { Experiment, VersionWeight } from "../../api/types.ts";
-import type { ObjectKey, TrafficActuator } from "../../engine/ports.ts";
+import type { FieldWrite, ObjectKey, TrafficActuator, WeightField } from "../../engine/ports.ts";
+import { readWeights, writeWeights } from "../../engine/weights.ts";
 import { revisionsOf } from "../../kinds/knative.ts";
 import type { RouteTable } from "../../router/index.ts";
 import type { ObjectRef, TaskPlatform } from "../../tasks/types.ts";
@@ -59,12 +60,22 @@ export class LocalCluster implements TrafficActuator, TaskPlatform {
     return this.#held.table();
   }
 
-  read(exp: Experiment): Promise<VersionWeight[]> {
-    return this.#actuator.read(exp);
+  readFields(fields: readonly WeightField[]): Promise<unknown[]> {
+    return this.#actuator.readFields(fields);
   }
 
+  writeFields(writes: readonly FieldWrite[]): Promise<void> {
+    return this.#actuator.writeFields(writes);
+  }
+
+  /** The experiment's weights as the engine reads them here (the run's preflight reads them too). */
+  read(exp: Experiment): Promise<VersionWeight[]> {
+    return readWeights(this, exp);
+  }
+
+  /** Writes the experiment's weights as the engine does. */
   apply(exp: Experiment, weights: VersionWeight[]): Promise<void> {
-    return this.#actuator.apply(exp, weights);
+    return writeWeights(this, exp, weights);
   }
 
   getObject(ref: ObjectRef): Promise<Record<string, unknown> | undefined> {

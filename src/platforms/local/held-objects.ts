@@ -3,7 +3,7 @@
 // and the one way to change them: a whole new state, compiled into the router's table first (so
 // nothing is half-applied), then swapped in and persisted. Changes run one at a time.
 
-import type { Experiment, VersionDetail } from "../../api/types.ts";
+import type { WeightField } from "../../engine/ports.ts";
 import { parseFieldPath, type Segment } from "../../kinds/fieldpath.ts";
 import { type TrafficKind, trafficKindFor, trafficKindOf } from "../../kinds/index.ts";
 import { isRecord } from "../../lib/objects.ts";
@@ -57,19 +57,12 @@ export function findObject(
   return match[match.length - 1];
 }
 
-/** The object and parsed field path a version's weightObjRef names; throws naming what is missing. */
-export function weightTarget(
-  objects: Obj[],
-  exp: Experiment,
-  v: VersionDetail,
-): { obj: Obj; path: Segment[]; kind: TrafficKind } {
-  const w = v.weightObjRef!;
-  const ns = w.namespace || exp.metadata.namespace || "default";
-  const kind = trafficKindFor({ kind: w.kind ?? "", apiVersion: w.apiVersion });
-  const obj = kind ? findObject(objects, kind, ns, w.name ?? "") : undefined;
-  if (!kind || !obj) throw new Error(`version ${v.name}: ${w.kind} ${ns}/${w.name} not found`);
-  if (!w.fieldPath) throw new Error(`version ${v.name}: weightObjRef has no fieldPath`);
-  return { obj, path: parseFieldPath(w.fieldPath), kind };
+/** The held object a weight field is in, and the field's parsed path; throws naming what is missing. */
+export function weightTarget(objects: Obj[], f: WeightField): { obj: Obj; path: Segment[] } {
+  const kind = trafficKindFor({ kind: f.kind, apiVersion: f.apiVersion });
+  const obj = kind ? findObject(objects, kind, f.namespace, f.name) : undefined;
+  if (!obj) throw new Error(`version ${f.version}: ${f.kind} ${f.namespace}/${f.name} not found`);
+  return { obj, path: parseFieldPath(f.fieldPath) };
 }
 
 export class HeldObjects {

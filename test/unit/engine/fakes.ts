@@ -10,6 +10,7 @@ import {
   type Clock,
   ConflictError,
   type ExperimentStore,
+  type FieldWrite,
   type MetricQuery,
   type MetricReading,
   type MetricsProvider,
@@ -17,6 +18,7 @@ import {
   type RunOptions,
   type TaskRunner,
   type TrafficActuator,
+  type WeightField,
 } from "../../../src/engine/ports.ts";
 
 // ------------------------------------------------------------------------------------------------
@@ -225,44 +227,27 @@ export class FakeActuator implements TrafficActuator {
     for (const [k, v] of Object.entries(initial)) this.weights.set(k, v);
   }
 
-  async read(exp: Experiment): Promise<VersionWeight[]> {
+  /** The value at each field is the weight held for its version (undefined when none is). */
+  async readFields(fields: readonly WeightField[]): Promise<unknown[]> {
     this.reads++;
     if (this.failReads > 0) {
       this.failReads--;
       throw new Error("target object unreachable");
     }
-    const info = exp.spec.versionInfo;
-    if (!info) return [];
-    const versions = [info.baseline, ...(info.candidates ?? [])];
-    const out: VersionWeight[] = [];
-    const inferred: string[] = [];
-    for (const v of versions) {
-      if (v.weightObjRef?.fieldPath) {
-        const w = this.weights.get(v.name);
-        if (w === undefined) throw new Error(`no weight at ${v.weightObjRef.fieldPath} for ${v.name}`);
-        out.push({ name: v.name, value: w });
-      } else inferred.push(v.name);
-    }
-    if (inferred.length === 1)
-      out.push({ name: inferred[0]!, value: 100 - out.reduce((a, w) => a + w.value, 0) });
-    return out;
+    return fields.map((f) => this.weights.get(f.version));
   }
 
-  async apply(exp: Experiment, weights: VersionWeight[]): Promise<void> {
+  async writeFields(writes: readonly FieldWrite[]): Promise<void> {
     if (this.failApplies > 0) {
       this.failApplies--;
       throw new Error("patch rejected: connection refused");
     }
-    this.applied.push(structuredClone(weights));
+    this.applied.push(writes.map((w) => ({ name: w.field.version, value: w.value })));
     if (this.silentlyIgnore > 0) {
       this.silentlyIgnore--;
       return;
     }
-    const info = exp.spec.versionInfo!;
-    for (const v of [info.baseline, ...(info.candidates ?? [])]) {
-      const w = weights.find((x) => x.name === v.name);
-      if (v.weightObjRef?.fieldPath && w) this.weights.set(v.name, w.value);
-    }
+    for (const w of writes) this.weights.set(w.field.version, w.value);
   }
 
   snapshot(): Record<string, number> {
