@@ -6,15 +6,17 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDocuments } from "../src/api/load.ts";
-import type { Experiment, Metric, VersionWeight } from "../src/api/types.ts";
+import type { Experiment, Metric } from "../src/api/types.ts";
 import { Engine } from "../src/engine/engine.ts";
 import type {
   ActionResult,
   Clock,
   ExperimentStore,
+  FieldWrite,
   ObjectKey,
   TaskRunner,
   TrafficActuator,
+  WeightField,
 } from "../src/engine/ports.ts";
 import { mulberry32, standardNormal } from "../src/lib/random.ts";
 import { BuiltinMetricsProvider, type VersionStatsSnapshot } from "../src/metrics/builtin-provider.ts";
@@ -158,15 +160,12 @@ class Store implements ExperimentStore {
 
 class Actuator implements TrafficActuator {
   readonly weights = new Map<string, number>();
-  async read(e: Experiment): Promise<VersionWeight[]> {
-    const info = e.spec.versionInfo!;
-    return [info.baseline, ...(info.candidates ?? [])].map((v, i) => ({
-      name: v.name,
-      value: this.weights.get(v.name) ?? (i === 0 ? 100 : 0),
-    }));
+  /** Fields come baseline first: until written, the baseline has 100. */
+  async readFields(fields: readonly WeightField[]): Promise<unknown[]> {
+    return fields.map((f, i) => this.weights.get(f.version) ?? (i === 0 ? 100 : 0));
   }
-  async apply(_e: Experiment, weights: VersionWeight[]): Promise<void> {
-    for (const w of weights) this.weights.set(w.name, w.value);
+  async writeFields(writes: readonly FieldWrite[]): Promise<void> {
+    for (const w of writes) this.weights.set(w.field.version, w.value);
   }
 }
 

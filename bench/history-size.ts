@@ -13,6 +13,7 @@ import type {
   ExperimentStore,
   MetricQuery,
   ObjectKey,
+  WeightField,
 } from "../src/engine/ports.ts";
 
 const [iterations = 1000, versions = 2, metricCount = 4] = process.argv.slice(2).map(Number);
@@ -50,10 +51,10 @@ let stored: Experiment = {
     },
     duration: { intervalSeconds: 60, iterationsPerLoop: iterations, maxLoops: 1 },
     versionInfo: {
-      baseline: { name: names[0]!, weightObjRef: { name: "app", fieldPath: ".w[0]" } },
+      baseline: { name: names[0]!, weightObjRef: { kind: "App", name: "app", fieldPath: ".w[0]" } },
       candidates: names
         .slice(1)
-        .map((name, i) => ({ name, weightObjRef: { name: "app", fieldPath: `.w[${i + 1}]` } })),
+        .map((name, i) => ({ name, weightObjRef: { kind: "App", name: "app", fieldPath: `.w[${i + 1}]` } })),
     },
   },
 };
@@ -81,9 +82,10 @@ const engine = new Engine({
   store,
   clock,
   actuator: {
-    read: async () => structuredClone(weights),
-    apply: async (_e, w) => {
-      weights = structuredClone(w);
+    readFields: async (fields: readonly WeightField[]) =>
+      fields.map((f) => weights.find((w) => w.name === f.version)?.value),
+    writeFields: async (writes) => {
+      weights = writes.map((w) => ({ name: w.field.version, value: w.value }));
     },
   },
   metrics: {
