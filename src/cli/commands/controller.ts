@@ -108,7 +108,13 @@ async function runController(flags: Flags): Promise<void> {
         ...(flags.context ? { context: flags.context } : {}),
       },
       // A worker makes one request at a time; Events and action tasks add a few more.
-      { qps, burst, maxSockets: Math.max(16, 2 * concurrency), onRequest: (r) => metrics.observeRequest(r) },
+      {
+        qps,
+        burst,
+        maxSockets: Math.max(16, 2 * concurrency),
+        onRequest: (r) => metrics.observeRequest(r),
+        onStaleConnection: () => metrics.staleConnections.inc(),
+      },
     );
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err));
