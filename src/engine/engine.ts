@@ -49,6 +49,7 @@ import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 export type { EngineOptions, RetryPolicy } from "./options.ts";
 export type { EngineLogger, ReconcileResult } from "./ports.ts";
 
+import { KeyedSerial } from "../lib/keyed-serial.ts";
 import {
   allVersions,
   formatWeights,
@@ -91,7 +92,9 @@ export class Engine {
   /** Drivers waiting for a wake-up, by `ns/name`. */
   readonly #wakers = new Map<string, Set<() => void>>();
   /** Reconciles of one experiment never overlap. */
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #perExperiment = new KeyedSerial();
+  /** Target acquisitions in progress, by target, so that they run one at a time. */
+  readonly #perTarget = new KeyedSerial();
   /** Last seen target of each experiment, to wake its queue when it is deleted. */
   readonly #targets = new Map<string, string>();
 
@@ -130,19 +133,8 @@ export class Engine {
   }
 
   /** One reconcile step. A status write conflict re-reads the experiment and redoes the step. */
-  async reconcile(key: ObjectKey): Promise<ReconcileResult> {
-    const id = keyText(key);
-    const previous = this.#locks.get(id) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.#reconcileWithRetries(key),
-      () => this.#reconcileWithRetries(key),
-    );
-    this.#locks.set(id, run);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(id) === run) this.#locks.delete(id);
-    }
+  reconcile(key: ObjectKey): Promise<ReconcileResult> {
+    return this.#perExperiment.run(keyText(key), () => this.#reconcileWithRetries(key));
   }
 
   async #reconcileWithRetries(key: ObjectKey): Promise<ReconcileResult> {
@@ -257,11 +249,10 @@ export class Engine {
       );
     }
 
-    if (!exp.status?.initTime) {
-      initialiseStatus(draft);
-      await this.#write(exp, draft);
-      return { done: false, requeueAfterMs: 0 };
-    }
+    // A new experiment is initialised, takes its target and starts in the same write when it can:
+    // per-step writes would cost three extra status writes (and their watch echoes) per experiment.
+    const fresh = !exp.status?.initTime;
+    if (fresh) initialiseStatus(draft);
     if (isCompleted(exp)) {
       this.#actions.abandon(key);
       return { done: true };
@@ -269,8 +260,6 @@ export class Engine {
 
     const running = draft.status.actions?.find((a) => a.state === "Running");
     if (running) return this.#actions.running(key, exp, draft, running);
-
-    const spec = effectiveSpecOf(exp);
 
     // Tasks are checked before anything runs, so a bad task fails the experiment up front.
     const taskProblems = this.#tasks.validate?.(exp) ?? [];
@@ -280,20 +269,15 @@ export class Engine {
       );
     }
 
-    if (!conditionIs(exp, "TargetAcquired", "True")) {
-      const all = await this.#store.listByTarget(exp.spec.target);
-      if (!mayAcquire(exp, all)) return { done: false, requeueAfterMs: this.#waitingPollMs };
-      draft.mark("TargetAcquired", "True", "TargetAcquired");
-      await this.#write(exp, draft);
-      return { done: false, requeueAfterMs: 0 };
-    }
+    if (!conditionIs(exp, "TargetAcquired", "True")) return this.#acquireThenStep(key, exp, draft, fresh);
+    return this.#step(key, exp, draft);
+  }
 
+  /** The stage's step, for an experiment that holds its target. */
+  async #step(key: ObjectKey, exp: Experiment, draft: StatusDraft): Promise<ReconcileResult> {
+    const spec = effectiveSpecOf(exp);
+    if (stageIndex(draft.status.stage) < stageIndex("Initializing")) draft.advanceStage("Initializing");
     const stage = stageIndex(draft.status.stage);
-    if (stage < stageIndex("Initializing")) {
-      draft.advanceStage("Initializing");
-      await this.#write(exp, draft);
-      return { done: false, requeueAfterMs: 0 };
-    }
     if (stage === stageIndex("Initializing")) {
       if (hasAction(spec, "start") && !draft.action("start")) {
         return this.#actions.launch(key, exp, draft, "start", "start");
@@ -305,6 +289,30 @@ export class Engine {
     // Finishing without a Running finish record cannot be reached through this engine (the stage
     // and the record are written together); end cleanly rather than hang.
     return this.#end(key, exp, draft, () => endExperiment(draft, "Experiment Completed"));
+  }
+
+  /**
+   * Target locking. Within this engine the passes of experiments that do not hold their target yet
+   * run one at a time per target, so two of them that read each other's old status cannot both take
+   * it; an experiment that takes it goes on in the same pass (and the same write).
+   */
+  #acquireThenStep(
+    key: ObjectKey,
+    exp: Experiment,
+    draft: StatusDraft,
+    fresh: boolean,
+  ): Promise<ReconcileResult> {
+    const target = exp.spec.target;
+    return this.#perTarget.run(target, async () => {
+      const all = await this.#store.listByTarget(target);
+      if (!mayAcquire({ ...exp, status: draft.status }, all)) {
+        // A new experiment is written once, so that it takes its place in the target's queue.
+        if (fresh) await this.#write(exp, draft);
+        return { done: false, requeueAfterMs: this.#waitingPollMs };
+      }
+      draft.mark("TargetAcquired", "True", "TargetAcquired");
+      return this.#step(key, exp, draft);
+    });
   }
 
   /** After the start action: check versions, resolve metrics, observe weights, advance to Running. */
@@ -438,8 +446,10 @@ export class Engine {
       draft.progress("IterationUpdate", `Completed Loop ${loop}`);
       if (hasAction(spec, "loop")) return this.#actions.launch(key, exp, draft, "loop", `loop-${loop}`, loop);
     }
+    // The last iteration and the ending share one write.
+    if (n >= plannedIterations(spec, st)) return this.#beginFinish(key, exp, spec, draft, "finish");
     await this.#write(exp, draft);
-    return { done: false, requeueAfterMs: n >= plannedIterations(spec, st) ? 0 : intervalMs };
+    return { done: false, requeueAfterMs: intervalMs };
   }
 
   /**

@@ -24,6 +24,7 @@ export class ControllerMetrics {
   readonly reconcileSeconds: Histogram;
   readonly apiRequests: Counter<"verb" | "resource" | "code">;
   readonly apiLatency: Histogram<"verb" | "resource">;
+  readonly staleConnections: Counter;
   readonly watchEchoes: Counter;
   readonly watchChanges: Counter<"change">;
   readonly events: Counter<"result">;
@@ -71,6 +72,11 @@ export class ControllerMetrics {
       help: "Kubernetes API request latency by verb and resource (rate-limit wait included).",
       labelNames: ["verb", "resource"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.staleConnections = new Counter({
+      name: "iter8_controller_api_stale_connections_total",
+      help: "Requests sent again because the API server closed their kept-alive connection under them.",
       registers,
     });
     this.watchEchoes = new Counter({

@@ -39,11 +39,17 @@ function newer(a: string | undefined, b: string | undefined): boolean {
   return a !== b;
 }
 
-const normalise = (e: Experiment): Experiment => ({
-  ...e,
-  apiVersion: "iter8.tools/v2alpha2",
-  kind: "Experiment",
-});
+/**
+ * The cached form: the storage version, without `metadata.managedFields` (the API server's record
+ * of who set which field, as large as the object's own structure and never read here; a write that
+ * omits it keeps the server's).
+ */
+function normalise(e: Experiment): Experiment {
+  const { managedFields: _, ...metadata } = e.metadata as Experiment["metadata"] & {
+    managedFields?: unknown;
+  };
+  return { ...e, apiVersion: "iter8.tools/v2alpha2", kind: "Experiment", metadata };
+}
 
 export class ExperimentCache {
   readonly #opts: ExperimentCacheOptions;

@@ -71,6 +71,13 @@ export interface RequestRecord {
   seconds: number;
 }
 
+/** The server closed a reused connection before answering (sent again once, on a new one). */
+class StaleConnectionError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+  }
+}
+
 export interface ClientLimits {
   /** Requests per second after the burst (token bucket); 0 or absent: no limit. */
   qps?: number;
@@ -78,6 +85,8 @@ export interface ClientLimits {
   /** Sockets for requests (watches have their own); default 16. */
   maxSockets?: number;
   onRequest?: (r: RequestRecord) => void;
+  /** Called when a request is sent again because its kept-alive connection was closed under it. */
+  onStaleConnection?: () => void;
 }
 
 /**
@@ -169,9 +178,28 @@ export class KubeClient {
     opts: RequestOptions,
     watch = false,
   ): Promise<import("node:http").IncomingMessage> {
-    const accept = "application/json";
     const conn = await this.#connection;
     if (!watch && !opts.unthrottled) await this.#bucket.take();
+    try {
+      return await this.#send(conn, method, path, opts, watch);
+    } catch (err) {
+      // A kept-alive connection the server closed just as the request went out on it: nothing
+      // reached the server, so sending once more on a fresh connection is safe.
+      if (!(err instanceof StaleConnectionError)) throw err;
+      this.#limits.onStaleConnection?.();
+      return this.#send(conn, method, path, opts, watch, true);
+    }
+  }
+
+  #send(
+    conn: Connection,
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    watch: boolean,
+    retried = false,
+  ): Promise<import("node:http").IncomingMessage> {
+    const accept = "application/json";
     const url = new URL(path, conn.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -200,7 +228,10 @@ export class KubeClient {
           req.destroy(new Error(`${method} ${url.pathname}: no response in ${opts.timeoutMs} ms`)),
         );
       }
-      req.on("error", reject);
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const stale = !retried && req.reusedSocket && err.code === "ECONNRESET" && !opts.signal?.aborted;
+        reject(stale ? new StaleConnectionError(err) : err);
+      });
       req.end(payload);
     });
   }

@@ -112,6 +112,7 @@ function connect(opts: ControllerProcessOptions, metrics: ControllerMetrics): Ku
       // A worker makes one request at a time; Events and action tasks add a few more.
       maxSockets: Math.max(16, 2 * concurrency),
       onRequest: (r) => metrics.observeRequest(r),
+      onStaleConnection: () => metrics.staleConnections.inc(),
     });
   } catch (err) {
     throw new KubeconfigError(err instanceof Error ? err.message : String(err));
