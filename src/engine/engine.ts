@@ -50,6 +50,7 @@ export type { EngineOptions, RetryPolicy } from "./options.ts";
 export type { EngineLogger, ReconcileResult } from "./ports.ts";
 
 import { KeyedSerial } from "../lib/keyed-serial.ts";
+import { Wakers } from "./wakers.ts";
 import {
   allVersions,
   formatWeights,
@@ -84,13 +85,12 @@ export class Engine {
   readonly #waitingPollMs: number;
   readonly #weightRetry: RetryPolicy;
   readonly #onEvent: EngineOptions["onEvent"];
-  readonly #onWake: EngineOptions["onWake"];
   readonly #onRunning: EngineOptions["onRunning"];
   readonly #admission: EngineOptions["admission"];
 
   readonly #actions: Actions;
   /** Drivers waiting for a wake-up, by `ns/name`. */
-  readonly #wakers = new Map<string, Set<() => void>>();
+  readonly #wakers: Wakers;
   /** Reconciles of one experiment never overlap. */
   readonly #perExperiment = new KeyedSerial();
   /** Target acquisitions in progress, by target, so that they run one at a time. */
@@ -111,7 +111,7 @@ export class Engine {
     this.#waitingPollMs = opts.waitingPollMs ?? 5000;
     this.#weightRetry = opts.weightRetry ?? DEFAULT_WEIGHT_RETRY;
     this.#onEvent = opts.onEvent;
-    this.#onWake = opts.onWake;
+    this.#wakers = new Wakers(opts.onWake);
     this.#onRunning = opts.onRunning;
     this.#actions = new Actions({
       store: this.#store,
@@ -123,7 +123,7 @@ export class Engine {
       maxActionAttempts: this.#maxActionAttempts,
       write: (exp, draft) => this.#write(exp, draft),
       end: (key, exp, draft, apply) => this.#end(key, exp, draft, apply),
-      wake: (key) => this.#wake(key),
+      wake: (key) => this.#wakers.wake(key),
     });
     this.#admission = opts.admission;
   }
@@ -192,7 +192,7 @@ export class Engine {
     if (result.requeueAfterMs === 0) return;
     const local = new AbortController();
     const both = AbortSignal.any([signal, local.signal]);
-    const waits: Promise<unknown>[] = [this.#wakeUp(key, both)];
+    const waits: Promise<unknown>[] = [this.#wakers.wait(key, both)];
     if (result.pending) waits.push(result.pending);
     // With nothing else to wait for, poll anyway so a lost wake-up cannot stall the driver.
     waits.push(this.#clock.sleep(result.requeueAfterMs ?? this.#waitingPollMs, both));
@@ -204,26 +204,6 @@ export class Engine {
       local.abort();
     }
     signal.throwIfAborted();
-  }
-
-  #wakeUp(key: ObjectKey, signal: AbortSignal): Promise<void> {
-    const id = keyText(key);
-    return new Promise<void>((resolve) => {
-      const set = this.#wakers.get(id) ?? new Set();
-      this.#wakers.set(id, set);
-      const done = () => {
-        set.delete(done);
-        if (set.size === 0 && this.#wakers.get(id) === set) this.#wakers.delete(id);
-        resolve();
-      };
-      set.add(done);
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  #wake(key: ObjectKey): void {
-    for (const fn of [...(this.#wakers.get(keyText(key)) ?? [])]) fn();
-    this.#onWake?.(key);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -610,7 +590,7 @@ export class Engine {
       return;
     }
     const next = nextInQueue(target, all, except);
-    if (next) this.#wake(keyOf(next));
+    if (next) this.#wakers.wake(keyOf(next));
   }
 }
 
