@@ -3,8 +3,8 @@
 //
 // What the builders promise:
 // - an option left out, or given as undefined, leaves its field out: nothing is ever present as
-//   undefined (the tsconfig has exactOptionalPropertyTypes on, and some code under test tells an
-//   absent field from an undefined one);
+//   undefined (the tsconfig has exactOptionalPropertyTypes on, and assert.deepStrictEqual and
+//   `"key" in obj` both tell an absent field from an undefined one);
 // - nothing is added beyond the defaults documented on each option;
 // - every call returns new objects for the defaults, so a test may mutate what it gets; objects
 //   passed in are used as they are, not copied, as a hand-written literal would hold them.
