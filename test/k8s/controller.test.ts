@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { experimentsPath, LEASE_NAME } from "../../src/platforms/kubernetes/resources.ts";
 import { KubeApiError, KubeClient, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
+import { metricFixture } from "../support/experiments.ts";
+import { asObj, canaryOn } from "./experiments.ts";
 import { waitFor } from "./harness/http.ts";
 import {
   apply,
@@ -38,36 +40,11 @@ function virtualService(namespace: string, name: string): Obj {
   };
 }
 
-/** A Canary experiment shifting the weights of `vs` (like seed 000, in the test's namespace). */
+/** A Canary experiment shifting the weights of `vs` (like seed 000, in the test's namespace), each
+ * iteration a second; `extra` replaces whole fields of its spec. */
 function canary(namespace: string, name: string, vs: string, iterations: number, extra: Obj = {}): Obj {
-  const ref = (i: number) => ({
-    apiVersion: "networking.istio.io/v1alpha3",
-    kind: "VirtualService",
-    name: vs,
-    namespace,
-    fieldPath: `.spec.http[0].route[${i}].weight`,
-  });
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name, namespace },
-    spec: {
-      target: `${namespace}/${vs}`,
-      strategy: { testingPattern: "Canary", deploymentPattern: "Progressive" },
-      criteria: {
-        objectives: [
-          { metric: "iter8-knative/mean-latency", upperLimit: 50 },
-          { metric: "iter8-knative/error-rate", upperLimit: "0.01" },
-        ],
-      },
-      duration: { intervalSeconds: 1, iterationsPerLoop: iterations },
-      versionInfo: {
-        baseline: { name: "current", weightObjRef: ref(0) },
-        candidates: [{ name: "candidate", weightObjRef: ref(1) }],
-      },
-      ...extra,
-    },
-  };
+  const exp = canaryOn(namespace, name, vs, iterations, 1);
+  return { ...exp, spec: { ...(exp["spec"] as Obj), ...extra } };
 }
 
 /** Weights after each iteration of a winning candidate. */
@@ -440,20 +417,21 @@ describe("controller on a real API server", { timeout: 240_000 }, () => {
       metadata: { name: "metrics-token", namespace: ns },
       stringData: { token: "s3cret" },
     });
-    await apply(env.admin, env.discovery, {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Metric",
-      metadata: { name: "http-latency", namespace: ns },
-      spec: {
-        type: "Gauge",
-        urlTemplate: `http://127.0.0.1:${port}/query`,
-        params: [{ name: "version", value: "$name" }],
-        headerTemplates: [{ name: "Authorization", value: "Bearer ${token}" }],
-        authType: "Bearer",
-        secret: "metrics-token",
-        jqExpression: ".value",
-      },
-    });
+    await apply(
+      env.admin,
+      env.discovery,
+      asObj(
+        metricFixture(`${ns}/http-latency`, {
+          type: "Gauge",
+          urlTemplate: `http://127.0.0.1:${port}/query`,
+          params: [{ name: "version", value: "$name" }],
+          headerTemplates: [{ name: "Authorization", value: "Bearer ${token}" }],
+          authType: "Bearer",
+          secret: "metrics-token",
+          jqExpression: ".value",
+        }),
+      ),
+    );
     const { controller } = controllerAsServiceAccount(env);
     void controller.start();
     try {

@@ -1,7 +1,12 @@
 // Experiment and target builders shared by the scale tests and bench/controller-scale: a Canary
 // Progressive experiment on the mock Metrics that support.ts installs, shifting the two weights of
 // one Istio VirtualService.
+import type { Experiment, Metric } from "../../src/api/types.ts";
+import { experimentFixture, knativeObjectives, virtualServiceRef } from "../support/experiments.ts";
 import type { Obj } from "./support.ts";
+
+/** An Experiment or Metric as the plain document the API client sends. */
+export const asObj = (o: Experiment | Metric): Obj => ({ ...o });
 
 /** A VirtualService with routes v1 (weight 100) and v2 (weight 0). */
 export function twoRouteVirtualService(namespace: string, name: string): Obj {
@@ -25,33 +30,17 @@ export function canaryOn(
   iterations: number,
   intervalSeconds: number,
 ): Obj {
-  const ref = (i: number) => ({
-    apiVersion: "networking.istio.io/v1alpha3",
-    kind: "VirtualService",
-    name: vs,
-    namespace,
-    fieldPath: `.spec.http[0].route[${i}].weight`,
-  });
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name, namespace },
-    spec: {
+  return asObj(
+    experimentFixture({
+      name,
+      namespace,
       target: `${namespace}/${vs}`,
-      strategy: { testingPattern: "Canary", deploymentPattern: "Progressive" },
-      criteria: {
-        objectives: [
-          { metric: "iter8-knative/mean-latency", upperLimit: 50 },
-          { metric: "iter8-knative/error-rate", upperLimit: "0.01" },
-        ],
-      },
+      deploymentPattern: "Progressive",
+      criteria: { objectives: knativeObjectives() },
       duration: { intervalSeconds, iterationsPerLoop: iterations },
-      versionInfo: {
-        baseline: { name: "current", weightObjRef: ref(0) },
-        candidates: [{ name: "candidate", weightObjRef: ref(1) }],
-      },
-    },
-  };
+      weightObjRefs: (i) => virtualServiceRef(vs, i, namespace),
+    }),
+  );
 }
 
 /** The candidate's weight after `iterations` winning iterations (10 points each, at most 95). */

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Controller } from "../../src/platforms/kubernetes/controller.ts";
 import { KubeClient, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
+import { experimentFixture, httpRouteRef, knativeObjectives } from "../support/experiments.ts";
+import { asObj } from "./experiments.ts";
 import { resolveTool } from "./harness/binaries.ts";
 import { waitFor } from "./harness/http.ts";
 import {
@@ -48,39 +50,20 @@ function httpRoute(namespace: string): Obj {
 }
 
 function experiment(namespace: string): Obj {
-  const ref = (i: number) => ({
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "HTTPRoute",
-    name: ROUTE,
-    namespace,
-    fieldPath: `.spec.rules[0].backendRefs[${i}].weight`,
-  });
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "checkout-canary", namespace },
-    spec: {
+  return asObj(
+    experimentFixture({
+      name: "checkout-canary",
+      namespace,
       target: `${namespace}/${ROUTE}`,
-      strategy: {
-        testingPattern: "Canary",
-        deploymentPattern: "Progressive",
-        weights: { maxCandidateWeight: 80, maxCandidateWeightIncrement: 20 },
-      },
+      deploymentPattern: "Progressive",
+      weights: { maxCandidateWeight: 80, maxCandidateWeightIncrement: 20 },
       // Iter8 v2's rule (no strength): mock metrics carry no sample that a confidence bound could use,
       // and this test is about the weights written into the HTTPRoute, iteration by iteration.
-      criteria: {
-        objectives: [
-          { metric: "iter8-knative/mean-latency", upperLimit: 50 },
-          { metric: "iter8-knative/error-rate", upperLimit: "0.01" },
-        ],
-      },
+      criteria: { objectives: knativeObjectives() },
       duration: { intervalSeconds: 1, iterationsPerLoop: 5 },
-      versionInfo: {
-        baseline: { name: "current", weightObjRef: ref(0) },
-        candidates: [{ name: "candidate", weightObjRef: ref(1) }],
-      },
-    },
-  };
+      weightObjRefs: (i) => httpRouteRef(ROUTE, i, namespace),
+    }),
+  );
 }
 
 /** Access review of the controller's ServiceAccount (what the API server would allow it). */

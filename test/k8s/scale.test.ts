@@ -12,7 +12,8 @@ import { listWatch } from "../../src/platforms/kubernetes/listwatch.ts";
 import { experimentsPath } from "../../src/platforms/kubernetes/resources.ts";
 import { KubeClient, type RequestRecord } from "../../src/platforms/kubernetes/rest.ts";
 import { startSampleApp } from "../../src/sampleapp/index.ts";
-import { canaryOn, finalCandidateWeight, twoRouteVirtualService } from "./experiments.ts";
+import { experimentFixture } from "../support/experiments.ts";
+import { asObj, canaryOn, finalCandidateWeight, twoRouteVirtualService } from "./experiments.ts";
 import { waitFor } from "./harness/http.ts";
 import {
   apply,
@@ -165,42 +166,36 @@ describe("controller core loop at scale", { timeout: 240_000 }, () => {
     void controller.start();
     try {
       const url = (app: { url: string }) => app.url;
-      await apply(env.admin, env.discovery, {
-        apiVersion: "iter8.tools/v2alpha2",
-        kind: "Experiment",
-        metadata: { name: "collect", namespace: ns },
-        spec: {
-          target: `${ns}/sample-app`,
-          strategy: {
-            testingPattern: "Canary",
-            deploymentPattern: "FixedSplit",
-            actions: {
-              start: [
-                {
-                  task: "metrics/collect",
-                  with: {
-                    numQueries: 30,
-                    qps: 0,
-                    connections: 2,
-                    versions: [
-                      { name: "current", url: url(current) },
-                      { name: "candidate", url: url(candidate) },
-                    ],
-                  },
-                },
-              ],
+      const exp = experimentFixture({
+        name: "collect",
+        namespace: ns,
+        target: `${ns}/sample-app`,
+        deploymentPattern: "FixedSplit",
+        actions: {
+          start: [
+            {
+              task: "metrics/collect",
+              with: {
+                numQueries: 30,
+                qps: 0,
+                connections: 2,
+                versions: [
+                  { name: "current", url: url(current) },
+                  { name: "candidate", url: url(candidate) },
+                ],
+              },
             },
-          },
-          criteria: {
-            objectives: [
-              { metric: `${ns}/mean-latency`, upperLimit: 1000 },
-              { metric: `${ns}/error-rate`, upperLimit: "0.01" },
-            ],
-          },
-          duration: { intervalSeconds: 1, iterationsPerLoop: 2 },
-          versionInfo: { baseline: { name: "current" }, candidates: [{ name: "candidate" }] },
+          ],
         },
+        criteria: {
+          objectives: [
+            { metric: `${ns}/mean-latency`, upperLimit: 1000 },
+            { metric: `${ns}/error-rate`, upperLimit: "0.01" },
+          ],
+        },
+        duration: { intervalSeconds: 1, iterationsPerLoop: 2 },
       });
+      await apply(env.admin, env.discovery, asObj(exp));
       const done = await waitForExperiment(env.admin, ns, "collect", "Completed", completed, 90_000);
       assert.equal(condition(done, "Failed")?.status, "False", done.status?.message);
       assert.equal(done.status?.completedIterations, 2);

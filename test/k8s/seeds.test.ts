@@ -11,6 +11,8 @@ import { after, before, describe, test } from "node:test";
 import type { Controller } from "../../src/platforms/kubernetes/controller.ts";
 import { experimentsPath } from "../../src/platforms/kubernetes/resources.ts";
 import { resourcePath } from "../../src/platforms/kubernetes/rest.ts";
+import { metricFixture } from "../support/experiments.ts";
+import { asObj } from "./experiments.ts";
 import { resolveTool } from "./harness/binaries.ts";
 import { type SeedHelmRepo, startSeedHelmRepo } from "./seed-helm-repo.ts";
 import {
@@ -276,19 +278,16 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
   test("001 with a candidate that misses its latency objective: traffic stays with the baseline, helm promotes the baseline", async () => {
     const ns = await env.cp.createNamespace("seed001b");
     // mean-latency as a mock Counter (value = level x elapsed seconds): the candidate is always > 50.
-    const slow = {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Metric",
-      metadata: { name: "mean-latency", namespace: "iter8-knative" },
-      spec: {
+    const slow = asObj(
+      metricFixture("iter8-knative/mean-latency", {
         type: "Counter",
         provider: "mock",
         mock: [
           { name: "current", level: "0.1" },
           { name: "candidate", level: 60 },
         ],
-      },
-    };
+      }),
+    );
     await apply(env.admin, env.discovery, slow);
     writeFileSync(helmLog, "");
     const ksvc = {

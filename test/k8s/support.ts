@@ -18,6 +18,8 @@ import { experimentCrd, metricCrd } from "../../src/platforms/kubernetes/crds.ts
 import { Discovery } from "../../src/platforms/kubernetes/discovery.ts";
 import { experimentsPath } from "../../src/platforms/kubernetes/resources.ts";
 import { isNotFound, KubeClient, MERGE_PATCH, resourcePath } from "../../src/platforms/kubernetes/rest.ts";
+import { metricFixture } from "../support/experiments.ts";
+import { asObj } from "./experiments.ts";
 import { type ControlPlane, startControlPlane } from "./harness/controlplane.ts";
 import { waitFor } from "./harness/http.ts";
 import { renderChart } from "./tools.ts";
@@ -50,17 +52,15 @@ export function mockMetrics(
   namespace: string,
   levels: Record<string, Record<string, number | string>>,
 ): Obj[] {
-  const gauge = (name: string, description: string) => ({
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Metric",
-    metadata: { name, namespace },
-    spec: {
-      description,
-      type: name === "request-count" ? "Counter" : "Gauge",
-      provider: "mock",
-      mock: Object.entries(levels[name] ?? {}).map(([version, level]) => ({ name: version, level })),
-    },
-  });
+  const gauge = (name: string, description: string) =>
+    asObj(
+      metricFixture(`${namespace}/${name}`, {
+        description,
+        type: name === "request-count" ? "Counter" : "Gauge",
+        provider: "mock",
+        mock: Object.entries(levels[name] ?? {}).map(([version, level]) => ({ name: version, level })),
+      }),
+    );
   return [
     gauge("request-count", "Number of requests"),
     gauge("mean-latency", "Mean latency"),

@@ -12,28 +12,21 @@ import { after, before, describe, it } from "node:test";
 import type { Experiment } from "../../../src/api/types.ts";
 import { LocalFeed } from "../../../src/dashboard/feed.ts";
 import { DashboardServer } from "../../../src/dashboard/server.ts";
+import { experimentFixture, versionWeights } from "../../support/experiments.ts";
 import { buildOnce, root } from "../local/helpers.ts";
 
 function experiment(name: string, rv: number, completedIterations: number): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name, namespace: "default", resourceVersion: String(rv) },
-    spec: {
-      target: "default/app",
-      versionInfo: { baseline: { name: "v1" }, candidates: [{ name: "v2" }] },
-      strategy: { testingPattern: "Canary" },
-      duration: { iterationsPerLoop: 5 },
-    },
+  return experimentFixture({
+    name,
+    metadata: { resourceVersion: String(rv) },
+    versions: ["v1", "v2"],
+    duration: { iterationsPerLoop: 5 },
     status: {
       stage: "Running",
       completedIterations,
-      currentWeightDistribution: [
-        { name: "v1", value: 80 },
-        { name: "v2", value: 20 },
-      ],
+      currentWeightDistribution: versionWeights({ v1: 80, v2: 20 }),
     },
-  };
+  });
 }
 
 function writeExperiment(stateDir: string, exp: Experiment): void {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { experimentFixture } from "../../support/experiments.ts";
 import {
   buildOnce,
   copyExample,
@@ -239,17 +240,15 @@ describe("local faults", { concurrency: true }, () => {
     // An unfinished experiment and a record whose history is not a list.
     writeFileSync(
       join(state, "experiments/default.local-canary.json"),
-      JSON.stringify({
-        apiVersion: "iter8.tools/v2alpha2",
-        kind: "Experiment",
-        metadata: { name: "local-canary", namespace: "default", resourceVersion: "3" },
-        spec: {
+      JSON.stringify(
+        experimentFixture({
+          name: "local-canary",
+          metadata: { resourceVersion: "3" },
           target: "default/local-canary",
-          strategy: { testingPattern: "Canary" },
-          versionInfo: { baseline: { name: "v1" }, candidates: [{ name: "v2" }] },
-        },
-        status: { stage: "Running", completedIterations: 1 },
-      }),
+          versions: ["v1", "v2"],
+          status: { stage: "Running", completedIterations: 1 },
+        }),
+      ),
     );
     const runFile = join(state, "runs/default.local-canary.json");
     writeFileSync(

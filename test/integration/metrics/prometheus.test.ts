@@ -31,6 +31,7 @@ import { HttpMetricsProvider } from "../../../src/metrics/http-provider.ts";
 import { seededRandom } from "../../../src/metrics/mock.ts";
 import { type LocalPrometheus, startPrometheus } from "../../../src/platforms/local/prometheus.ts";
 import { compileRoutes, LATENCY_BUCKETS_MS, type Router, startRouter } from "../../../src/router/index.ts";
+import { experimentFixture, metricInfo, version } from "../../support/experiments.ts";
 
 const ROOT = new URL("../../../", import.meta.url);
 const NAMES = ["request-count", "error-count", "error-rate", "mean-latency", "95th-percentile-tail-latency"];
@@ -43,24 +44,15 @@ function loadMetrics(file: string): Metric[] {
 }
 
 function experimentWith(metrics: Metric[], startTime: string): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: { testingPattern: "Canary" },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "revision", value: "sample-app-v1" }] },
-        candidates: [{ name: "candidate", variables: [{ name: "revision", value: "sample-app-v2" }] }],
-      },
-    },
-    status: {
-      startTime,
-      completedIterations: 1,
-      metrics: metrics.map((m) => ({ name: `${m.metadata.namespace}/${m.metadata.name}`, metricObj: m })),
-    },
-  };
+  return experimentFixture({
+    name: "canary",
+    target: "default/sample-app",
+    versions: [
+      version("current", { revision: "sample-app-v1" }),
+      version("candidate", { revision: "sample-app-v2" }),
+    ],
+    status: { startTime, completedIterations: 1, metrics: metrics.map((m) => metricInfo(m)) },
+  });
 }
 
 /** Reads all five metrics for both versions; keys `version/metric`. */

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { Experiment } from "../../../src/api/types.ts";
 import type { FortioResult } from "../../../src/loadgen/index.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
+import { experimentFixture } from "../../support/experiments.ts";
 
 let server: Server;
 let base: string;
@@ -36,35 +37,27 @@ after(async () => {
 });
 
 function experiment(): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "collect", namespace: "default" },
-    spec: {
-      target: "default/app",
-      strategy: {
-        testingPattern: "Canary",
-        actions: {
-          loop: [
-            {
-              task: "metrics/collect",
-              with: {
-                numQueries: 20,
-                qps: 0,
-                connections: 2,
-                payloadStr: '{"q": 1}',
-                versions: [
-                  { name: "v1", url: `${base}/v1`, headers: { "x-version": "one" } },
-                  { name: "v2", url: `${base}/v2` },
-                ],
-              },
-            },
-          ],
+  return experimentFixture({
+    name: "collect",
+    actions: {
+      loop: [
+        {
+          task: "metrics/collect",
+          with: {
+            numQueries: 20,
+            qps: 0,
+            connections: 2,
+            payloadStr: '{"q": 1}',
+            versions: [
+              { name: "v1", url: `${base}/v1`, headers: { "x-version": "one" } },
+              { name: "v2", url: `${base}/v2` },
+            ],
+          },
         },
-      },
-      versionInfo: { baseline: { name: "v1" }, candidates: [{ name: "v2" }] },
+      ],
     },
-  };
+    versions: ["v1", "v2"],
+  });
 }
 
 const runner = new InProcessTaskRunner({

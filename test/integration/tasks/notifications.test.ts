@@ -7,6 +7,12 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { Experiment, TaskSpec } from "../../../src/api/types.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
 import type { TaskPlatform } from "../../../src/tasks/types.ts";
+import {
+  analysisPiece,
+  experimentFixture,
+  versionWeights,
+  winnerAssessment,
+} from "../../support/experiments.ts";
 
 interface Seen {
   method: string;
@@ -51,36 +57,21 @@ const platform: TaskPlatform = {
 };
 
 function experiment(finish: TaskSpec[]): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary-progressive", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: { testingPattern: "Canary", actions: { finish } },
-      versionInfo: { baseline: { name: "current" }, candidates: [{ name: "candidate" }] },
-    },
+  const meta = { provenance: "t", timestamp: "t" };
+  return experimentFixture({
+    name: "canary-progressive",
+    target: "default/sample-app",
+    actions: { finish },
     status: {
       stage: "Finishing",
       versionRecommendedForPromotion: "candidate",
       conditions: [{ type: "Failed", status: "False" }],
       analysis: {
-        winnerAssessment: {
-          provenance: "t",
-          timestamp: "t",
-          data: { winnerFound: true, winner: "candidate" },
-        },
-        weights: {
-          provenance: "t",
-          timestamp: "t",
-          data: [
-            { name: "current", value: 25 },
-            { name: "candidate", value: 75 },
-          ],
-        },
+        winnerAssessment: winnerAssessment("candidate", meta),
+        weights: analysisPiece(versionWeights({ current: 25, candidate: 75 }), meta),
       },
     },
-  };
+  });
 }
 
 const runner = (env: NodeJS.ProcessEnv = {}) => new InProcessTaskRunner({ platform, env });

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import type { Experiment, TaskSpec } from "../../../src/api/types.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
 import type { TaskPlatform } from "../../../src/tasks/types.ts";
+import { experimentFixture, version, winnerAssessment } from "../../support/experiments.ts";
 
 let dir: string;
 before(async () => {
@@ -32,31 +33,21 @@ function experiment(
   finish: TaskSpec[],
   opts: { recommended?: string | undefined; winner?: string | undefined; promote?: string | undefined } = {},
 ): Experiment {
-  const exp: Experiment = {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary-progressive", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: { testingPattern: "Canary", actions: { finish } },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "promote", value: "baseline" }] },
-        candidates: [
-          { name: "candidate", variables: [{ name: "promote", value: opts.promote ?? "candidate" }] },
-        ],
-      },
-    },
+  const exp = experimentFixture({
+    name: "canary-progressive",
+    target: "default/sample-app",
+    actions: { finish },
+    versions: [
+      version("current", { promote: "baseline" }),
+      version("candidate", { promote: opts.promote ?? "candidate" }),
+    ],
     status: {},
-  };
+  });
   if (opts.recommended) exp.status!.versionRecommendedForPromotion = opts.recommended;
   if (opts.winner !== undefined) {
-    exp.status!.analysis = {
-      winnerAssessment: {
-        provenance: "test",
-        timestamp: new Date(0).toISOString(),
-        data: opts.winner ? { winnerFound: true, winner: opts.winner } : { winnerFound: false },
-      },
-    };
+    // winner "" is an assessment without a winner.
+    const winner = winnerAssessment(opts.winner || undefined, { timestamp: new Date(0).toISOString() });
+    exp.status!.analysis = { winnerAssessment: winner };
   }
   return exp;
 }

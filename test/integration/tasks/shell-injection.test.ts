@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Experiment, TaskSpec } from "../../../src/api/types.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
+import { experimentFixture, version } from "../../support/experiments.ts";
 
 let dir: string;
 before(async () => {
@@ -19,20 +20,11 @@ after(async () => {
 });
 
 function experiment(task: TaskSpec, promote: string): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: {
-      target: "default/app",
-      strategy: { testingPattern: "Canary", actions: { finish: [task] } },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "promote", value: "baseline" }] },
-        candidates: [{ name: "candidate", variables: [{ name: "promote", value: promote }] }],
-      },
-    },
+  return experimentFixture({
+    actions: { finish: [task] },
+    versions: [version("current", { promote: "baseline" }), version("candidate", { promote })],
     status: { versionRecommendedForPromotion: "candidate" },
-  };
+  });
 }
 
 const runner = () =>

@@ -1,4 +1,5 @@
-// Builders for the experiments and metric values the analytics tests feed in.
+// Builders for the experiments and metric values the analytics tests feed in (the experiments on
+// the shared builder, named `default/exp` on `default/sample-app` as the Iter8 v2 trace has them).
 import type {
   AggregatedMetricsData,
   DeploymentPattern,
@@ -9,6 +10,7 @@ import type {
   TestingPattern,
   VersionWeight,
 } from "../../../src/api/types.ts";
+import { experimentFixture } from "../../support/experiments.ts";
 
 export interface ExperimentOptions {
   pattern?: TestingPattern | undefined;
@@ -33,26 +35,21 @@ export function experiment(o: ExperimentOptions = {}): Experiment {
             ? {}
             : { maxCandidateWeightIncrement: o.maxCandidateWeightIncrement }),
         };
-  const exp: Experiment = {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "exp", namespace: o.namespace ?? "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: {
-        testingPattern: o.pattern ?? "Canary",
-        ...(o.deployment === undefined ? {} : { deploymentPattern: o.deployment }),
-        ...(weights === undefined ? {} : { weights }),
-      },
-      versionInfo: { baseline: { name: baseline }, candidates: candidates.map((name) => ({ name })) },
-      criteria: {
-        ...(o.objectives === undefined ? {} : { objectives: o.objectives }),
-        ...(o.rewards === undefined ? {} : { rewards: o.rewards }),
-      },
+  return experimentFixture({
+    name: "exp",
+    namespace: o.namespace,
+    target: "default/sample-app",
+    testingPattern: o.pattern,
+    deploymentPattern: o.deployment,
+    weights,
+    // A candidates list even when there is only the baseline, and criteria even when empty.
+    versionInfo: { baseline: { name: baseline }, candidates: candidates.map((name) => ({ name })) },
+    criteria: {
+      ...(o.objectives === undefined ? {} : { objectives: o.objectives }),
+      ...(o.rewards === undefined ? {} : { rewards: o.rewards }),
     },
-  };
-  if (o.current) exp.status = { currentWeightDistribution: o.current };
-  return exp;
+    status: o.current === undefined ? undefined : { currentWeightDistribution: o.current },
+  });
 }
 
 /** `{metric: {version: value}}` → aggregated metrics; `undefined` values become entries without a value. */
@@ -73,6 +70,5 @@ export function weightsOf(names: string[], values: number[]): VersionWeight[] {
   return names.map((name, i) => ({ name, value: values[i]! }));
 }
 
-export const LATENCY = "iter8-knative/mean-latency";
-export const ERROR_RATE = "iter8-knative/error-rate";
+export { ERROR_RATE, MEAN_LATENCY as LATENCY } from "../../support/experiments.ts";
 export const USER_ENGAGEMENT = "iter8-knative/user-engagement";

@@ -7,7 +7,7 @@ import {
   RefError,
   refProblem,
 } from "../../../src/api/refs.ts";
-import type { Experiment } from "../../../src/api/types.ts";
+import { analysisPiece, experimentFixture, metricFixture, metricInfo } from "../../support/experiments.ts";
 
 describe("normaliseRef", () => {
   it("qualifies bare names with the default namespace", () =>
@@ -52,41 +52,28 @@ describe("makeRefResolver", () => {
 
 describe("normaliseExperimentRefs", () => {
   it("rewrites criteria, status metric keys and embedded sampleSizes", () => {
-    const exp = {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Experiment",
-      metadata: { name: "e", namespace: "team" },
-      spec: {
-        target: "t",
-        strategy: { testingPattern: "A/B" },
-        criteria: {
-          requestCount: "request-count",
-          rewards: [{ metric: "revenue", preferredDirection: "High" }],
-          objectives: [{ metric: "shared/latency", upperLimit: 5 }],
-          indicators: ["errors"],
-        },
+    // Written references, as before normalisation: bare names resolve in `team`.
+    const exp = experimentFixture({
+      namespace: "team",
+      target: "t",
+      testingPattern: "A/B",
+      versions: [],
+      criteria: {
+        requestCount: "request-count",
+        rewards: [{ metric: "revenue", preferredDirection: "High" }],
+        objectives: [{ metric: "shared/latency", upperLimit: 5 }],
+        indicators: ["errors"],
       },
       status: {
-        metrics: [
-          {
-            name: "revenue",
-            metricObj: {
-              apiVersion: "iter8.tools/v2alpha2",
-              kind: "Metric",
-              metadata: { name: "revenue", namespace: "team" },
-              spec: { sampleSize: "request-count" },
-            },
-          },
-        ],
+        metrics: [metricInfo(metricFixture("team/revenue", { sampleSize: "request-count" }), "revenue")],
         analysis: {
-          aggregatedMetrics: {
-            provenance: "p",
-            timestamp: "t",
-            data: { revenue: { data: { v1: { value: 1 } } }, "shared/latency": { data: {} } },
-          },
+          aggregatedMetrics: analysisPiece(
+            { revenue: { data: { v1: { value: 1 } } }, "shared/latency": { data: {} } },
+            { provenance: "p", timestamp: "t" },
+          ),
         },
       },
-    } as unknown as Experiment;
+    });
     const out = normaliseExperimentRefs(exp, makeRefResolver({ namespace: "team" }));
     assert.equal(out.spec.criteria?.requestCount, "team/request-count");
     assert.equal(out.spec.criteria?.rewards?.[0]?.metric, "team/revenue");

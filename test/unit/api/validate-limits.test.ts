@@ -7,21 +7,13 @@ import { describe, it } from "node:test";
 import { InputError, loadDocuments } from "../../../src/api/load.ts";
 import { validateExperiment } from "../../../src/api/validate.ts";
 import { checkTaskInputs } from "../../../src/tasks/registry.ts";
+import { conformanceFixture } from "../../support/experiments.ts";
 
 function experiment(extra: (e: Record<string, any>) => void = () => {}): Record<string, any> {
-  const e: Record<string, any> = {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: {
-      target: "default/app",
-      strategy: {
-        testingPattern: "Conformance",
-        actions: { start: [{ task: "common/exec", with: { cmd: "true" } }] },
-      },
-      versionInfo: { baseline: { name: "v1" } },
-    },
-  };
+  const e: Record<string, any> = conformanceFixture({
+    actions: { start: [{ task: "common/exec", with: { cmd: "true" } }] },
+    versions: ["v1"],
+  });
   extra(e);
   return e;
 }

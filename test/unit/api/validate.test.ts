@@ -14,6 +14,7 @@ import {
   validateExperiment,
   validateMetric,
 } from "../../../src/api/validate.ts";
+import { conformanceFixture, version } from "../../support/experiments.ts";
 
 const fixture = (name: string) => new URL(`../../fixtures/${name}`, import.meta.url);
 const seed = (n: string): Doc => parse(readFileSync(fixture(`seeds/${n}-experiment.yaml`), "utf8"));
@@ -715,24 +716,9 @@ describe("robustness", () => {
 describe("names and variables that reach scripts and URLs", () => {
   it("warns on a version name that is not a DNS label and a variable that is not URL-safe", async () => {
     const { validateExperiment } = await import("../../../src/api/validate.ts");
-    const exp = {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Experiment",
-      metadata: { name: "e", namespace: "default" },
-      spec: {
-        target: "default/app",
-        strategy: { testingPattern: "Conformance" },
-        versionInfo: {
-          baseline: {
-            name: "v1; rm -rf /",
-            variables: [
-              { name: "rev", value: "$(id)" },
-              { name: "ok", value: "app-v1" },
-            ],
-          },
-        },
-      },
-    };
+    const exp = conformanceFixture({
+      versions: [version("v1; rm -rf /", { rev: "$(id)", ok: "app-v1" })],
+    });
     const r = validateExperiment(exp);
     assert.deepEqual(r.problems, []);
     const w = r.warnings.join("\n");

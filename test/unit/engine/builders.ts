@@ -3,21 +3,22 @@
 import type { Experiment, Metric, VersionDetail } from "../../../src/api/types.ts";
 import type { Engine, ReconcileResult } from "../../../src/engine/engine.ts";
 import type { ObjectKey } from "../../../src/engine/ports.ts";
+import {
+  experimentFixture,
+  knativeObjectives,
+  knativeTrafficRef,
+  metricFixture,
+  version as versionFixture,
+} from "../../support/experiments.ts";
 import type { FakeClock } from "./fakes.ts";
 
 export function metric(ns: string, name: string, sampleSize?: string): Metric {
-  const m: Metric = {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Metric",
-    metadata: { name, namespace: ns },
-    spec: {
-      provider: "prometheus",
-      jqExpression: ".data.result[0].value[1] | tonumber",
-      urlTemplate: "http://prom",
-    },
-  };
-  if (sampleSize) m.spec.sampleSize = sampleSize;
-  return m;
+  return metricFixture(`${ns}/${name}`, {
+    provider: "prometheus",
+    jqExpression: ".data.result[0].value[1] | tonumber",
+    urlTemplate: "http://prom",
+    ...(sampleSize ? { sampleSize } : {}),
+  });
 }
 
 export const KNATIVE_METRICS: Metric[] = [
@@ -27,53 +28,33 @@ export const KNATIVE_METRICS: Metric[] = [
   metric("iter8-knative", "95th-percentile-tail-latency", "iter8-knative/request-count"),
 ];
 
+/** A version with its variables (a list even when empty), at `default/sample-app`'s traffic `index`. */
 export function version(
   name: string,
   index: number | undefined,
   vars: Record<string, string> = {},
 ): VersionDetail {
-  const v: VersionDetail = {
+  return versionFixture(
     name,
-    variables: Object.entries(vars).map(([n, value]) => ({ name: n, value })),
-  };
-  if (index !== undefined) {
-    v.weightObjRef = {
-      apiVersion: "serving.knative.dev/v1",
-      kind: "Service",
-      namespace: "default",
-      name: "sample-app",
-      fieldPath: `.spec.traffic[${index}].percent`,
-    };
-  }
-  return v;
+    vars,
+    index === undefined ? undefined : knativeTrafficRef("sample-app", index, "default"),
+  );
 }
 
 /** Iter8 v2's worked example: Canary, Progressive, 10 s interval, 3 iterations, two objectives, finish action. */
 export function traceExperiment(name = "exp"): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name, namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: {
-        testingPattern: "Canary",
-        deploymentPattern: "Progressive",
-        actions: { finish: [{ task: "common/exec", with: { cmd: "true" } }] },
-      },
-      criteria: {
-        objectives: [
-          { metric: "iter8-knative/mean-latency", upperLimit: 50 },
-          { metric: "iter8-knative/error-rate", upperLimit: "0.01" },
-        ],
-      },
-      duration: { intervalSeconds: 10, iterationsPerLoop: 3, maxLoops: 1 },
-      versionInfo: {
-        baseline: version("sample-app-v1", 0, { promote: "baseline" }),
-        candidates: [version("sample-app-v2", 1, { promote: "candidate" })],
-      },
-    },
-  };
+  return experimentFixture({
+    name,
+    target: "default/sample-app",
+    deploymentPattern: "Progressive",
+    actions: { finish: [{ task: "common/exec", with: { cmd: "true" } }] },
+    criteria: { objectives: knativeObjectives() },
+    duration: { intervalSeconds: 10, iterationsPerLoop: 3, maxLoops: 1 },
+    versions: [
+      version("sample-app-v1", 0, { promote: "baseline" }),
+      version("sample-app-v2", 1, { promote: "candidate" }),
+    ],
+  });
 }
 
 export function keyOf(exp: Experiment): ObjectKey {

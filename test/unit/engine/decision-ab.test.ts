@@ -5,39 +5,30 @@ import { describe, it } from "node:test";
 import { analyze } from "../../../src/analytics/index.ts";
 import type { AggregatedMetricsData, Experiment, Metric } from "../../../src/api/types.ts";
 import { decide } from "../../../src/engine/decision.ts";
+import { abFixture, metricFixture, metricInfo } from "../../support/experiments.ts";
 
-const metric = (name: string, annotations?: Record<string, string>): Metric => ({
-  apiVersion: "iter8.tools/v2alpha2",
-  kind: "Metric",
-  metadata: { name, namespace: "ns", ...(annotations ? { annotations } : {}) },
-  spec: { provider: "prometheus", sampleSize: "ns/users" },
-});
+const metric = (name: string, annotations?: Record<string, string>): Metric =>
+  metricFixture(
+    `ns/${name}`,
+    { provider: "prometheus", sampleSize: "ns/users" },
+    annotations ? { annotations } : {},
+  );
 
 function abExperiment(shaped: boolean): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "ab", namespace: "ns" },
-    spec: {
-      target: "ns/app",
-      strategy: { testingPattern: "A/B", deploymentPattern: "FixedSplit" },
-      criteria: {
-        rewards: [{ metric: "ns/conversion", preferredDirection: "High" }],
-        strength: { confidence: 0.95 },
-      },
-      versionInfo: { baseline: { name: "a" }, candidates: [{ name: "b" }] },
-    },
+  return abFixture("ns/conversion", {
+    name: "ab",
+    namespace: "ns",
+    deploymentPattern: "FixedSplit",
+    criteria: { strength: { confidence: 0.95 } },
+    versions: ["a", "b"],
     status: {
       startTime: "2026-01-01T00:00:00Z",
       metrics: [
-        {
-          name: "ns/conversion",
-          metricObj: metric("conversion", shaped ? { "iter8.tools/shape": "ratio" } : undefined),
-        },
-        { name: "ns/users", metricObj: metric("users") },
+        metricInfo(metric("conversion", shaped ? { "iter8.tools/shape": "ratio" } : undefined)),
+        metricInfo(metric("users")),
       ],
     },
-  };
+  });
 }
 
 function data(a: number, b: number, n: number): AggregatedMetricsData {

@@ -8,6 +8,7 @@ import type { Experiment, Metric } from "../../../src/api/types.ts";
 import { Engine } from "../../../src/engine/engine.ts";
 import type { MetricReading } from "../../../src/engine/ports.ts";
 import { withDistribution } from "../../../src/metrics/builtin-provider.ts";
+import { metricFixture } from "../../support/experiments.ts";
 import { drive, keyOf, traceExperiment } from "./builders.ts";
 import {
   FakeActuator,
@@ -18,12 +19,7 @@ import {
   ScriptedMetrics,
 } from "./fakes.ts";
 
-const builtin = (name: string): Metric => ({
-  apiVersion: "iter8.tools/v2alpha2",
-  kind: "Metric",
-  metadata: { name, namespace: "iter8-knative" },
-  spec: { provider: "iter8" },
-});
+const builtin = (name: string): Metric => metricFixture(`iter8-knative/${name}`, { provider: "iter8" });
 
 /** Cumulative requests and errors of a version at an iteration (1-based). */
 type Traffic = (version: string, iteration: number) => { n: number; errors: number; mean?: number };

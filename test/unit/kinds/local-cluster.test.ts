@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { Experiment } from "../../../src/api/types.ts";
 import { LocalCluster } from "../../../src/platforms/local/cluster.ts";
 import { loadTutorial, TutorialError } from "../../../src/platforms/local/tutorial.ts";
 import type { RouteTable } from "../../../src/router/index.ts";
+import { experimentFixture, httpRouteRef } from "../../support/experiments.ts";
 
 const ksvc = (name: string, revision: string) => ({
   apiVersion: "serving.knative.dev/v1",
@@ -35,26 +35,10 @@ const route = {
   },
 };
 
-const ref = (i: number) => ({
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "HTTPRoute",
-  name: "app",
-  fieldPath: `.spec.rules[0].backendRefs[${i}].weight`,
+const experiment = experimentFixture({
+  deploymentPattern: "Progressive",
+  weightObjRefs: (i) => httpRouteRef("app", i),
 });
-
-const experiment = {
-  apiVersion: "iter8.tools/v2alpha2",
-  kind: "Experiment",
-  metadata: { name: "e", namespace: "default" },
-  spec: {
-    target: "default/app",
-    strategy: { testingPattern: "Canary", deploymentPattern: "Progressive" },
-    versionInfo: {
-      baseline: { name: "current", weightObjRef: ref(0) },
-      candidates: [{ name: "candidate", weightObjRef: ref(1) }],
-    },
-  },
-} as unknown as Experiment;
 
 describe("LocalCluster with an HTTPRoute", () => {
   it("reads and writes backendRef weights and swaps the compiled table", async () => {

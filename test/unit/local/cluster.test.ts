@@ -7,6 +7,7 @@ import type { Experiment } from "../../../src/api/types.ts";
 import { LocalCluster, parseHelmArgs, type RoutingState } from "../../../src/platforms/local/cluster.ts";
 import type { RouteTable } from "../../../src/router/index.ts";
 import { initFromKsvc } from "../../../src/tasks/index.ts";
+import { experimentFixture, knativeTrafficRef, version } from "../../support/experiments.ts";
 
 const ksvc = (rev: string, image: string, traffic?: unknown[]) => ({
   apiVersion: "serving.knative.dev/v1",
@@ -33,19 +34,14 @@ const seed001 = (): RoutingState => ({
 const upstreams = { "sample-app-v1": "127.0.0.1:1", "sample-app-v2": "127.0.0.1:2" };
 
 function canary(): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary-progressive", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: { testingPattern: "Canary" },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "revision", value: "sample-app-v1" }] },
-        candidates: [{ name: "candidate", variables: [{ name: "revision", value: "sample-app-v2" }] }],
-      },
-    },
-  } as Experiment;
+  return experimentFixture({
+    name: "canary-progressive",
+    target: "default/sample-app",
+    versions: [
+      version("current", { revision: "sample-app-v1" }),
+      version("candidate", { revision: "sample-app-v2" }),
+    ],
+  });
 }
 
 describe("LocalCluster", () => {
@@ -128,13 +124,7 @@ describe("LocalCluster", () => {
   it("infers the weight of the one version without a weightObjRef", async () => {
     const c = new LocalCluster({ state: seed001(), upstreams, revisionReady: () => true });
     const exp = canary();
-    exp.spec.versionInfo!.candidates![0]!.weightObjRef = {
-      apiVersion: "serving.knative.dev/v1",
-      kind: "Service",
-      name: "sample-app",
-      namespace: "default",
-      fieldPath: ".spec.traffic[1].percent",
-    };
+    exp.spec.versionInfo!.candidates![0]!.weightObjRef = knativeTrafficRef("sample-app", 1, "default");
     assert.deepEqual(await c.read(exp), [
       { name: "candidate", value: 0 },
       { name: "current", value: 100 },

@@ -18,6 +18,7 @@ import {
 } from "../../../src/platforms/local/services-form.ts";
 import { MetricsStore, restoreMetrics, serialiseMetrics } from "../../../src/router/metrics.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/index.ts";
+import { experimentFixture } from "../../support/experiments.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iter8-services-"));
 const parse = (text: string) => parseLab(text, "lab.yaml", dir);
@@ -31,21 +32,8 @@ function problems(text: string): string[] {
   return assert.fail("expected a LabError");
 }
 
-function experiment(versions: string[], actions?: Record<string, TaskSpec[]>): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: {
-      target: "default/e",
-      strategy: { testingPattern: "Canary", ...(actions ? { actions } : {}) },
-      versionInfo: {
-        baseline: { name: versions[0]! },
-        candidates: versions.slice(1).map((name) => ({ name })),
-      },
-    },
-  } as Experiment;
-}
+const experiment = (versions: string[], actions?: Record<string, TaskSpec[]>): Experiment =>
+  experimentFixture({ target: "default/e", actions, versions });
 
 describe("lab versions form", () => {
   it("reads versions, resolving relative programs against the lab's directory", () => {

@@ -11,14 +11,9 @@ import {
   FileExperimentStore,
   listStoredExperiments,
 } from "../../../src/platforms/local/store.ts";
+import { conformanceFixture } from "../../support/experiments.ts";
 
-const exp = (name: string): Experiment =>
-  ({
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name, namespace: "default" },
-    spec: { target: "default/x", strategy: { testingPattern: "Conformance" } },
-  }) as Experiment;
+const exp = (name: string): Experiment => conformanceFixture({ name, target: "default/x", versions: [] });
 
 describe("FileExperimentStore", () => {
   it("bumps resourceVersion on every write and refuses stale writes", async () => {

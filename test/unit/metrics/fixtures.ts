@@ -2,37 +2,32 @@
 
 import type { Experiment, Metric, MetricSpec, VersionDetail } from "../../../src/api/types.ts";
 import type { MetricQuery } from "../../../src/engine/ports.ts";
+import { experimentFixture, metricFixture, metricInfo, version } from "../../support/experiments.ts";
 
 export const START = "2026-01-01T00:00:00Z";
 
 export function experiment(
   overrides: { completedIterations?: number; metrics?: Metric[]; startTime?: string } = {},
 ): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary", namespace: "shop", uid: "u-1" },
-    spec: {
-      target: "shop/sample-app",
-      strategy: { testingPattern: "Canary" },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "revision", value: "sample-app-v1" }] },
-        candidates: [{ name: "candidate", variables: [{ name: "revision", value: "sample-app-v2" }] }],
-      },
-    },
+  return experimentFixture({
+    name: "canary",
+    namespace: "shop",
+    metadata: { uid: "u-1" },
+    target: "shop/sample-app",
+    versions: [
+      version("current", { revision: "sample-app-v1" }),
+      version("candidate", { revision: "sample-app-v2" }),
+    ],
     status: {
       startTime: overrides.startTime ?? START,
       completedIterations: overrides.completedIterations ?? 0,
-      metrics: (overrides.metrics ?? []).map((m) => ({
-        name: `${m.metadata.namespace}/${m.metadata.name}`,
-        metricObj: m,
-      })),
+      metrics: (overrides.metrics ?? []).map((m) => metricInfo(m)),
     },
-  };
+  });
 }
 
 export function metric(name: string, spec: MetricSpec, namespace = "iter8-knative"): Metric {
-  return { apiVersion: "iter8.tools/v2alpha2", kind: "Metric", metadata: { name, namespace }, spec };
+  return metricFixture(`${namespace}/${name}`, spec);
 }
 
 export function baseline(e: Experiment): VersionDetail {

@@ -6,23 +6,23 @@ import { loadDocuments } from "../../../src/api/index.ts";
 import type { AggregatedMetricsData, Experiment, MetricInfo } from "../../../src/api/types.ts";
 import { bareName, describeExperiment } from "../../../src/report/describe.ts";
 import { writtenMetricReferences } from "../../../src/report/references.ts";
+import {
+  abFixture,
+  abnFixture,
+  conformanceFixture,
+  experimentFixture,
+  metricFixture,
+  metricInfo,
+  version,
+} from "../../support/experiments.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/report/${name}`, import.meta.url), "utf8");
 const piece = <T>(data: T) => ({ provenance: "test", timestamp: "2021-06-01T00:00:00Z", data });
 
-function metricInfo(name: string, units?: string): MetricInfo {
-  const [namespace, metric] = name.split("/") as [string, string];
-  return {
-    name,
-    metricObj: {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Metric",
-      metadata: { name: metric, namespace },
-      spec: units ? { units } : {},
-    },
-  };
-}
+/** A status.metrics entry for the Metric `namespace/name`, with its units if any. */
+const metric = (key: string, units?: string): MetricInfo =>
+  metricInfo(metricFixture(key, units ? { units } : {}));
 
 function aggregated(
   values: Record<string, Record<string, string | number | undefined>>,
@@ -40,38 +40,29 @@ function aggregated(
 /** The seed 004 experiment (v2alpha1 `mirroring`, upgraded) with the values its tutorial shows. */
 function seed004(): Experiment {
   const ns = "iter8-system";
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "mirroring", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: {
-        testingPattern: "Conformance",
-        actions: { start: [{ task: "knative/init-experiment" }] },
-      },
-      criteria: {
-        requestCount: `${ns}/request-count`,
-        objectives: [
-          { metric: `${ns}/mean-latency`, upperLimit: 50 },
-          { metric: `${ns}/95th-percentile-tail-latency`, upperLimit: 100 },
-          { metric: `${ns}/error-rate`, upperLimit: "0.01" },
-        ],
-      },
-      duration: { intervalSeconds: 10, iterationsPerLoop: 10 },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "revision", value: "sample-app-v2" }] },
-      },
+  return conformanceFixture({
+    name: "mirroring",
+    target: "default/sample-app",
+    actions: { start: [{ task: "knative/init-experiment" }] },
+    criteria: {
+      requestCount: `${ns}/request-count`,
+      objectives: [
+        { metric: `${ns}/mean-latency`, upperLimit: 50 },
+        { metric: `${ns}/95th-percentile-tail-latency`, upperLimit: 100 },
+        { metric: `${ns}/error-rate`, upperLimit: "0.01" },
+      ],
     },
+    duration: { intervalSeconds: 10, iterationsPerLoop: 10 },
+    versions: [version("current", { revision: "sample-app-v2" })],
     status: {
       stage: "Completed",
       completedIterations: 10,
       versionRecommendedForPromotion: "current",
       metrics: [
-        metricInfo(`${ns}/request-count`),
-        metricInfo(`${ns}/mean-latency`, "milliseconds"),
-        metricInfo(`${ns}/95th-percentile-tail-latency`, "milliseconds"),
-        metricInfo(`${ns}/error-rate`),
+        metric(`${ns}/request-count`),
+        metric(`${ns}/mean-latency`, "milliseconds"),
+        metric(`${ns}/95th-percentile-tail-latency`, "milliseconds"),
+        metric(`${ns}/error-rate`),
       ],
       analysis: {
         winnerAssessment: piece({ winnerFound: false }),
@@ -86,35 +77,31 @@ function seed004(): Experiment {
         ),
       },
     },
-  };
+  });
 }
 
 /** sriumcp/iter8ctl testdata experiment8 (Canary, completed 10 iterations). */
 function experiment8(): Experiment {
   const ns = "kfserving-test";
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "sklearn-iris-experiment-1", namespace: ns },
-    spec: {
-      target: "kfserving-test/sklearn-iris",
-      strategy: { testingPattern: "Canary" },
-      criteria: {
-        objectives: [
-          { metric: `${ns}/mean-latency`, upperLimit: 1000 },
-          { metric: `${ns}/error-rate`, upperLimit: "10m" },
-        ],
-      },
-      versionInfo: { baseline: { name: "default" }, candidates: [{ name: "canary" }] },
+  return experimentFixture({
+    name: "sklearn-iris-experiment-1",
+    namespace: ns,
+    target: "kfserving-test/sklearn-iris",
+    criteria: {
+      objectives: [
+        { metric: `${ns}/mean-latency`, upperLimit: 1000 },
+        { metric: `${ns}/error-rate`, upperLimit: "10m" },
+      ],
     },
+    versions: ["default", "canary"],
     status: {
       completedIterations: 10,
       versionRecommendedForPromotion: "canary",
       metrics: [
-        metricInfo(`${ns}/95th-percentile-tail-latency`, "milliseconds"),
-        metricInfo(`${ns}/mean-latency`, "milliseconds"),
-        metricInfo(`${ns}/error-rate`),
-        metricInfo(`${ns}/request-count`),
+        metric(`${ns}/95th-percentile-tail-latency`, "milliseconds"),
+        metric(`${ns}/mean-latency`, "milliseconds"),
+        metric(`${ns}/error-rate`),
+        metric(`${ns}/request-count`),
       ],
       analysis: {
         winnerAssessment: piece({ winnerFound: true, winner: "canary" }),
@@ -129,7 +116,7 @@ function experiment8(): Experiment {
         ),
       },
     },
-  };
+  });
 }
 
 describe("describeExperiment golden outputs", () => {
@@ -215,28 +202,22 @@ describe("describeExperiment golden outputs", () => {
   });
 
   it("experiment12.out reward table (A/B: no explanation lines in Winner Assessment)", () => {
-    const exp: Experiment = {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Experiment",
-      metadata: { name: "ab", namespace: "default" },
-      spec: {
-        target: "default/books",
-        strategy: { testingPattern: "A/B" },
-        criteria: { rewards: [{ metric: "default/books-purchased", preferredDirection: "High" }] },
-        versionInfo: { baseline: { name: "A" }, candidates: [{ name: "B" }] },
-      },
+    const exp = abFixture("default/books-purchased", {
+      name: "ab",
+      target: "default/books",
+      versions: ["A", "B"],
       status: {
         stage: "Running",
         completedIterations: 3,
         versionRecommendedForPromotion: "B",
-        metrics: [metricInfo("default/books-purchased")],
+        metrics: [metric("default/books-purchased")],
         analysis: {
           winnerAssessment: piece({ winnerFound: true, winner: "B" }),
           versionAssessments: piece({ A: [], B: [] }),
           aggregatedMetrics: piece(aggregated({ "default/books-purchased": { A: "5.03", B: 24.4531 } })),
         },
       },
-    };
+    });
     const written = new Map([["default/books-purchased", "books-purchased"]]);
     const out = describeExperiment(exp, { layout: "v2alpha2", writtenReferences: written });
     const excerpt = [
@@ -426,24 +407,23 @@ describe("describeExperiment details", () => {
   });
 
   it("reward: lower is better, ties go to the first version, unavailable versions are skipped", () => {
-    const exp: Experiment = {
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Experiment",
-      metadata: { name: "abn", namespace: "ns" },
-      spec: {
-        target: "ns/app",
-        strategy: { testingPattern: "A/B/N" },
-        criteria: { rewards: [{ metric: "ns/cost", preferredDirection: "Low" }] },
-        versionInfo: { baseline: { name: "a" }, candidates: [{ name: "b" }, { name: "c" }, { name: "d" }] },
-      },
-      status: {
-        completedIterations: 1,
-        analysis: {
-          versionAssessments: piece({}),
-          aggregatedMetrics: piece(aggregated({ "ns/cost": { a: undefined, b: 2.0001, c: "2.0002", d: 3 } })),
+    const exp = abnFixture(
+      { metric: "ns/cost", preferredDirection: "Low" },
+      {
+        name: "abn",
+        namespace: "ns",
+        versions: ["a", "b", "c", "d"],
+        status: {
+          completedIterations: 1,
+          analysis: {
+            versionAssessments: piece({}),
+            aggregatedMetrics: piece(
+              aggregated({ "ns/cost": { a: undefined, b: 2.0001, c: "2.0002", d: 3 } }),
+            ),
+          },
         },
       },
-    };
+    );
     const out = describeExperiment(exp, { layout: "v2alpha2" });
     // 2.0001 and 2.0002 both round up to 2.001: the tie goes to b. No winner assessment in the
     // analysis: no Winner Assessment section. No status.metrics: a Metrics table with only its header.

@@ -2,42 +2,33 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Experiment, ObjectiveEvidence } from "../../../src/api/types.ts";
 import { describeEvidence, evidenceLine } from "../../../src/report/evidence.ts";
+import { analysisPiece, experimentFixture, metricFixture, metricInfo } from "../../support/experiments.ts";
 
-const exp = (evidence?: Record<string, ObjectiveEvidence[]>, strength?: unknown): Experiment => ({
-  apiVersion: "iter8.tools/v2alpha2",
-  kind: "Experiment",
-  metadata: { name: "e", namespace: "default" },
-  spec: {
+const exp = (evidence?: Record<string, ObjectiveEvidence[]>, strength?: unknown): Experiment =>
+  experimentFixture({
     target: "t",
-    strategy: { testingPattern: "Canary" },
+    versions: [],
     criteria: strength === undefined ? {} : { strength },
-  },
-  status: {
-    metrics: [
-      {
-        name: "iter8-knative/95th-percentile-tail-latency",
-        metricObj: {
-          apiVersion: "iter8.tools/v2alpha2",
-          kind: "Metric",
-          metadata: { name: "95th-percentile-tail-latency" },
-          spec: { units: "milliseconds" },
-        },
-      },
-    ],
-    ...(evidence
-      ? {
-          analysis: {
-            evidence: {
-              provenance: "iter8 analytics",
-              timestamp: "2026-01-01T00:00:00Z",
-              message: "Error: ; Warning: promotion of v2 is not supported at 95 %: x inconclusive; Info: ",
-              data: evidence,
+    status: {
+      metrics: [
+        metricInfo(
+          metricFixture("95th-percentile-tail-latency", { units: "milliseconds" }),
+          "iter8-knative/95th-percentile-tail-latency",
+        ),
+      ],
+      ...(evidence
+        ? {
+            analysis: {
+              evidence: analysisPiece(evidence, {
+                provenance: "iter8 analytics",
+                timestamp: "2026-01-01T00:00:00Z",
+                message: "Error: ; Warning: promotion of v2 is not supported at 95 %: x inconclusive; Info: ",
+              }),
             },
-          },
-        }
-      : {}),
-  },
-});
+          }
+        : {}),
+    },
+  });
 
 const ratio: ObjectiveEvidence = {
   objective: 2,

@@ -10,6 +10,7 @@ import type { Experiment } from "../../../src/api/types.ts";
 import { runnerFilePath, runnerLiveness, startHeartbeat } from "../../../src/platforms/local/store.ts";
 import { checkCondition, parseConditions } from "../../../src/report/assert.ts";
 import { outcomeAnnotation, outcomeOf, outcomeSection } from "../../../src/report/outcome.ts";
+import { experimentFixture } from "../../support/experiments.ts";
 
 const piece = <T>(data: T, message?: string) => ({
   provenance: "t",
@@ -19,18 +20,12 @@ const piece = <T>(data: T, message?: string) => ({
 });
 
 function experiment(status: NonNullable<Experiment["status"]> & { actions?: unknown[] }): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: {
-      target: "t",
-      strategy: { testingPattern: "Canary" },
-      criteria: { objectives: [{ metric: "ns/latency", upperLimit: 50 }] },
-      versionInfo: { baseline: { name: "v1" }, candidates: [{ name: "v2" }] },
-    },
+  return experimentFixture({
+    target: "t",
+    criteria: { objectives: [{ metric: "ns/latency", upperLimit: 50 }] },
+    versions: ["v1", "v2"],
     status,
-  };
+  });
 }
 
 const completed = { type: "Completed" as const, status: "True" as const };

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import type { Experiment } from "../../../src/api/types.ts";
 import { appendIteration } from "../../../src/engine/history.ts";
 import { endLine, PLAIN_EVERY_MS, RunProgress, TerminalOutput } from "../../../src/report/progress.ts";
+import { experimentFixture, versionWeights } from "../../support/experiments.ts";
 
 function stream(isTTY: boolean) {
   const chunks: string[] = [];
@@ -14,27 +15,18 @@ function stream(isTTY: boolean) {
 }
 
 function running(completed: number, extra: Partial<NonNullable<Experiment["status"]>> = {}): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: {
-      target: "t",
-      strategy: { testingPattern: "Canary" },
-      duration: { intervalSeconds: 20, iterationsPerLoop: 5, maxLoops: 2 },
-      versionInfo: { baseline: { name: "v1" }, candidates: [{ name: "v2" }] },
-    },
+  return experimentFixture({
+    target: "t",
+    duration: { intervalSeconds: 20, iterationsPerLoop: 5, maxLoops: 2 },
+    versions: ["v1", "v2"],
     status: {
       stage: "Running",
       completedIterations: completed,
       lastUpdateTime: "2021-06-01T00:00:00.000Z",
-      currentWeightDistribution: [
-        { name: "v1", value: 80 },
-        { name: "v2", value: 20 },
-      ],
+      currentWeightDistribution: versionWeights({ v1: 80, v2: 20 }),
       ...extra,
     },
-  };
+  });
 }
 
 describe("TerminalOutput", () => {

@@ -2,23 +2,19 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Experiment } from "../../../src/api/types.ts";
 import { writtenMetricReferences } from "../../../src/report/references.ts";
+import { experimentFixture, metricFixture, metricInfo } from "../../support/experiments.ts";
 
 function normalised(
   criteria: NonNullable<Experiment["spec"]["criteria"]>,
   metrics: string[] = [],
 ): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: { target: "t", strategy: { testingPattern: "A/B" }, criteria },
-    status: {
-      metrics: metrics.map((name) => ({
-        name,
-        metricObj: { apiVersion: "iter8.tools/v2alpha2", kind: "Metric", metadata: { name }, spec: {} },
-      })),
-    },
-  };
+  return experimentFixture({
+    target: "t",
+    testingPattern: "A/B",
+    versions: [],
+    criteria,
+    status: { metrics: metrics.map((key) => metricInfo(metricFixture(key))) },
+  });
 }
 
 describe("writtenMetricReferences", () => {

@@ -7,30 +7,27 @@ import { renderHtml } from "../../../src/report/html.ts";
 import { renderMarkdown } from "../../../src/report/markdown.ts";
 import { reportModel } from "../../../src/report/model.ts";
 import { verdictOf } from "../../../src/report/verdict.ts";
+import { experimentFixture } from "../../support/experiments.ts";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
 const ERRORS = "iter8-knative/error-rate";
 const LATENCY = "iter8-knative/mean-latency";
 
 function experiment(status: Record<string, unknown> = {}): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary", namespace: "shop" },
-    spec: {
-      target: "shop/app",
-      versionInfo: { baseline: { name: "v1" }, candidates: [{ name: "v2" }] },
-      strategy: { testingPattern: "Canary", actions: { finish: [{ task: "common/exec" }] } },
-      criteria: {
-        objectives: [
-          { metric: LATENCY, upperLimit: 50 },
-          { metric: ERRORS, upperLimit: "0.01" },
-        ],
-      },
-      duration: { intervalSeconds: 5, iterationsPerLoop: 3 },
+  return experimentFixture({
+    name: "canary",
+    namespace: "shop",
+    versions: ["v1", "v2"],
+    actions: { finish: [{ task: "common/exec" }] },
+    criteria: {
+      objectives: [
+        { metric: LATENCY, upperLimit: 50 },
+        { metric: ERRORS, upperLimit: "0.01" },
+      ],
     },
+    duration: { intervalSeconds: 5, iterationsPerLoop: 3 },
     status: { stage: "Running", completedIterations: 0, ...status } as ExperimentStatus,
-  };
+  });
 }
 
 function record(i: number, v2Weight: number, v2Errors: number, bounds = false): IterationRecord {

@@ -7,6 +7,7 @@ import {
   renderExperimentTable,
   renderMetricTable,
 } from "../../../src/report/table.ts";
+import { experimentFixture, metricFixture } from "../../support/experiments.ts";
 
 function experiment(
   name: string,
@@ -15,13 +16,7 @@ function experiment(
   status?: { stage?: Stage; completedIterations?: number; message?: string },
   namespace = "default",
 ): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name, namespace },
-    spec: { target, strategy: { testingPattern: pattern } },
-    ...(status ? { status } : {}),
-  };
+  return experimentFixture({ name, namespace, target, testingPattern: pattern, versions: [], status });
 }
 
 const running = (n: number) => ({
@@ -109,12 +104,11 @@ describe("kubectl get experiment table", () => {
 
 describe("kubectl get metric table", () => {
   it("NAME TYPE DESCRIPTION", () => {
-    const metric = (name: string, type: "Counter" | "Gauge" | undefined, description?: string): Metric => ({
-      apiVersion: "iter8.tools/v2alpha2",
-      kind: "Metric",
-      metadata: { name, namespace: "iter8-knative" },
-      spec: { ...(type ? { type } : {}), ...(description ? { description } : {}) },
-    });
+    const metric = (name: string, type: "Counter" | "Gauge" | undefined, description?: string): Metric =>
+      metricFixture(`iter8-knative/${name}`, {
+        ...(type ? { type } : {}),
+        ...(description ? { description } : {}),
+      });
     assert.equal(
       renderMetricTable([
         metric("request-count", "Counter", "Number of requests"),

@@ -9,6 +9,7 @@ import { initFromKsvc } from "../../../src/tasks/knative-init.ts";
 import { unmetWaitFor } from "../../../src/tasks/readiness.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
 import type { ObjectRef, TaskPlatform } from "../../../src/tasks/types.ts";
+import { experimentFixture, version, virtualServiceRef } from "../../support/experiments.ts";
 
 class VirtualClock implements Clock {
   t = 0;
@@ -65,33 +66,15 @@ function ksvc(ready: boolean): Obj {
 }
 
 function seed001(): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary-progressive", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: { testingPattern: "Canary", actions: { start: [{ task: "knative/init-experiment" }] } },
-      versionInfo: {
-        baseline: {
-          name: "current",
-          variables: [
-            { name: "revision", value: "sample-app-v1" },
-            { name: "promote", value: "baseline" },
-          ],
-        },
-        candidates: [
-          {
-            name: "candidate",
-            variables: [
-              { name: "revision", value: "sample-app-v2" },
-              { name: "promote", value: "candidate" },
-            ],
-          },
-        ],
-      },
-    },
-  };
+  return experimentFixture({
+    name: "canary-progressive",
+    target: "default/sample-app",
+    actions: { start: [{ task: "knative/init-experiment" }] },
+    versions: [
+      version("current", { revision: "sample-app-v1", promote: "baseline" }),
+      version("candidate", { revision: "sample-app-v2", promote: "candidate" }),
+    ],
+  });
 }
 
 describe("knative/init-experiment", () => {
@@ -205,12 +188,7 @@ describe("common/readiness", () => {
         },
       ],
     };
-    e.spec.versionInfo!.baseline.weightObjRef = {
-      apiVersion: "networking.istio.io/v1alpha3",
-      kind: "VirtualService",
-      name: "vs",
-      fieldPath: ".spec.http[0].route[0].weight",
-    };
+    e.spec.versionInfo!.baseline.weightObjRef = virtualServiceRef("vs", 0);
     return e;
   };
 

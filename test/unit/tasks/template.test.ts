@@ -3,40 +3,21 @@ import { describe, it } from "node:test";
 import type { Experiment } from "../../../src/api/types.ts";
 import { templateData } from "../../../src/tasks/data.ts";
 import { ANGLE, CURLY, interpolate, TemplateError } from "../../../src/tasks/template.ts";
+import { experimentFixture, version, winnerAssessment } from "../../support/experiments.ts";
 
 function experiment(recommended?: string): Experiment {
-  const exp: Experiment = {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "canary-progressive", namespace: "default" },
-    spec: {
-      target: "default/sample-app",
-      strategy: { testingPattern: "Canary" },
-      versionInfo: {
-        baseline: { name: "current", variables: [{ name: "promote", value: "baseline" }] },
-        candidates: [
-          {
-            name: "candidate",
-            variables: [
-              { name: "promote", value: "candidate" },
-              { name: "query", value: "a=1&b=<2>" },
-            ],
-          },
-        ],
-      },
-    },
+  return experimentFixture({
+    name: "canary-progressive",
+    target: "default/sample-app",
+    versions: [
+      version("current", { promote: "baseline" }),
+      version("candidate", { promote: "candidate", query: "a=1&b=<2>" }),
+    ],
     status: {
-      analysis: {
-        winnerAssessment: {
-          provenance: "p",
-          timestamp: "t",
-          data: { winnerFound: true, winner: "candidate" },
-        },
-      },
+      analysis: { winnerAssessment: winnerAssessment("candidate", { provenance: "p", timestamp: "t" }) },
+      ...(recommended ? { versionRecommendedForPromotion: recommended } : {}),
     },
-  };
-  if (recommended) exp.status!.versionRecommendedForPromotion = recommended;
-  return exp;
+  });
 }
 
 describe("interpolate", () => {

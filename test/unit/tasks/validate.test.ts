@@ -5,20 +5,15 @@ import type { Experiment, TaskSpec } from "../../../src/api/types.ts";
 import { TASK_NAMES } from "../../../src/tasks/names.ts";
 import { InProcessTaskRunner } from "../../../src/tasks/runner.ts";
 import type { TaskPlatform } from "../../../src/tasks/types.ts";
+import { experimentFixture } from "../../support/experiments.ts";
 
 const platform: TaskPlatform = {
   getObject: async () => undefined,
   getSecret: async () => undefined,
 };
 
-function withActions(actions: Record<string, TaskSpec[]>): Experiment {
-  return {
-    apiVersion: "iter8.tools/v2alpha2",
-    kind: "Experiment",
-    metadata: { name: "e", namespace: "default" },
-    spec: { target: "default/app", strategy: { testingPattern: "Canary", actions } },
-  };
-}
+const withActions = (actions: Record<string, TaskSpec[]>): Experiment =>
+  experimentFixture({ actions, versions: [] });
 
 describe("task validation", () => {
   const runner = new InProcessTaskRunner({ platform });
