@@ -426,10 +426,8 @@ export class Engine {
       draft.progress("IterationUpdate", `Completed Loop ${loop}`);
       if (hasAction(spec, "loop")) return this.#actions.launch(key, exp, draft, "loop", `loop-${loop}`, loop);
     }
-    // The last iteration and the ending share one write.
-    if (n >= plannedIterations(spec, st)) return this.#beginFinish(key, exp, spec, draft, "finish");
     await this.#write(exp, draft);
-    return { done: false, requeueAfterMs: intervalMs };
+    return { done: false, requeueAfterMs: n >= plannedIterations(spec, st) ? 0 : intervalMs };
   }
 
   /**

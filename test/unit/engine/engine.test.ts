@@ -79,7 +79,7 @@ function holdsTarget(e: Experiment): boolean {
   return cond(e, "TargetAcquired")?.status === "True";
 }
 
-/** The writes that completed an iteration (the last one shares its write with the ending). */
+/** The writes that completed an iteration (one may also carry a loop or an action launch). */
 function iterationWrites(writes: Experiment[]): Experiment[] {
   return writes.filter((e, i) => {
     const before = writes.slice(0, i).findLast((p) => p.metadata.name === e.metadata.name);
@@ -98,19 +98,20 @@ describe("Iter8 v2 worked trace", () => {
     const start = w.clock.ms;
     await drive(w.engine, w.clock, [keyOf(exp)]);
 
-    // The trace's passes, with the steps that need no wait coalesced into one write each: start-up
-    // (initialised, target, Initializing, Running) and the last iteration with the finish launch.
+    // The trace's passes, with the start-up steps that need no wait (initialised, target,
+    // Initializing, Running) in one write.
     assert.deepEqual(w.store.messages(), [
       "StageAdvanced: Advanced to Running",
       "IterationUpdate: Completed Iteration 1",
       "IterationUpdate: Completed Iteration 2",
+      "IterationUpdate: Completed Loop 1",
       "HandlerLaunched: Finish handler 'finish' launched",
       "ExperimentCompleted: Experiment Completed",
     ]);
     const writes = w.store.statusWrites;
     assert.deepEqual(
       writes.map((e) => e.status?.stage),
-      ["Running", "Running", "Running", "Finishing", "Completed"],
+      ["Running", "Running", "Running", "Running", "Finishing", "Completed"],
     );
     // Observed weights after entering Running and after each iteration.
     assert.deepEqual(weightsOf(writes[0]!), [100, 0]);
@@ -178,8 +179,8 @@ describe("Iter8 v2 worked trace", () => {
       "Running|StageAdvanced: Advanced to Running",
       "Running|IterationUpdate: Completed Iteration 1",
       "Running|IterationUpdate: Completed Iteration 2",
-      "Finishing|IterationUpdate: Completed Iteration 3",
-      "Finishing|IterationUpdate: Completed Loop 1",
+      "Running|IterationUpdate: Completed Iteration 3",
+      "Running|IterationUpdate: Completed Loop 1",
       "Finishing|HandlerLaunched: Finish handler 'finish' launched",
       "Completed|StageAdvanced: Advanced to Completed",
       "Completed|ExperimentCompleted: Experiment Completed",
