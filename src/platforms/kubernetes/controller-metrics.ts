@@ -3,12 +3,12 @@
 // not share counters. Names and meaning are listed in deploy/controller/README.md.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Experiment } from "../../api/types.ts";
+import type { ExperimentHead } from "./informer.ts";
 import type { RequestRecord } from "./rest.ts";
 
 export interface ControllerGaugeSources {
   /** Every cached experiment (for experiments by stage). */
-  experiments: () => Iterable<Readonly<Experiment>>;
+  experiments: () => Iterable<Readonly<ExperimentHead>>;
   queueDepth: () => number;
   queueDue: () => number;
   leading: () => boolean;

@@ -24,7 +24,7 @@ import { KubeTrafficActuator } from "./actuator.ts";
 import { ControllerMetrics } from "./controller-metrics.ts";
 import { Discovery } from "./discovery.ts";
 import { EventRecorder } from "./events.ts";
-import { type CacheChange, ExperimentCache } from "./informer.ts";
+import { type CacheChange, ExperimentCache, type ExperimentHead } from "./informer.ts";
 import { LeaderElector } from "./leader.ts";
 import { KubeSecretSource, KubeTaskPlatform } from "./platform.ts";
 import { DueQueue, type Lane } from "./queue.ts";
@@ -74,7 +74,7 @@ function errorText(err: unknown): string {
 }
 
 /** When the next iteration of a running experiment is due, from its status (ms since epoch). */
-export function nextIterationAt(exp: Readonly<Experiment> | undefined): number | undefined {
+export function nextIterationAt(exp: Readonly<ExperimentHead> | undefined): number | undefined {
   const st = exp?.status;
   if (!exp || st?.stage !== "Running" || !st.lastUpdateTime || (st.completedIterations ?? 0) === 0) {
     return undefined;
@@ -408,7 +408,10 @@ class Term {
     }
   }
 
-  #observeIteration(before: Readonly<Experiment> | undefined, after: Readonly<Experiment> | undefined): void {
+  #observeIteration(
+    before: Readonly<ExperimentHead> | undefined,
+    after: Readonly<ExperimentHead> | undefined,
+  ): void {
     const n0 = before?.status?.completedIterations ?? 0;
     const n1 = after?.status?.completedIterations ?? 0;
     if (n1 <= n0) return;

@@ -39,21 +39,60 @@ function newer(a: string | undefined, b: string | undefined): boolean {
   return a !== b;
 }
 
+/** What scheduling and the gauges read of a cached experiment, without decoding it. */
+export interface ExperimentHead {
+  metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined };
+  spec: { target: string; duration?: Experiment["spec"]["duration"] | undefined };
+  status?: {
+    stage?: NonNullable<Experiment["status"]>["stage"] | undefined;
+    lastUpdateTime?: string | undefined;
+    completedIterations?: number | undefined;
+  };
+}
+
+/**
+ * A cached experiment: its head, and the whole object as JSON text. A thousand decoded experiments
+ * with their status history are about a hundred megabytes of small objects for the garbage
+ * collector to trace; their text is a tenth of that, and every read decodes a fresh copy anyway.
+ */
+interface Entry {
+  head: ExperimentHead;
+  json: string;
+}
+
 /**
  * The cached form: the storage version, without `metadata.managedFields` (the API server's record
  * of who set which field, as large as the object's own structure and never read here; a write that
  * omits it keeps the server's).
  */
-function normalise(e: Experiment): Experiment {
+function entryOf(e: Experiment): Entry {
   const { managedFields: _, ...metadata } = e.metadata as Experiment["metadata"] & {
     managedFields?: unknown;
   };
-  return { ...e, apiVersion: "iter8.tools/v2alpha2", kind: "Experiment", metadata };
+  const stored: Experiment = { ...e, apiVersion: "iter8.tools/v2alpha2", kind: "Experiment", metadata };
+  const st = e.status;
+  const head: ExperimentHead = {
+    metadata: {
+      name: metadata.name,
+      namespace: metadata.namespace,
+      resourceVersion: metadata.resourceVersion,
+    },
+    spec: { target: e.spec?.target, duration: e.spec?.duration },
+  };
+  if (st)
+    head.status = {
+      stage: st.stage,
+      lastUpdateTime: st.lastUpdateTime,
+      completedIterations: st.completedIterations,
+    };
+  return { head, json: JSON.stringify(stored) };
 }
+
+const decode = (entry: Entry): Experiment => JSON.parse(entry.json) as Experiment;
 
 export class ExperimentCache {
   readonly #opts: ExperimentCacheOptions;
-  readonly #objects = new Map<string, Experiment>();
+  readonly #objects = new Map<string, Entry>();
   /** ns/name by spec.target. */
   readonly #byTarget = new Map<string, Set<string>>();
   /** resourceVersions of the controller's own writes not yet seen on the watch, by ns/name. */
@@ -104,28 +143,29 @@ export class ExperimentCache {
     );
   }
 
+  /** A fresh copy of the cached experiment (the caller may change it). */
   get(key: ObjectKey): Experiment | undefined {
     const e = this.#objects.get(keyText(key));
-    return e === undefined ? undefined : structuredClone(e);
+    return e === undefined ? undefined : decode(e);
   }
 
-  /** The cached object itself, not a copy: for reading only (scheduling, metrics). */
-  peek(key: ObjectKey): Readonly<Experiment> | undefined {
-    return this.#objects.get(keyText(key));
+  /** The head of a cached experiment: for reading only (scheduling, metrics). */
+  peek(key: ObjectKey): Readonly<ExperimentHead> | undefined {
+    return this.#objects.get(keyText(key))?.head;
   }
 
-  /** Every cached object itself, not copies: for reading only. */
-  peekAll(): Iterable<Readonly<Experiment>> {
-    return this.#objects.values();
+  /** The heads of every cached experiment: for reading only. */
+  *peekAll(): Iterable<Readonly<ExperimentHead>> {
+    for (const e of this.#objects.values()) yield e.head;
   }
 
   list(): Experiment[] {
-    return [...this.#objects.values()].map((e) => structuredClone(e));
+    return [...this.#objects.values()].map(decode);
   }
 
   listByTarget(target: string): Experiment[] {
     const ids = this.#byTarget.get(target) ?? new Set<string>();
-    return [...ids].map((id) => structuredClone(this.#objects.get(id)!));
+    return [...ids].map((id) => decode(this.#objects.get(id)!));
   }
 
   /** A write of `key` starts: what the watch says about it meanwhile waits for the answer. */
@@ -151,7 +191,7 @@ export class ExperimentCache {
       this.#ownSeen(id, held.rv);
       return;
     }
-    this.#opts.onChange(key, held.added ? "added" : "modified", structuredClone(cached));
+    this.#opts.onChange(key, held.added ? "added" : "modified", decode(cached));
   }
 
   /** The answer to one of the controller's writes: cached now, and its watch echo ignored later. */
@@ -164,9 +204,7 @@ export class ExperimentCache {
       this.#own.set(id, own);
     }
     const cached = this.#objects.get(id);
-    // A copy: the caller goes on using (and tasks may change) the object it got back.
-    if (!cached || newer(rv, cached.metadata.resourceVersion))
-      this.#put(id, normalise(structuredClone(written)));
+    if (!cached || newer(rv, cached.head.metadata.resourceVersion)) this.#put(id, entryOf(written));
   }
 
   /** A fresh read (after a conflict): cache it if it is newer, without telling anyone. */
@@ -177,8 +215,8 @@ export class ExperimentCache {
     }
     const id = keyText(key);
     const cached = this.#objects.get(id);
-    if (!cached || newer(current.metadata.resourceVersion, cached.metadata.resourceVersion)) {
-      this.#put(id, normalise(current));
+    if (!cached || newer(current.metadata.resourceVersion, cached.head.metadata.resourceVersion)) {
+      this.#put(id, entryOf(current));
     }
   }
 
@@ -190,22 +228,22 @@ export class ExperimentCache {
     const own = this.#own.get(id);
     if (rv !== undefined && own?.has(rv)) {
       this.#ownSeen(id, rv);
-      if (!cached || newer(rv, cached.metadata.resourceVersion)) this.#put(id, normalise(obj));
+      if (!cached || newer(rv, cached.head.metadata.resourceVersion)) this.#put(id, entryOf(obj));
       return;
     }
-    if (cached && !newer(rv, cached.metadata.resourceVersion)) {
+    if (cached && !newer(rv, cached.head.metadata.resourceVersion)) {
       // Already known (a relist of an unchanged object, or a write whose answer came first).
-      if (type === "LISTED") this.#opts.onChange(key, "relisted", structuredClone(cached));
+      if (type === "LISTED") this.#opts.onChange(key, "relisted", decode(cached));
       return;
     }
-    this.#put(id, normalise(obj));
+    this.#put(id, entryOf(obj));
     if (this.#writing.has(id)) {
       // Probably our write's echo, ahead of its answer: decide once the answer is in.
       const held = this.#held.get(id);
       this.#held.set(id, { rv, added: held?.added ?? !cached });
       return;
     }
-    this.#opts.onChange(key, cached ? "modified" : "added", structuredClone(this.#objects.get(id)!));
+    this.#opts.onChange(key, cached ? "modified" : "added", decode(this.#objects.get(id)!));
   }
 
   /** Our own write came back: versions up to this one will never be seen again. */
@@ -222,17 +260,18 @@ export class ExperimentCache {
   #replaceScope(namespace: string | undefined, items: Experiment[]): void {
     const seen = new Set(items.map((e) => keyText(keyOf(e))));
     for (const [id, e] of [...this.#objects]) {
-      const inScope = namespace === undefined || namespaceOf(e) === namespace;
-      if (inScope && !seen.has(id)) this.#remove(keyOf(e), true);
+      const inScope = namespace === undefined || namespaceOf(e.head) === namespace;
+      if (inScope && !seen.has(id))
+        this.#remove({ namespace: namespaceOf(e.head), name: e.head.metadata.name }, true);
     }
     for (const e of items) this.#observe(e, "LISTED");
   }
 
-  #put(id: string, e: Experiment): void {
+  #put(id: string, e: Entry): void {
     const before = this.#objects.get(id);
-    if (before && before.spec?.target !== e.spec?.target) this.#unindex(id, before.spec?.target);
+    if (before && before.head.spec.target !== e.head.spec.target) this.#unindex(id, before.head.spec.target);
     this.#objects.set(id, e);
-    const target = e.spec?.target;
+    const target = e.head.spec.target;
     if (target !== undefined) {
       const set = this.#byTarget.get(target) ?? new Set<string>();
       set.add(id);
@@ -251,7 +290,7 @@ export class ExperimentCache {
     const id = keyText(key);
     const before = this.#objects.get(id);
     if (!before) return;
-    this.#unindex(id, before.spec?.target);
+    this.#unindex(id, before.head.spec.target);
     this.#objects.delete(id);
     this.#own.delete(id);
     if (notify) this.#opts.onChange(key, "deleted", undefined);
