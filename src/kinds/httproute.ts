@@ -140,8 +140,7 @@ class HTTPRouteCompiler extends RouteCompiler {
         return;
       }
       const kind = p["kind"] ?? "Gateway";
-      const ns = typeof p["namespace"] === "string" && p["namespace"] ? p["namespace"] : namespace;
-      out.push(kind === "Service" ? "mesh" : `${ns}/${p["name"]}`);
+      out.push(kind === "Service" ? "mesh" : `${refNamespace(p, namespace)}/${p["name"]}`);
     });
     return out;
   }
@@ -212,7 +211,7 @@ class HTTPRouteCompiler extends RouteCompiler {
       if (port === undefined) return null;
       p = port;
     }
-    const ns = typeof ref["namespace"] === "string" && ref["namespace"] ? ref["namespace"] : namespace;
+    const ns = refNamespace(ref, namespace);
     const fqdn = `${name}.${ns}.svc.cluster.local`;
     // An upstreams entry may name the Service by its short name, `name.namespace` or the full host.
     const host =
@@ -465,6 +464,11 @@ class HTTPRouteCompiler extends RouteCompiler {
 }
 
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
+
+/** A parentRef's or backendRef's namespace: its own when set, else the route's. */
+function refNamespace(ref: Obj, routeNamespace: string): string {
+  return typeof ref["namespace"] === "string" && ref["namespace"] ? ref["namespace"] : routeNamespace;
+}
 
 function emptyBlock(uri: StringMatcher | null): MatchBlock {
   return { headers: [], withoutHeaders: [], authority: null, uri, method: null };
