@@ -32,7 +32,7 @@ import {
   type Target,
 } from "../router/table.ts";
 import type { Segment } from "./fieldpath.ts";
-import { addHeaderEdit, type HeaderChanges, RouteCompiler } from "./route-compiler.ts";
+import { addHeaderEdit, type HeaderChanges, RouteCompiler, requiredString } from "./route-compiler.ts";
 import type { TrafficKind } from "./types.ts";
 
 export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
@@ -200,17 +200,10 @@ class HTTPRouteCompiler extends RouteCompiler {
       );
       return null;
     }
-    const name = ref["name"];
-    if (typeof name !== "string" || name === "") {
-      ctx.issue(`${path}.name`, "required");
-      return null;
-    }
-    let p: number | null = null;
-    if (ref["port"] !== undefined) {
-      const port = ctx.integer(ref["port"], `${path}.port`, 1, 65535);
-      if (port === undefined) return null;
-      p = port;
-    }
+    const name = requiredString(ctx, ref, "name", path);
+    if (name === undefined) return null;
+    const p = ref["port"] === undefined ? null : ctx.integer(ref["port"], `${path}.port`, 1, 65535);
+    if (p === undefined) return null;
     const ns = refNamespace(ref, namespace);
     const fqdn = `${name}.${ns}.svc.cluster.local`;
     // An upstreams entry may name the Service by its short name, `name.namespace` or the full host.
@@ -280,16 +273,10 @@ class HTTPRouteCompiler extends RouteCompiler {
   }
 
   #urlRewrite(raw: unknown, path: string): string | null {
-    const ctx = this.ctx;
-    if (!isRecord(raw)) {
-      ctx.issue(path, "required: a mapping with hostname");
-      return null;
-    }
-    ctx.onlyKeys(raw, ["hostname"], path, "only hostname");
-    const h = raw["hostname"];
+    const h = this.soleField(raw, path, "hostname", "required: a mapping with hostname");
     if (h === undefined) return null;
     if (typeof h !== "string" || !HOSTNAME.test(h) || h.includes("*")) {
-      ctx.issue(`${path}.hostname`, "must be a DNS name");
+      this.ctx.issue(`${path}.hostname`, "must be a DNS name");
       return null;
     }
     return h;
@@ -341,13 +328,9 @@ class HTTPRouteCompiler extends RouteCompiler {
 
   #timeout(raw: unknown, path: string): number | null {
     if (raw === undefined) return null;
-    if (!isRecord(raw)) {
-      this.ctx.issue(path, "must be a mapping with request");
-      return null;
-    }
-    this.ctx.onlyKeys(raw, ["request"], path, "only request");
-    if (raw["request"] === undefined) return null;
-    const ms = gatewayDuration(raw["request"]);
+    const request = this.soleField(raw, path, "request", "must be a mapping with request");
+    if (request === undefined) return null;
+    const ms = gatewayDuration(request);
     if (ms === undefined) {
       this.ctx.issue(`${path}.request`, 'must be a Gateway API duration such as "10s", "500ms" or "1m30s"');
       return null;

@@ -20,7 +20,7 @@ import {
   type Target,
 } from "../router/table.ts";
 import type { Segment } from "./fieldpath.ts";
-import { addHeaderEdit, type HeaderChanges, RouteCompiler } from "./route-compiler.ts";
+import { addHeaderEdit, type HeaderChanges, RouteCompiler, requiredString } from "./route-compiler.ts";
 import type { TrafficKind } from "./types.ts";
 
 export const ISTIO_NETWORKING_GROUP = "networking.istio.io";
@@ -120,19 +120,14 @@ class VirtualServiceCompiler extends RouteCompiler {
   }
 
   #rewrite(rw: unknown, path: string): string | null {
-    const ctx = this.ctx;
     if (rw === undefined) return null;
-    if (!isRecord(rw)) {
-      ctx.issue(path, "must be a mapping");
+    const authority = this.soleField(rw, path, "authority", "must be a mapping");
+    if (authority === undefined) return null;
+    if (typeof authority !== "string" || authority === "") {
+      this.ctx.issue(`${path}.authority`, "must be a non-empty string");
       return null;
     }
-    ctx.onlyKeys(rw, ["authority"], path, "only authority");
-    if (rw["authority"] === undefined) return null;
-    if (typeof rw["authority"] !== "string" || rw["authority"] === "") {
-      ctx.issue(`${path}.authority`, "must be a non-empty string");
-      return null;
-    }
-    return rw["authority"];
+    return authority;
   }
 
   #routes(
@@ -267,12 +262,7 @@ class VirtualServiceCompiler extends RouteCompiler {
     const ctx = this.ctx;
     const spec: HeaderChanges = { ops: [], authority: null };
     if (raw === undefined) return spec;
-    if (!isRecord(raw)) {
-      ctx.issue(path, "must be a mapping with request");
-      return spec;
-    }
-    ctx.onlyKeys(raw, ["request"], path, "only request");
-    const req = raw["request"];
+    const req = this.soleField(raw, path, "request", "must be a mapping with request");
     if (req === undefined) return spec;
     if (!isRecord(req)) {
       ctx.issue(`${path}.request`, "must be a mapping with set, add, remove");
@@ -303,22 +293,11 @@ class VirtualServiceCompiler extends RouteCompiler {
       return null;
     }
     ctx.onlyKeys(raw, ["host", "port"], path, "only host, port");
-    const host = raw["host"];
-    if (typeof host !== "string" || host === "") {
-      ctx.issue(`${path}.host`, "required");
-      return null;
-    }
-    let port: number | null = null;
-    if (raw["port"] !== undefined) {
-      const n = ctx.integer(
-        isRecord(raw["port"]) ? raw["port"]["number"] : undefined,
-        `${path}.port.number`,
-        1,
-        65535,
-      );
-      if (n === undefined) return null;
-      port = n;
-    }
+    const host = requiredString(ctx, raw, "host", path);
+    if (host === undefined) return null;
+    const number = isRecord(raw["port"]) ? raw["port"]["number"] : undefined;
+    const port = raw["port"] === undefined ? null : ctx.integer(number, `${path}.port.number`, 1, 65535);
+    if (port === undefined) return null;
     return ctx.destination(host, port, namespace, ops, `${path}.host`);
   }
 }

@@ -19,6 +19,14 @@ export function addHeaderEdit(out: HeaderChanges, edit: HeaderEdit): void {
   else if (edit) out.authority = edit.authority;
 }
 
+/** `obj[key]` when it is a non-empty string; else "required" is reported at `path.key`. */
+export function requiredString(ctx: CompileContext, obj: Obj, key: string, path: string): string | undefined {
+  const value = obj[key];
+  if (typeof value === "string" && value !== "") return value;
+  ctx.issue(`${path}.${key}`, "required");
+  return undefined;
+}
+
 /** An object's namespace, its `namespace/name` label and its spec. */
 export interface ObjectHead {
   readonly namespace: string;
@@ -56,6 +64,19 @@ export abstract class RouteCompiler implements KindCompiler {
       if (isRecord(item)) each(item, at, i);
       else this.ctx.issue(at, "must be a mapping");
     });
+  }
+
+  /**
+   * The field `key` of a mapping that may hold only it (`rewrite.authority`, `timeouts.request`);
+   * undefined when it is absent or `raw` is not a mapping (reported as `notMapping`).
+   */
+  protected soleField(raw: unknown, path: string, key: string, notMapping: string): unknown {
+    if (!isRecord(raw)) {
+      this.ctx.issue(path, notMapping);
+      return undefined;
+    }
+    this.ctx.onlyKeys(raw, [key], path, `only ${key}`);
+    return raw[key];
   }
 
   /**
