@@ -57,13 +57,18 @@ export function movedCopy(
   return { object, spec: isRecord(object["spec"]) ? object["spec"] : undefined };
 }
 
+/** The copy an upgrade works on, moved to v2alpha2 and marked; undefined when `input` is not v2alpha1. */
+function upgrading(input: Obj): { object: Obj; spec: Obj | undefined; v1Semantics: boolean } | undefined {
+  const moved = movedCopy(input, V2ALPHA1, V2ALPHA2);
+  return moved && { ...moved, v1Semantics: !markUpgraded(moved.object) };
+}
+
 /** Upgrades a v2alpha1 Experiment; a v2alpha2 one is returned as a copy. */
 export function upgradeExperiment(input: Obj): UpgradeResult {
   const warnings: string[] = [];
-  const moved = movedCopy(input, V2ALPHA1, V2ALPHA2);
-  if (!moved) return { object: clone(input), warnings };
-  const { object: exp, spec } = moved;
-  const v1Semantics = !markUpgraded(exp);
+  const up = upgrading(input);
+  if (!up) return { object: clone(input), warnings };
+  const { object: exp, spec, v1Semantics } = up;
 
   if (spec) {
     upgradeStrategy(spec, warnings);
@@ -202,10 +207,9 @@ export function v1MetricRef(ref: unknown): string | undefined {
 /** Upgrades a v2alpha1 Metric; a v2alpha2 one is returned as a copy. */
 export function upgradeMetric(input: Obj): UpgradeResult {
   const warnings: string[] = [];
-  const moved = movedCopy(input, V2ALPHA1, V2ALPHA2);
-  if (!moved) return { object: clone(input), warnings };
-  const { object: metric, spec } = moved;
-  const v1Semantics = !markUpgraded(metric);
+  const up = upgrading(input);
+  if (!up) return { object: clone(input), warnings };
+  const { object: metric, spec, v1Semantics } = up;
   if (!spec) return { object: metric, warnings };
 
   if (spec["type"] === "counter") spec["type"] = "Counter";
