@@ -1,9 +1,9 @@
 // What the compilers of the explicit routing kinds (Istio VirtualService, Gateway API HTTPRoute)
-// share: each object is compiled on its own once all are added, starts the same way (its name for
-// the issues, a required metadata.name and spec), and collects request header changes the same way.
+// share: each object is compiled on its own once all are added and starts the same way (its name
+// for the issues, a required metadata.name and spec); lists of mappings, mappings that hold one
+// field, required names and request header changes are read the same way in both.
 
-import type { CompileContext, HeaderEdit, Obj } from "../router/compile.ts";
-import { isRecord, objectName } from "../router/compile.ts";
+import { type CompileContext, type HeaderEdit, isRecord, type Obj, objectName } from "../router/compile.ts";
 import type { HeaderOp, RuleDraft } from "../router/table.ts";
 import type { KindCompiler } from "./types.ts";
 
