@@ -165,30 +165,33 @@ function judge(
       needed: opts.minSamples - n,
     };
   }
-  const withBounds = {
-    ...base,
-    confidence: opts.confidence,
-    method: METHOD_NAMES[shapeOf.shape][opts.method],
-  };
+  const ev = { ...base, confidence: opts.confidence, method: METHOD_NAMES[shapeOf.shape][opts.method] };
+  const j: Judging = { ev, value, n, dist, direction, limit, opts, point };
   switch (shapeOf.shape) {
     case "ratio":
-      return judgeRatio(withBounds, value, n, dist, direction, limit, opts);
+      return judgeRatio(j);
     case "mean":
-      return judgeMean(withBounds, value, n, dist, direction, limit, opts, point);
+      return judgeMean(j);
     case "percentile":
-      return judgePercentile(withBounds, n, dist, shapeOf.percentile!, direction, limit, opts, point);
+      return judgePercentile(j, shapeOf.percentile!);
   }
 }
 
-function judgeRatio(
-  ev: ObjectiveEvidence,
-  value: number,
-  n: number,
-  dist: SampleDistribution | undefined,
-  direction: "upper" | "lower",
-  limit: number,
-  opts: EvidenceOptions,
-): Judged {
+/** What every shape's judgement starts from: a value and a sample size known, the limit set. */
+interface Judging {
+  /** The evidence so far, with confidence and method. */
+  ev: ObjectiveEvidence;
+  value: number;
+  n: number;
+  dist: SampleDistribution | undefined;
+  direction: "upper" | "lower";
+  limit: number;
+  opts: EvidenceOptions;
+  /** The point judgement, for when no interval can be had. */
+  point: (why: string) => Judged;
+}
+
+function judgeRatio({ ev, value, n, dist, direction, limit, opts }: Judging): Judged {
   const trials = Math.round(n);
   const k = Math.min(trials, Math.max(0, Math.round(dist?.events ?? value * n)));
   const b = proportionBounds(k, trials, opts.confidence, opts.method);
@@ -216,16 +219,7 @@ function judgeRatio(
   };
 }
 
-function judgeMean(
-  ev: ObjectiveEvidence,
-  value: number,
-  n: number,
-  dist: SampleDistribution | undefined,
-  direction: "upper" | "lower",
-  limit: number,
-  opts: EvidenceOptions,
-  point: (why: string) => Judged,
-): Judged {
+function judgeMean({ ev, value, n, dist, direction, limit, opts, point }: Judging): Judged {
   const sd = dist?.sd;
   if (sd === undefined || !Number.isFinite(sd)) return point("the backend gives no standard deviation");
   const mean = dist?.mean ?? value;
@@ -245,14 +239,8 @@ function judgeMean(
 }
 
 function judgePercentile(
-  ev: ObjectiveEvidence,
-  n: number,
-  dist: SampleDistribution | undefined,
+  { ev, n, dist, direction, limit, opts, point }: Judging,
   percentile: number,
-  direction: "upper" | "lower",
-  limit: number,
-  opts: EvidenceOptions,
-  point: (why: string) => Judged,
 ): Judged {
   if (!dist?.countAbove) return point("the backend gives no latency distribution");
   if (direction === "lower") return point("only upper limits of a percentile are bounded");

@@ -88,22 +88,17 @@ export function parseCondition(src: string): Condition {
     throw new ConditionSyntaxError(`expected ${expected} but found ${found} at position ${t.pos + 1}`, t.pos);
   };
 
-  const parseOr = (): Condition => {
-    let left = parseAnd();
-    while (peek().type === "or") {
+  // `x op y op z` as ((x op y) op z), the operands parsed one precedence level down.
+  const leftAssociative = (op: "and" | "or", operand: () => Condition) => (): Condition => {
+    let left = operand();
+    while (peek().type === op) {
       next();
-      left = { kind: "or", left, right: parseAnd() };
+      left = { kind: op, left, right: operand() };
     }
     return left;
   };
-  const parseAnd = (): Condition => {
-    let left = parseNot();
-    while (peek().type === "and") {
-      next();
-      left = { kind: "and", left, right: parseNot() };
-    }
-    return left;
-  };
+  const parseOr = leftAssociative("or", () => parseAnd());
+  const parseAnd = leftAssociative("and", () => parseNot());
   const parseNot = (): Condition => {
     if (peek().type === "not") {
       next();

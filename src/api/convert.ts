@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import { fieldPathToPointer, isFieldPath } from "../kinds/fieldpath.ts";
 import { isRecord } from "../lib/objects.ts";
 import { V2ALPHA1, V2ALPHA2 } from "./types.ts";
-import { SOURCE_VERSION_ANNOTATION, upgradeExperiment, upgradeMetric } from "./upgrade.ts";
+import { movedCopy, SOURCE_VERSION_ANNOTATION, upgradeExperiment, upgradeMetric } from "./upgrade.ts";
 
 type Obj = Record<string, unknown>;
 export type ApiVersionString = typeof V2ALPHA1 | typeof V2ALPHA2;
@@ -62,11 +62,10 @@ function markDowngraded(obj: Obj): void {
 
 /** A v2alpha2 Metric in v2alpha1 shape; fields v2alpha1 does not have are dropped. */
 export function downgradeMetric(input: Obj): Obj {
-  const metric = clone(input);
-  if (metric["apiVersion"] !== V2ALPHA2) return metric;
-  metric["apiVersion"] = V2ALPHA1;
+  const moved = movedCopy(input, V2ALPHA2, V2ALPHA1);
+  if (!moved) return clone(input);
+  const { object: metric, spec } = moved;
   markDowngraded(metric);
-  const spec = isRecord(metric["spec"]) ? metric["spec"] : undefined;
   if (!spec) return metric;
   const out: Obj = {};
   for (const k of ["description", "units", "provider", "params"]) if (spec[k] !== undefined) out[k] = spec[k];
@@ -91,11 +90,10 @@ export function downgradeMetric(input: Obj): Obj {
 
 /** A v2alpha2 Experiment in v2alpha1 shape; what v2alpha1 cannot express is dropped or approximated. */
 export function downgradeExperiment(input: Obj): Obj {
-  const exp = clone(input);
-  if (exp["apiVersion"] !== V2ALPHA2) return exp;
-  exp["apiVersion"] = V2ALPHA1;
+  const moved = movedCopy(input, V2ALPHA2, V2ALPHA1);
+  if (!moved) return clone(input);
+  const { object: exp, spec } = moved;
   markDowngraded(exp);
-  const spec = isRecord(exp["spec"]) ? exp["spec"] : undefined;
   const status = isRecord(exp["status"]) ? exp["status"] : undefined;
   if (spec) {
     const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : undefined;

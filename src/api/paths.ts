@@ -2,7 +2,7 @@
 // and `status.analysis.aggregatedMetrics.data["iter8-knative/mean-latency"]` for keys that are not
 // plain identifiers.
 
-import type { Segment } from "../kinds/fieldpath.ts";
+import { pointerSegments, type Segment } from "../kinds/fieldpath.ts";
 import type { Problem } from "./types.ts";
 
 export type { Segment };
@@ -26,14 +26,9 @@ export function formatPath(segments: readonly Segment[]): string {
  * map keys such as a version named `2` stay keys.
  */
 export function pointerToPath(pointer: string, root: unknown): string {
-  if (pointer === "") return "";
-  const raw = pointer
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   const segments: Segment[] = [];
   let node: unknown = root;
-  for (const s of raw) {
+  for (const s of pointerSegments(pointer)) {
     if (Array.isArray(node) && /^\d+$/.test(s)) {
       const i = Number(s);
       segments.push(i);
@@ -46,19 +41,21 @@ export function pointerToPath(pointer: string, root: unknown): string {
   return formatPath(segments);
 }
 
+/** Joins two formatted paths: a tail that starts with `[` follows directly, another after a dot. */
+export function joinPath(head: string, tail: string): string {
+  if (head === "") return tail;
+  if (tail === "") return head;
+  return tail.startsWith("[") ? head + tail : `${head}.${tail}`;
+}
+
 /** Appends a child (key or index) to a formatted path. */
 export function childPath(path: string, child: Segment): string {
-  const tail = formatPath([child]);
-  if (path === "") return tail;
-  return tail.startsWith("[") ? path + tail : `${path}.${tail}`;
+  return joinPath(path, formatPath([child]));
 }
 
 /** Prefixes every problem's path (used for objects embedded in others, e.g. `status.metrics[0].metricObj`). */
 export function prefixProblems(prefix: string, problems: readonly Problem[]): Problem[] {
-  return problems.map((p) => ({
-    path: p.path === "" ? prefix : p.path.startsWith("[") ? prefix + p.path : `${prefix}.${p.path}`,
-    message: p.message,
-  }));
+  return problems.map((p) => ({ path: joinPath(prefix, p.path), message: p.message }));
 }
 
 /** "path: message", or just the message for whole-object problems. */

@@ -42,15 +42,34 @@ export function jsonPointerToFieldPath(pointer: string): string {
   return pointer.startsWith("/") ? pointerToFieldPath(pointer) : pointer;
 }
 
+/**
+ * A copy of `input` at apiVersion `to`, with its spec when that is a mapping, for the caller to
+ * convert in place; undefined when `input` is not at `from` (both directions start so).
+ */
+export function movedCopy(
+  input: Obj,
+  from: string,
+  to: string,
+): { object: Obj; spec: Obj | undefined } | undefined {
+  if (input["apiVersion"] !== from) return undefined;
+  const object = clone(input);
+  object["apiVersion"] = to;
+  return { object, spec: isRecord(object["spec"]) ? object["spec"] : undefined };
+}
+
+/** The copy an upgrade works on, moved to v2alpha2 and marked; undefined when `input` is not v2alpha1. */
+function upgrading(input: Obj): { object: Obj; spec: Obj | undefined; v1Semantics: boolean } | undefined {
+  const moved = movedCopy(input, V2ALPHA1, V2ALPHA2);
+  return moved && { ...moved, v1Semantics: !markUpgraded(moved.object) };
+}
+
 /** Upgrades a v2alpha1 Experiment; a v2alpha2 one is returned as a copy. */
 export function upgradeExperiment(input: Obj): UpgradeResult {
-  const exp = clone(input);
   const warnings: string[] = [];
-  if (exp["apiVersion"] !== V2ALPHA1) return { object: exp, warnings };
-  exp["apiVersion"] = V2ALPHA2;
-  const v1Semantics = !markUpgraded(exp);
+  const up = upgrading(input);
+  if (!up) return { object: clone(input), warnings };
+  const { object: exp, spec, v1Semantics } = up;
 
-  const spec = isRecord(exp["spec"]) ? exp["spec"] : undefined;
   if (spec) {
     upgradeStrategy(spec, warnings);
     upgradeVersionInfo(spec);
@@ -178,26 +197,26 @@ function upgradeDuration(spec: Obj): void {
   delete duration["maxIterations"];
 }
 
+/** A v2alpha1 metric reference `{namespace, name}` as v2alpha2 writes it (`namespace/name` or `name`). */
+export function v1MetricRef(ref: unknown): string | undefined {
+  if (!isRecord(ref) || typeof ref["name"] !== "string") return undefined;
+  const ns = ref["namespace"];
+  return typeof ns === "string" && ns !== "" ? `${ns}/${ref["name"]}` : ref["name"];
+}
+
 /** Upgrades a v2alpha1 Metric; a v2alpha2 one is returned as a copy. */
 export function upgradeMetric(input: Obj): UpgradeResult {
-  const metric = clone(input);
   const warnings: string[] = [];
-  if (metric["apiVersion"] !== V2ALPHA1) return { object: metric, warnings };
-  metric["apiVersion"] = V2ALPHA2;
-  const v1Semantics = !markUpgraded(metric);
-  const spec = isRecord(metric["spec"]) ? metric["spec"] : undefined;
+  const up = upgrading(input);
+  if (!up) return { object: clone(input), warnings };
+  const { object: metric, spec, v1Semantics } = up;
   if (!spec) return { object: metric, warnings };
 
   if (spec["type"] === "counter") spec["type"] = "Counter";
   else if (spec["type"] === "gauge") spec["type"] = "Gauge";
 
-  const ss = spec["sampleSize"];
-  if (isRecord(ss) && typeof ss["name"] === "string") {
-    spec["sampleSize"] =
-      typeof ss["namespace"] === "string" && ss["namespace"] !== ""
-        ? `${ss["namespace"]}/${ss["name"]}`
-        : ss["name"];
-  }
+  const ref = v1MetricRef(spec["sampleSize"]);
+  if (ref !== undefined) spec["sampleSize"] = ref;
 
   // Below: what a metric written in v2alpha1 meant; skipped for a v2alpha2 metric read through v2alpha1.
   if (!v1Semantics) return { object: metric, warnings };

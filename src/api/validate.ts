@@ -43,7 +43,7 @@ import {
 import { type ApiVersionName, experimentSchema, type JsonSchema, metricSchema } from "./schema.ts";
 import type { Experiment, Metric, Problem, SourceVersion, TestingPattern } from "./types.ts";
 import { GROUP } from "./types.ts";
-import { upgradeExperiment, upgradeMetric } from "./upgrade.ts";
+import { upgradeExperiment, upgradeMetric, v1MetricRef } from "./upgrade.ts";
 import {
   limitProblems,
   MAX_NESTING,
@@ -271,7 +271,6 @@ function header(
   return version ? { problems, version } : { problems };
 }
 
-/** Validates an Experiment as written; see `ValidationResult`. */
 /** Nesting too deep to validate (checked first, without recursion). */
 function shapeProblems(raw: Obj): Problem[] {
   const deep = tooDeepPath(raw);
@@ -280,19 +279,45 @@ function shapeProblems(raw: Obj): Problem[] {
     : [{ path: deep, message: `is nested more than ${MAX_NESTING} levels deep` }];
 }
 
+/** One object's checks under way: the schema's problems, and the rules' problems and warnings so far. */
+interface Checks {
+  version: SourceVersion;
+  schema: Problem[];
+  rules: Problem[];
+  warnings: Problem[];
+}
+
+/** What both kinds check first: the schema of the version written, the header and the metadata. */
+function startChecks(
+  raw: Obj,
+  kind: "Experiment" | "Metric",
+  head: { problems: Problem[]; version: SourceVersion },
+): Checks {
+  const validate = validator(kind, head.version);
+  validate(raw);
+  const schema = schemaProblems(validate.errors ?? [], raw);
+  const rules: Problem[] = [...head.problems];
+  checkMetadata(raw, rules);
+  return { version: head.version, schema, rules, warnings: [] };
+}
+
+/** The result before any upgrade: schema and rule problems merged, warnings as lines. */
+function checked<T>(c: Checks): ValidationResult<T> {
+  return {
+    sourceVersion: c.version,
+    problems: merge(c.schema, c.rules),
+    warnings: c.warnings.map(formatProblem),
+  };
+}
+
+/** Validates an Experiment as written; see `ValidationResult`. */
 export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): ValidationResult<Experiment> {
   const head = header(raw, "Experiment");
   if (!head.version || !isRecord(raw)) return { problems: head.problems, warnings: [] };
   const tooDeep = shapeProblems(raw);
   if (tooDeep.length > 0) return { sourceVersion: head.version, problems: tooDeep, warnings: [] };
-  const version = head.version;
-  const validate = validator("Experiment", version);
-  validate(raw);
-  const schema = schemaProblems(validate.errors ?? [], raw);
-
-  const rules: Problem[] = [...head.problems];
-  const warnings: Problem[] = [];
-  checkMetadata(raw, rules);
+  const checks = startChecks(raw, "Experiment", { problems: head.problems, version: head.version });
+  const { version, rules, warnings } = checks;
   rules.push(...limitProblems(raw));
   const spec = isRecord(raw["spec"]) ? raw["spec"] : undefined;
   if (spec) {
@@ -324,10 +349,8 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
     rules.push(...prefixProblems(`${snapshots[0]}.metrics[${i}].metricObj`, r.problems));
   });
 
-  const problems = merge(schema, rules);
-  const warningLines = warnings.map(formatProblem);
-  const result: ValidationResult<Experiment> = { sourceVersion: version, problems, warnings: warningLines };
-  if (problems.length > 0) return result;
+  const result = checked<Experiment>(checks);
+  if (result.problems.length > 0) return result;
 
   const up = upgradeExperiment(raw);
   result.warnings.push(...up.warnings);
@@ -345,14 +368,8 @@ export function validateExperiment(raw: unknown, opts: ValidateOptions = {}): Va
 export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): ValidationResult<Metric> {
   const head = header(raw, "Metric");
   if (!head.version || !isRecord(raw)) return { problems: head.problems, warnings: [] };
-  const version = head.version;
-  const validate = validator("Metric", version);
-  validate(raw);
-  const schema = schemaProblems(validate.errors ?? [], raw);
-
-  const rules: Problem[] = [...head.problems];
-  const warnings: Problem[] = [];
-  checkMetadata(raw, rules);
+  const checks = startChecks(raw, "Metric", { problems: head.problems, version: head.version });
+  const { version, rules, warnings } = checks;
   const spec = isRecord(raw["spec"]) ? raw["spec"] : undefined;
   if (spec) {
     if (version === "v2alpha2") {
@@ -391,23 +408,12 @@ export function validateMetric(raw: unknown, _opts: ValidateOptions = {}): Valid
         warnings.push({ path: "spec.body", message: "is only sent with method: POST" });
       }
     } else {
-      const ss = spec["sampleSize"];
-      if (isRecord(ss) && typeof ss["name"] === "string") {
-        const ref =
-          typeof ss["namespace"] === "string" && ss["namespace"] !== ""
-            ? `${ss["namespace"]}/${ss["name"]}`
-            : ss["name"];
-        checkRef("spec.sampleSize", ref, rules);
-      }
+      const ref = v1MetricRef(spec["sampleSize"]);
+      if (ref !== undefined) checkRef("spec.sampleSize", ref, rules);
     }
   }
-  const problems = merge(schema, rules);
-  const result: ValidationResult<Metric> = {
-    sourceVersion: version,
-    problems,
-    warnings: warnings.map(formatProblem),
-  };
-  if (problems.length > 0) return result;
+  const result = checked<Metric>(checks);
+  if (result.problems.length > 0) return result;
   const up = upgradeMetric(raw);
   result.warnings.push(...up.warnings);
   result.resource = normaliseMetricRefs(up.object as unknown as Metric);

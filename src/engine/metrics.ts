@@ -12,6 +12,7 @@ import type {
   MetricInfo,
   VersionDetail,
 } from "../api/types.ts";
+import { errorText } from "../lib/errors.ts";
 import type { ExperimentStore, MetricReading, MetricsProvider } from "./ports.ts";
 
 /** Every metric reference in the criteria, in the original reading order. */
@@ -71,7 +72,7 @@ export async function resolveMetrics(
         metric = await store.getMetric(splitKey(key));
       } catch (err) {
         // A transport error is not a missing metric: the reconcile fails and is retried with backoff.
-        throw new Error(`Unable to load metric ${key}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`Unable to load metric ${key}: ${errorText(err)}`);
       }
       if (metric) {
         found = { key, metric };
@@ -153,7 +154,7 @@ export async function readAllMetrics(
               now,
             });
           } catch (err) {
-            reading = { error: err instanceof Error ? err.message : String(err) };
+            reading = { error: errorText(err) };
           }
           const value = reading.value;
           if (typeof value === "number" && Number.isFinite(value) && reading.error === undefined) {

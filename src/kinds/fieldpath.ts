@@ -51,7 +51,8 @@ export function pointerToFieldPath(pointer: string): string {
   return formatFieldPath(pointerSegments(pointer).map((s) => (/^\d+$/.test(s) ? Number(s) : s)));
 }
 
-function pointerSegments(pointer: string): string[] {
+/** `/a~1b/0` -> ["a/b", "0"]: a JSON pointer's reference tokens, unescaped. */
+export function pointerSegments(pointer: string): string[] {
   return pointer
     .split("/")
     .slice(1)

@@ -19,14 +19,7 @@
 //   `hostname`. `timeouts.request` (Gateway API duration, "0s" = none).
 // iter8 moves traffic by writing `.spec.rules[i].backendRefs[j].weight`.
 
-import {
-  type CompileContext,
-  ENTRY_GATEWAYS,
-  escapeRegExp,
-  isRecord,
-  type Obj,
-  objectName,
-} from "../router/compile.ts";
+import { ENTRY_GATEWAYS, escapeRegExp, isRecord, type Obj } from "../router/compile.ts";
 import {
   type Choice,
   choice,
@@ -39,7 +32,8 @@ import {
   type Target,
 } from "../router/table.ts";
 import type { Segment } from "./fieldpath.ts";
-import type { KindCompiler, TrafficKind } from "./types.ts";
+import { addHeaderEdit, type HeaderChanges, RouteCompiler, requiredString } from "./route-compiler.ts";
+import type { TrafficKind } from "./types.ts";
 
 export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
 /** What a route answers when it has no backend with a weight above 0. */
@@ -62,9 +56,7 @@ export function backendWeightPath(rule: number, backend: number): string {
   return `.spec.rules[${rule}].backendRefs[${backend}].weight`;
 }
 
-interface Filters {
-  ops: HeaderOp[];
-  authority: string | null;
+interface Filters extends HeaderChanges {
   mirror: Rule["mirror"];
 }
 
@@ -78,37 +70,20 @@ interface Ranked {
 
 const FILTERS = ["RequestHeaderModifier", "RequestMirror", "URLRewrite"];
 
-class HTTPRouteCompiler implements KindCompiler {
-  readonly #ctx: CompileContext;
-  readonly #objects: Array<{ obj: Obj; index: number }> = [];
-
-  constructor(ctx: CompileContext) {
-    this.#ctx = ctx;
-  }
-
-  add(obj: Obj, index: number): void {
-    this.#objects.push({ obj, index });
-  }
-
+class HTTPRouteCompiler extends RouteCompiler {
   rules(): RuleDraft[] {
-    const ranked = this.#objects.flatMap(({ obj, index }) => this.#route(obj, index));
+    const ranked = this.compileAll((obj, index) => this.#route(obj, index));
     ranked.sort(byPrecedence);
     return ranked.map((r) => r.draft);
   }
 
   #route(obj: Obj, index: number): Ranked[] {
-    const ctx = this.#ctx;
-    const { name, namespace } = objectName(obj);
-    const label = `${namespace}/${typeof name === "string" ? name : `#${index}`}`;
-    ctx.object = `HTTPRoute ${label}`;
-    if (typeof name !== "string" || name === "") ctx.issue("metadata.name", "required");
+    const ctx = this.ctx;
+    const head = this.head(obj, index, "HTTPRoute");
+    if (!head) return [];
+    const { namespace, label, spec } = head;
     const meta = isRecord(obj["metadata"]) ? obj["metadata"] : {};
     const created = typeof meta["creationTimestamp"] === "string" ? meta["creationTimestamp"] : "";
-    const spec = obj["spec"];
-    if (!isRecord(spec)) {
-      ctx.issue("spec", "required");
-      return [];
-    }
     ctx.onlyKeys(spec, ["parentRefs", "hostnames", "rules"], "spec");
     const hosts = this.#hostnames(spec["hostnames"]);
     const gateways = [...ENTRY_GATEWAYS, ...this.#parents(spec["parentRefs"], namespace)];
@@ -118,8 +93,7 @@ class HTTPRouteCompiler implements KindCompiler {
       return [];
     }
     const out: Ranked[] = [];
-    rules.forEach((raw, i) => {
-      const path = `spec.rules[${i}]`;
+    this.eachMapping(rules, "spec.rules", (raw, path, i) => {
       const compiled = this.#rule(raw, path, namespace);
       compiled.forEach(({ rule, rank }, k) => {
         out.push({
@@ -136,13 +110,13 @@ class HTTPRouteCompiler implements KindCompiler {
   #hostnames(raw: unknown): string[] {
     if (raw === undefined) return ["*"];
     if (!Array.isArray(raw)) {
-      this.#ctx.issue("spec.hostnames", "must be a list of hostnames");
+      this.ctx.issue("spec.hostnames", "must be a list of hostnames");
       return [];
     }
     const hosts: string[] = [];
     raw.forEach((h, i) => {
       if (typeof h !== "string" || !HOSTNAME.test(h))
-        this.#ctx.issue(
+        this.ctx.issue(
           `spec.hostnames[${i}]`,
           `invalid hostname ${JSON.stringify(h)} (a DNS name, optionally *.suffix)`,
         );
@@ -155,30 +129,25 @@ class HTTPRouteCompiler implements KindCompiler {
   #parents(raw: unknown, namespace: string): string[] {
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) {
-      this.#ctx.issue("spec.parentRefs", "must be a list of parent references");
+      this.ctx.issue("spec.parentRefs", "must be a list of parent references");
       return [];
     }
     const out: string[] = [];
     raw.forEach((p, i) => {
       const path = `spec.parentRefs[${i}]`;
       if (!isRecord(p) || typeof p["name"] !== "string" || p["name"] === "") {
-        this.#ctx.issue(`${path}.name`, "required");
+        this.ctx.issue(`${path}.name`, "required");
         return;
       }
       const kind = p["kind"] ?? "Gateway";
-      const ns = typeof p["namespace"] === "string" && p["namespace"] ? p["namespace"] : namespace;
-      out.push(kind === "Service" ? "mesh" : `${ns}/${p["name"]}`);
+      out.push(kind === "Service" ? "mesh" : `${refNamespace(p, namespace)}/${p["name"]}`);
     });
     return out;
   }
 
   /** One rule -> one router Rule per match (sharing split, mirror and timeout), with their ranks. */
-  #rule(raw: unknown, path: string, namespace: string): Array<{ rule: Rule; rank: number[] }> {
-    const ctx = this.#ctx;
-    if (!isRecord(raw)) {
-      ctx.issue(path, "must be a mapping");
-      return [];
-    }
+  #rule(raw: Obj, path: string, namespace: string): Array<{ rule: Rule; rank: number[] }> {
+    const ctx = this.ctx;
     ctx.onlyKeys(raw, ["name", "matches", "filters", "backendRefs", "timeouts"], path);
     const issuesBefore = ctx.issues.length;
     const timeoutMs = this.#timeout(raw["timeouts"], `${path}.timeouts`);
@@ -200,37 +169,28 @@ class HTTPRouteCompiler implements KindCompiler {
     rule: Filters,
     timeoutMs: number | null,
   ): Choice[] {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) {
       ctx.issue(path, "must be a list of backend references");
       return [];
     }
     const choices: Choice[] = [];
-    raw.forEach((b, j) => {
-      const bp = `${path}[${j}]`;
-      if (!isRecord(b)) {
-        ctx.issue(bp, "must be a mapping");
-        return;
-      }
+    this.eachMapping(raw, path, (b, bp) => {
       ctx.onlyKeys(b, ["group", "kind", "name", "namespace", "port", "weight", "filters"], bp);
-      const weight = b["weight"] ?? 1;
-      if (!Number.isInteger(weight) || (weight as number) < 0 || (weight as number) > MAX_WEIGHT) {
-        ctx.issue(`${bp}.weight`, `must be an integer 0..${MAX_WEIGHT}`);
-        return;
-      }
+      const weight = ctx.integer(b["weight"] ?? 1, `${bp}.weight`, 0, MAX_WEIGHT);
+      if (weight === undefined) return;
       const own = this.#filters(b["filters"], `${bp}.filters`, namespace, timeoutMs, false);
       const ops = [...rule.ops, ...own.ops];
       const target = this.#backend(b, bp, namespace, ops);
-      if (target)
-        choices.push(choice(weight as number, target, ops, own.authority ?? rule.authority, bp, timeoutMs));
+      if (target) choices.push(choice(weight, target, ops, own.authority ?? rule.authority, bp, timeoutMs));
     });
     return choices;
   }
 
   /** A backendRef (a core Service and port) -> its Target. */
   #backend(ref: Obj, path: string, namespace: string, ops: readonly HeaderOp[]): Target | null {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const group = ref["group"] ?? "";
     const kind = ref["kind"] ?? "Service";
     if ((group !== "" && group !== "core") || kind !== "Service") {
@@ -240,19 +200,12 @@ class HTTPRouteCompiler implements KindCompiler {
       );
       return null;
     }
-    const name = ref["name"];
-    if (typeof name !== "string" || name === "") {
-      ctx.issue(`${path}.name`, "required");
-      return null;
-    }
-    const port = ref["port"];
-    if (port !== undefined && (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)) {
-      ctx.issue(`${path}.port`, "must be an integer 1..65535");
-      return null;
-    }
-    const ns = typeof ref["namespace"] === "string" && ref["namespace"] ? ref["namespace"] : namespace;
+    const name = requiredString(ctx, ref, "name", path);
+    if (name === undefined) return null;
+    const p = ref["port"] === undefined ? null : ctx.integer(ref["port"], `${path}.port`, 1, 65535);
+    if (p === undefined) return null;
+    const ns = refNamespace(ref, namespace);
     const fqdn = `${name}.${ns}.svc.cluster.local`;
-    const p = port === undefined ? null : (port as number);
     // An upstreams entry may name the Service by its short name, `name.namespace` or the full host.
     const host =
       [fqdn, `${name}.${ns}`, name].find(
@@ -268,7 +221,7 @@ class HTTPRouteCompiler implements KindCompiler {
     timeoutMs: number | null,
     ruleLevel: boolean,
   ): Filters {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const out: Filters = { ops: [], authority: null, mirror: null };
     if (raw === undefined) return out;
     if (!Array.isArray(raw)) {
@@ -298,7 +251,7 @@ class HTTPRouteCompiler implements KindCompiler {
   }
 
   #headerModifier(raw: unknown, path: string, out: Filters): void {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (!isRecord(raw)) {
       ctx.issue(path, "required: a mapping with set, add, remove");
       return;
@@ -312,39 +265,18 @@ class HTTPRouteCompiler implements KindCompiler {
         continue;
       }
       list.forEach((h, i) => {
-        const edit = ctx.headerEdit(
-          kind,
-          isRecord(h) ? h["name"] : undefined,
-          isRecord(h) ? h["value"] : undefined,
-          `${path}.${kind}[${i}]`,
-        );
-        if (edit && "op" in edit) out.ops.push(edit.op);
-        else if (edit) out.authority = edit.authority;
+        const [name, value] = isRecord(h) ? [h["name"], h["value"]] : [];
+        addHeaderEdit(out, ctx.headerEdit(kind, name, value, `${path}.${kind}[${i}]`));
       });
     }
-    const remove = raw["remove"];
-    if (remove === undefined) return;
-    if (!Array.isArray(remove)) {
-      ctx.issue(`${path}.remove`, "must be a list of header names");
-      return;
-    }
-    remove.forEach((name, i) => {
-      const op = ctx.headerRemoval(name, `${path}.remove[${i}]`);
-      if (op) out.ops.push(op);
-    });
+    out.ops.push(...ctx.headerRemovals(raw["remove"], `${path}.remove`));
   }
 
   #urlRewrite(raw: unknown, path: string): string | null {
-    const ctx = this.#ctx;
-    if (!isRecord(raw)) {
-      ctx.issue(path, "required: a mapping with hostname");
-      return null;
-    }
-    ctx.onlyKeys(raw, ["hostname"], path, "only hostname");
-    const h = raw["hostname"];
+    const h = this.soleField(raw, path, "hostname", "required: a mapping with hostname");
     if (h === undefined) return null;
     if (typeof h !== "string" || !HOSTNAME.test(h) || h.includes("*")) {
-      ctx.issue(`${path}.hostname`, "must be a DNS name");
+      this.ctx.issue(`${path}.hostname`, "must be a DNS name");
       return null;
     }
     return h;
@@ -357,7 +289,7 @@ class HTTPRouteCompiler implements KindCompiler {
     rule: Filters,
     timeoutMs: number | null,
   ): Rule["mirror"] {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (!isRecord(raw) || !isRecord(raw["backendRef"])) {
       ctx.issue(`${path}.backendRef`, "required");
       return null;
@@ -367,10 +299,7 @@ class HTTPRouteCompiler implements KindCompiler {
     if (raw["percent"] !== undefined && raw["fraction"] !== undefined) {
       ctx.issue(path, "use either percent or fraction, not both");
     } else if (raw["percent"] !== undefined) {
-      const p = raw["percent"];
-      if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 100)
-        ctx.issue(`${path}.percent`, "must be an integer 0..100");
-      else percent = p as number;
+      percent = ctx.integer(raw["percent"], `${path}.percent`, 0, 100) ?? percent;
     } else if (raw["fraction"] !== undefined) {
       const f = raw["fraction"];
       const num = isRecord(f) ? f["numerator"] : undefined;
@@ -399,15 +328,11 @@ class HTTPRouteCompiler implements KindCompiler {
 
   #timeout(raw: unknown, path: string): number | null {
     if (raw === undefined) return null;
-    if (!isRecord(raw)) {
-      this.#ctx.issue(path, "must be a mapping with request");
-      return null;
-    }
-    this.#ctx.onlyKeys(raw, ["request"], path, "only request");
-    if (raw["request"] === undefined) return null;
-    const ms = gatewayDuration(raw["request"]);
+    const request = this.soleField(raw, path, "request", "must be a mapping with request");
+    if (request === undefined) return null;
+    const ms = gatewayDuration(request);
     if (ms === undefined) {
-      this.#ctx.issue(`${path}.request`, 'must be a Gateway API duration such as "10s", "500ms" or "1m30s"');
+      this.ctx.issue(`${path}.request`, 'must be a Gateway API duration such as "10s", "500ms" or "1m30s"');
       return null;
     }
     return ms === 0 ? null : ms;
@@ -417,23 +342,19 @@ class HTTPRouteCompiler implements KindCompiler {
     if (raw === undefined || (Array.isArray(raw) && raw.length === 0))
       return [{ block: emptyBlock(null), rank: [1, 1, 0, 0, 0] }];
     if (!Array.isArray(raw)) {
-      this.#ctx.issue(path, "must be a list of matches");
+      this.ctx.issue(path, "must be a list of matches");
       return [];
     }
     const out: Array<{ block: MatchBlock; rank: number[] }> = [];
-    raw.forEach((m, k) => {
-      const r = this.#match(m, `${path}[${k}]`);
+    this.eachMapping(raw, path, (m, mp) => {
+      const r = this.#match(m, mp);
       if (r) out.push(r);
     });
     return out;
   }
 
-  #match(m: unknown, path: string): { block: MatchBlock; rank: number[] } | null {
-    const ctx = this.#ctx;
-    if (!isRecord(m)) {
-      ctx.issue(path, "must be a mapping");
-      return null;
-    }
+  #match(m: Obj, path: string): { block: MatchBlock; rank: number[] } | null {
+    const ctx = this.ctx;
     ctx.onlyKeys(m, ["path", "headers", "queryParams", "method"], path);
     const pm = this.#pathMatch(m["path"], `${path}.path`);
     const headers = this.#valueMatches(m["headers"], `${path}.headers`, true);
@@ -455,7 +376,7 @@ class HTTPRouteCompiler implements KindCompiler {
   }
 
   #pathMatch(raw: unknown, path: string): { uri: StringMatcher | null; rank: number; length: number } | null {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (raw === undefined) return { uri: null, rank: 1, length: 1 };
     if (!isRecord(raw)) {
       ctx.issue(path, "must be a mapping with type and value");
@@ -492,7 +413,7 @@ class HTTPRouteCompiler implements KindCompiler {
 
   /** Header or query matches: `[{type, name, value}]`; for headers the first entry of a name counts. */
   #valueMatches(raw: unknown, path: string, headers: boolean): Array<{ name: string; match: StringMatcher }> {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const out: Array<{ name: string; match: StringMatcher }> = [];
     if (raw === undefined) return out;
     if (!Array.isArray(raw)) {
@@ -526,6 +447,11 @@ class HTTPRouteCompiler implements KindCompiler {
 }
 
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
+
+/** A parentRef's or backendRef's namespace: its own when set, else the route's. */
+function refNamespace(ref: Obj, routeNamespace: string): string {
+  return typeof ref["namespace"] === "string" && ref["namespace"] ? ref["namespace"] : routeNamespace;
+}
 
 function emptyBlock(uri: StringMatcher | null): MatchBlock {
   return { headers: [], withoutHeaders: [], authority: null, uri, method: null };

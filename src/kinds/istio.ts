@@ -7,7 +7,7 @@
 //   `mirrorPercentage` (the copy's authority gets the `-shadow` suffix, as Envoy does).
 // iter8 moves traffic by writing `.spec.http[i].route[j].weight`.
 
-import { type CompileContext, isRecord, type Obj, objectName, parseDuration } from "../router/compile.ts";
+import { isRecord, type Obj, parseDuration } from "../router/compile.ts";
 import {
   type Choice,
   choice,
@@ -20,7 +20,8 @@ import {
   type Target,
 } from "../router/table.ts";
 import type { Segment } from "./fieldpath.ts";
-import type { KindCompiler, TrafficKind } from "./types.ts";
+import { addHeaderEdit, type HeaderChanges, RouteCompiler, requiredString } from "./route-compiler.ts";
+import type { TrafficKind } from "./types.ts";
 
 export const ISTIO_NETWORKING_GROUP = "networking.istio.io";
 
@@ -48,37 +49,16 @@ const RULE_FIELDS = [
 ];
 const MATCH_FIELDS = ["name", "headers", "withoutHeaders", "authority", "uri", "method", "ignoreUriCase"];
 
-interface HeaderSpec {
-  ops: HeaderOp[];
-  authority: string | null;
-}
-
-class VirtualServiceCompiler implements KindCompiler {
-  readonly #ctx: CompileContext;
-  readonly #objects: Array<{ obj: Obj; index: number }> = [];
-
-  constructor(ctx: CompileContext) {
-    this.#ctx = ctx;
-  }
-
-  add(obj: Obj, index: number): void {
-    this.#objects.push({ obj, index });
-  }
-
+class VirtualServiceCompiler extends RouteCompiler {
   rules(): RuleDraft[] {
-    return this.#objects.flatMap(({ obj, index }) => this.#virtualService(obj, index));
+    return this.compileAll((obj, index) => this.#virtualService(obj, index));
   }
 
   #virtualService(obj: Obj, index: number): RuleDraft[] {
-    const ctx = this.#ctx;
-    const { name, namespace } = objectName(obj);
-    ctx.object = `VirtualService ${namespace}/${typeof name === "string" ? name : `#${index}`}`;
-    if (typeof name !== "string" || name === "") ctx.issue("metadata.name", "required");
-    const spec = obj["spec"];
-    if (!isRecord(spec)) {
-      ctx.issue("spec", "required");
-      return [];
-    }
+    const ctx = this.ctx;
+    const head = this.head(obj, index, "VirtualService");
+    if (!head) return [];
+    const { namespace, spec } = head;
     ctx.onlyKeys(spec, ["hosts", "gateways", "http", "exportTo"], "spec", "only hosts, gateways, http");
     const hosts: string[] = [];
     if (!Array.isArray(spec["hosts"]) || spec["hosts"].length === 0) {
@@ -106,19 +86,15 @@ class VirtualServiceCompiler implements KindCompiler {
       return [];
     }
     const drafts: RuleDraft[] = [];
-    spec["http"].forEach((http, i) => {
-      const rule = this.#httpRule(http, `spec.http[${i}]`, namespace);
+    this.eachMapping(spec["http"], "spec.http", (http, path) => {
+      const rule = this.#httpRule(http, path, namespace);
       if (rule) drafts.push({ rule, hosts, gateways });
     });
     return drafts;
   }
 
-  #httpRule(http: unknown, path: string, namespace: string): Rule | null {
-    const ctx = this.#ctx;
-    if (!isRecord(http)) {
-      ctx.issue(path, "must be a mapping");
-      return null;
-    }
+  #httpRule(http: Obj, path: string, namespace: string): Rule | null {
+    const ctx = this.ctx;
     ctx.onlyKeys(http, RULE_FIELDS, path);
     const issuesBefore = ctx.issues.length;
     const match = this.#matchBlocks(http["match"], `${path}.match`);
@@ -144,19 +120,14 @@ class VirtualServiceCompiler implements KindCompiler {
   }
 
   #rewrite(rw: unknown, path: string): string | null {
-    const ctx = this.#ctx;
     if (rw === undefined) return null;
-    if (!isRecord(rw)) {
-      ctx.issue(path, "must be a mapping");
+    const authority = this.soleField(rw, path, "authority", "must be a mapping");
+    if (authority === undefined) return null;
+    if (typeof authority !== "string" || authority === "") {
+      this.ctx.issue(`${path}.authority`, "must be a non-empty string");
       return null;
     }
-    ctx.onlyKeys(rw, ["authority"], path, "only authority");
-    if (rw["authority"] === undefined) return null;
-    if (typeof rw["authority"] !== "string" || rw["authority"] === "") {
-      ctx.issue(`${path}.authority`, "must be a non-empty string");
-      return null;
-    }
-    return rw["authority"];
+    return authority;
   }
 
   #routes(
@@ -167,28 +138,20 @@ class VirtualServiceCompiler implements KindCompiler {
     authority: string | null,
     timeoutMs: number | null,
   ): Choice[] {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     const choices: Choice[] = [];
     if (!Array.isArray(routes) || routes.length === 0) {
       ctx.issue(path, "must be a non-empty list of destinations");
       return choices;
     }
     let sum = 0;
-    routes.forEach((r, j) => {
-      const rp = `${path}[${j}]`;
-      if (!isRecord(r)) {
-        ctx.issue(rp, "must be a mapping");
-        return;
-      }
+    this.eachMapping(routes, path, (r, rp) => {
       ctx.onlyKeys(r, ["destination", "weight", "headers"], rp, "");
       let weight = 100;
       if (r["weight"] !== undefined) {
-        const w = r["weight"];
-        if (!Number.isInteger(w) || (w as number) < 0 || (w as number) > 100) {
-          ctx.issue(`${rp}.weight`, "must be an integer 0..100");
-          return;
-        }
-        weight = w as number;
+        const w = ctx.integer(r["weight"], `${rp}.weight`, 0, 100);
+        if (w === undefined) return;
+        weight = w;
       } else if (routes.length > 1) {
         weight = 0; // Istio: an omitted weight among several destinations is 0
       }
@@ -212,7 +175,7 @@ class VirtualServiceCompiler implements KindCompiler {
     authority: string | null,
     timeoutMs: number | null,
   ): Rule["mirror"] {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (http["mirror"] === undefined) {
       if (http["mirrorPercent"] !== undefined || http["mirrorPercentage"] !== undefined)
         ctx.issue(`${path}.mirror`, "mirrorPercent is set but mirror is missing");
@@ -223,10 +186,7 @@ class VirtualServiceCompiler implements KindCompiler {
     if (http["mirrorPercent"] !== undefined && http["mirrorPercentage"] !== undefined) {
       ctx.issue(`${path}.mirrorPercentage`, "use either mirrorPercent or mirrorPercentage, not both");
     } else if (http["mirrorPercent"] !== undefined) {
-      const p = http["mirrorPercent"];
-      if (!Number.isInteger(p) || (p as number) < 0 || (p as number) > 100) {
-        ctx.issue(`${path}.mirrorPercent`, "must be an integer 0..100");
-      } else percent = p as number;
+      percent = ctx.integer(http["mirrorPercent"], `${path}.mirrorPercent`, 0, 100) ?? percent;
     } else if (http["mirrorPercentage"] !== undefined) {
       const mp = http["mirrorPercentage"];
       const v = isRecord(mp) ? mp["value"] : undefined;
@@ -239,19 +199,14 @@ class VirtualServiceCompiler implements KindCompiler {
   }
 
   #matchBlocks(raw: unknown, path: string): MatchBlock[] {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (raw === undefined || raw === null) return [];
     if (!Array.isArray(raw)) {
       ctx.issue(path, "must be a list of match conditions");
       return [];
     }
     const blocks: MatchBlock[] = [];
-    raw.forEach((m, k) => {
-      const mp = `${path}[${k}]`;
-      if (!isRecord(m)) {
-        ctx.issue(mp, "must be a mapping");
-        return;
-      }
+    this.eachMapping(raw, path, (m, mp) => {
       ctx.onlyKeys(m, MATCH_FIELDS, mp);
       const ignoreCase = m["ignoreUriCase"] === true;
       const one = (field: string, ic = false) =>
@@ -271,7 +226,7 @@ class VirtualServiceCompiler implements KindCompiler {
     const out: Array<{ name: string; match: StringMatcher }> = [];
     if (h === undefined) return out;
     if (!isRecord(h)) {
-      this.#ctx.issue(path, "must be a mapping of header name to string match");
+      this.ctx.issue(path, "must be a mapping of header name to string match");
       return out;
     }
     for (const [name, sm] of Object.entries(h)) {
@@ -283,7 +238,7 @@ class VirtualServiceCompiler implements KindCompiler {
 
   /** Istio's StringMatch: exactly one of `exact`, `prefix`, `regex`. */
   #stringMatch(raw: unknown, path: string, ignoreCase: boolean): StringMatcher | null {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (!isRecord(raw)) {
       ctx.issue(path, "must be a string match: one of exact, prefix, regex");
       return null;
@@ -303,16 +258,11 @@ class VirtualServiceCompiler implements KindCompiler {
   }
 
   /** Istio's Headers: `request` with `set`, `add` (name -> value) and `remove` (names). */
-  #headerOps(raw: unknown, path: string): HeaderSpec {
-    const ctx = this.#ctx;
-    const spec: HeaderSpec = { ops: [], authority: null };
+  #headerOps(raw: unknown, path: string): HeaderChanges {
+    const ctx = this.ctx;
+    const spec: HeaderChanges = { ops: [], authority: null };
     if (raw === undefined) return spec;
-    if (!isRecord(raw)) {
-      ctx.issue(path, "must be a mapping with request");
-      return spec;
-    }
-    ctx.onlyKeys(raw, ["request"], path, "only request");
-    const req = raw["request"];
+    const req = this.soleField(raw, path, "request", "must be a mapping with request");
     if (req === undefined) return spec;
     if (!isRecord(req)) {
       ctx.issue(`${path}.request`, "must be a mapping with set, add, remove");
@@ -329,45 +279,25 @@ class VirtualServiceCompiler implements KindCompiler {
         ctx.issue(`${path}.request.${kind}`, "must be a mapping of header name to value");
         continue;
       }
-      for (const [name, value] of Object.entries(m)) {
-        const edit = ctx.headerEdit(kind, name, value, `${path}.request.${kind}.${name}`);
-        if (edit && "op" in edit) spec.ops.push(edit.op);
-        else if (edit) spec.authority = edit.authority;
-      }
+      for (const [name, value] of Object.entries(m))
+        addHeaderEdit(spec, ctx.headerEdit(kind, name, value, `${path}.request.${kind}.${name}`));
     }
-    if (req["remove"] !== undefined) {
-      if (!Array.isArray(req["remove"]))
-        ctx.issue(`${path}.request.remove`, "must be a list of header names");
-      else
-        req["remove"].forEach((name, i) => {
-          const op = ctx.headerRemoval(name, `${path}.request.remove[${i}]`);
-          if (op) spec.ops.push(op);
-        });
-    }
+    spec.ops.push(...ctx.headerRemovals(req["remove"], `${path}.request.remove`));
     return spec;
   }
 
   #destination(raw: unknown, path: string, namespace: string, ops: readonly HeaderOp[]): Target | null {
-    const ctx = this.#ctx;
+    const ctx = this.ctx;
     if (!isRecord(raw)) {
       ctx.issue(path, "must be a mapping with host");
       return null;
     }
     ctx.onlyKeys(raw, ["host", "port"], path, "only host, port");
-    const host = raw["host"];
-    if (typeof host !== "string" || host === "") {
-      ctx.issue(`${path}.host`, "required");
-      return null;
-    }
-    let port: number | null = null;
-    if (raw["port"] !== undefined) {
-      const n = isRecord(raw["port"]) ? raw["port"]["number"] : undefined;
-      if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 65535) {
-        ctx.issue(`${path}.port.number`, "must be an integer 1..65535");
-        return null;
-      }
-      port = n as number;
-    }
+    const host = requiredString(ctx, raw, "host", path);
+    if (host === undefined) return null;
+    const number = isRecord(raw["port"]) ? raw["port"]["number"] : undefined;
+    const port = raw["port"] === undefined ? null : ctx.integer(number, `${path}.port.number`, 1, 65535);
+    if (port === undefined) return null;
     return ctx.destination(host, port, namespace, ops, `${path}.host`);
   }
 }

@@ -273,11 +273,8 @@ class KnativeCompiler implements KindCompiler {
       ctx.issue(p, "must be a mapping");
       return null;
     }
-    const percent = entry["percent"] ?? 0;
-    if (!Number.isInteger(percent) || (percent as number) < 0 || (percent as number) > 100) {
-      ctx.issue(`${p}.percent`, "must be an integer 0..100");
-      return null;
-    }
+    const percent = ctx.integer(entry["percent"] ?? 0, `${p}.percent`, 0, 100);
+    if (percent === undefined) return null;
     let ok = true;
     const entryTag = entry["tag"];
     if (entryTag !== undefined && (typeof entryTag !== "string" || !DNS_LABEL.test(entryTag))) {
@@ -312,7 +309,7 @@ class KnativeCompiler implements KindCompiler {
     }
     const target = this.#revisionTarget(svc, revision, `${p}.revisionName`);
     if (!target || !ok) return null;
-    return { percent: percent as number, tag: typeof entryTag === "string" ? entryTag : undefined, target };
+    return { percent, tag: typeof entryTag === "string" ? entryTag : undefined, target };
   }
 
   #serviceRules(svc: KService): RuleDraft[] {

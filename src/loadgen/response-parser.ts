@@ -65,32 +65,21 @@ export class ResponseParser {
       switch (this.state) {
         case "done":
           return pos;
-        case "head": {
-          const end = this.findLineEnd(chunk, pos, true);
+        case "head":
+        case "chunk-size":
+        case "trailer": {
+          const end = this.findLineEnd(chunk, pos, this.state === "head");
           if (end === NEED_MORE) return NEED_MORE;
           pos = end;
           break;
         }
         case "length": {
-          const take = Math.min(this.remaining, len - pos);
-          this.remaining -= take;
-          this.bodyBytes += take;
-          pos += take;
+          pos += this.takeBody(len - pos);
           if (this.remaining === 0) this.state = "done";
           break;
         }
-        case "chunk-size":
-        case "trailer": {
-          const end = this.findLineEnd(chunk, pos, false);
-          if (end === NEED_MORE) return NEED_MORE;
-          pos = end;
-          break;
-        }
         case "chunk-data": {
-          const take = Math.min(this.remaining, len - pos);
-          this.remaining -= take;
-          this.bodyBytes += take;
-          pos += take;
+          pos += this.takeBody(len - pos);
           if (this.remaining === 0) {
             this.state = "chunk-crlf";
             this.remaining = 2;
@@ -112,6 +101,14 @@ export class ResponseParser {
       }
     }
     return NEED_MORE;
+  }
+
+  // Counts up to `available` bytes of the body part still expected; returns how many it took.
+  private takeBody(available: number): number {
+    const take = Math.min(this.remaining, available);
+    this.remaining -= take;
+    this.bodyBytes += take;
+    return take;
   }
 
   /** The connection ended: completes a body that runs to the end of the connection. */

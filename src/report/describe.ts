@@ -14,6 +14,7 @@
 // Metrics Assessment rows.
 
 import type { Experiment, MetricInfo, Objective, Quantity, Reward } from "../api/types.ts";
+import { errorText } from "../lib/errors.ts";
 import { compareFormatted, formatQuantityRoundedUp } from "./format.ts";
 import { renderTable } from "./tablewriter.ts";
 
@@ -243,6 +244,6 @@ function formatAt(q: Quantity, path: string): string {
   try {
     return formatQuantityRoundedUp(q);
   } catch (err) {
-    throw new Error(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${path}: ${errorText(err)}`);
   }
 }

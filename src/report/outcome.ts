@@ -7,8 +7,9 @@
 // iter8ctl sections say it all), so the iter8ctl text of a successful experiment stays as it was.
 
 import type { Experiment, IterationRecord } from "../api/types.ts";
-import { historyPoints, splitText } from "../engine/history.ts";
-import { type ActionRecord, engineStatus, getCondition, isCompleted } from "../engine/status.ts";
+import { historyPoints } from "../engine/history.ts";
+import { type ActionRecord, engineStatus, isCompleted } from "../engine/status.ts";
+import { type Ending, endingOf, failureText } from "./ending.ts";
 
 /** Liveness of the process running a local experiment (from the local state directory). */
 export interface RunLiveness {
@@ -32,40 +33,33 @@ const TAIL_LINES = 5;
 
 export function outcomeOf(exp: Experiment, liveness?: RunLiveness): OutcomeReport {
   const st = engineStatus(exp);
+  const ending = endingOf(exp);
+  const { completed, failed, rolledBack } = ending;
   const reasons: string[] = [];
-  const completed = isCompleted(exp);
   const interrupted = !completed && liveness !== undefined && !liveness.alive && st.stage !== undefined;
   if (interrupted) {
     reasons.push(`interrupted: resume with \`iter8 local run ${liveness.dir ?? "DIR"}\``);
   }
-  const failed = getCondition(exp, "Failed");
-  if (failed?.status === "True") {
-    reasons.push(`failed: ${failed.reason ?? "Failed"}${failed.message ? `: ${failed.message}` : ""}`);
-  }
+  if (failed) reasons.push(`failed: ${failureText(failed, "Failed")}`);
   for (const action of st.actions ?? [])
     if (action.state === "Failed") reasons.push(...actionFailure(action));
   if (st.retry && !completed) {
     reasons.push(`retrying (${st.retry.op}, attempt ${st.retry.attempts}): ${st.retry.lastError}`);
   }
   const points = historyPoints(st);
-  const last = points.at(-1);
-  const rolledBack = last?.reason?.startsWith("rollback:") === true || /rolled back/.test(st.message ?? "");
-  const finish = (st.actions ?? []).find((a) => a.action === "finish");
-  const finishOk = finish?.state === "Succeeded";
   if (completed && rolledBack) {
     reasons.push(
-      last?.reason?.startsWith("rollback:") ? `rolled back: ${last.reason.slice(10)}` : "rolled back",
+      ending.rollbackReason !== undefined ? `rolled back: ${ending.rollbackReason}` : "rolled back",
     );
-    reasons.push(routingLeft(exp, finish));
-  } else if (completed && failed?.status !== "True" && noWinner(exp)) {
+    reasons.push(routingLeft(ending));
+  } else if (completed && !failed && noWinner(exp)) {
     reasons.push(`no winner: ${noWinnerWhy(exp)}`);
-    reasons.push(routingLeft(exp, finish));
+    reasons.push(routingLeft(ending));
   }
   reasons.push(...noTraffic(exp, points));
-  reasons.push(...readErrors(exp, last));
+  reasons.push(...readErrors(exp, points.at(-1)));
   const report: OutcomeReport = { reasons, interrupted, rolledBack };
-  if (completed && finishOk && st.versionRecommendedForPromotion)
-    report.promoted = st.versionRecommendedForPromotion;
+  if (ending.promoted) report.promoted = ending.promoted;
   return report;
 }
 
@@ -111,12 +105,12 @@ function actionFailure(action: ActionRecord): string[] {
   return lines;
 }
 
-function routingLeft(exp: Experiment, finish: ActionRecord | undefined): string {
-  const split = splitText(exp.status?.currentWeightDistribution) || "unknown";
-  if (!finish) return `no finish action: traffic left at ${split}`;
+function routingLeft({ finish, recommended, split }: Ending): string {
+  const left = split || "unknown";
+  if (!finish) return `no finish action: traffic left at ${left}`;
   if (finish.state === "Succeeded")
-    return `finish action ran (version to promote: ${exp.status?.versionRecommendedForPromotion ?? "-"}); traffic before it: ${split}`;
-  return `finish action ${finish.state.toLowerCase()}: traffic left at ${split}`;
+    return `finish action ran (version to promote: ${recommended ?? "-"}); traffic before it: ${left}`;
+  return `finish action ${finish.state.toLowerCase()}: traffic left at ${left}`;
 }
 
 function noWinner(exp: Experiment): boolean {

@@ -7,10 +7,11 @@
 //  - the engine's log lines, as those sentences, or as JSON lines with `--log-format json`;
 //  - one closing line in one wording ("Experiment completed: ..." / "Experiment failed: ...").
 
+import { intervalSeconds, totalIterations } from "../api/defaults.ts";
 import type { Experiment } from "../api/types.ts";
 import type { EngineLogger } from "../engine/engine.ts";
 import { historyPoints, splitText } from "../engine/history.ts";
-import { getCondition, isCompleted } from "../engine/status.ts";
+import { endingOf, failureText } from "./ending.ts";
 import { outcomeOf, requestCountMetrics, unreadable } from "./outcome.ts";
 
 export type LogFormat = "text" | "json";
@@ -121,10 +122,9 @@ export class RunProgress {
   statusLine(exp: Experiment): string {
     const st = exp.status;
     if (st?.stage !== "Running") return "";
-    const d = exp.spec.duration ?? {};
-    const total = (d.iterationsPerLoop ?? 15) * (d.maxLoops ?? 1);
+    const total = totalIterations(exp.spec);
     const done = st.completedIterations ?? 0;
-    const intervalMs = (d.intervalSeconds ?? 20) * 1000;
+    const intervalMs = intervalSeconds(exp.spec) * 1000;
     const parts = [`iteration ${Math.min(done + 1, total)} of ${total}`];
     if (done > 0 && st.lastUpdateTime) {
       const left = Math.max(0, Date.parse(st.lastUpdateTime) + intervalMs - this.#now());
@@ -215,19 +215,13 @@ export function warningsOf(exp: Experiment): Array<{ key: string; text: string }
 
 /** The closing line of a run, in one wording for every ending. */
 export function endLine(exp: Experiment): string {
-  const report = outcomeOf(exp);
-  const failed = getCondition(exp, "Failed")?.status === "True";
-  if (!isCompleted(exp)) return `Experiment not completed: stage ${exp.status?.stage ?? "-"}\n`;
+  const { completed, failed, rolledBack, winner, promoted, split } = endingOf(exp);
+  if (!completed) return `Experiment not completed: stage ${exp.status?.stage ?? "-"}\n`;
   if (failed) {
-    const c = getCondition(exp, "Failed")!;
-    const detail = report.reasons.find((r) => / action( \(after rollback\))? failed: /.test(r));
-    return `Experiment failed: ${c.reason ?? "Failed"}${c.message ? `: ${c.message}` : ""}${detail ? ` (${detail})` : ""}\n`;
+    const detail = outcomeOf(exp).reasons.find((r) => / action( \(after rollback\))? failed: /.test(r));
+    return `Experiment failed: ${failureText(failed, "Failed")}${detail ? ` (${detail})` : ""}\n`;
   }
-  const winner = exp.status?.analysis?.winnerAssessment?.data;
-  const parts: string[] = [];
-  if (report.rolledBack) parts.push("rolled back");
-  else parts.push(winner?.winnerFound ? `winner ${winner.winner}` : "no winner");
-  if (report.promoted) parts.push(`promoted ${report.promoted}`);
-  else parts.push(`traffic left at ${splitText(exp.status?.currentWeightDistribution) || "-"}`);
+  const parts = [rolledBack ? "rolled back" : winner ? `winner ${winner}` : "no winner"];
+  parts.push(promoted ? `promoted ${promoted}` : `traffic left at ${split || "-"}`);
   return `Experiment completed: ${parts.join(", ")}\n`;
 }

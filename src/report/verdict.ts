@@ -3,26 +3,21 @@
 
 import { totalIterations } from "../api/defaults.ts";
 import type { Experiment } from "../api/types.ts";
-import { engineStatus, getCondition, isCompleted } from "../engine/status.ts";
+import { endingOf, failureText } from "./ending.ts";
 
 export function verdictOf(exp: Experiment): string {
-  const st = engineStatus(exp);
-  const failed = getCondition(exp, "Failed");
-  const recommended = st.versionRecommendedForPromotion;
-  const winner = st.analysis?.winnerAssessment?.data;
-  const finish = st.actions?.find((a) => a.action === "finish");
-  const total = totalIterations(exp.spec);
-  const done = st.completedIterations ?? 0;
+  const { completed, failed, finish, recommended, winner } = endingOf(exp);
+  const done = exp.status?.completedIterations ?? 0;
 
-  if (failed?.status === "True") {
-    const why = [failed.reason, failed.message].filter(Boolean).join(": ");
+  if (failed) {
+    const why = failureText(failed);
     return `Failed${why ? ` (${why})` : ""}; ${recommended ? `${recommended} is the version to keep` : "no version was promoted"}.`;
   }
-  if (!isCompleted(exp)) {
-    const lead =
-      winner?.winnerFound && winner.winner ? `${winner.winner} is winning so far` : "no winner yet";
-    return `${st.stage ?? "Waiting"}: ${done} of ${total} iterations done; ${lead}.`;
+  if (!completed) {
+    const lead = winner ? `${winner} is winning so far` : "no winner yet";
+    return `${exp.status?.stage ?? "Waiting"}: ${done} of ${totalIterations(exp.spec)} iterations done; ${lead}.`;
   }
+  // Whether the finish action ran as a rollback: its outcome is what this sentence reports.
   if (finish?.kind === "rollback") {
     const ran = finish.state === "Succeeded" ? "the rollback action ran" : "the rollback action failed";
     return `Rolled back to ${recommended ?? "the baseline"}: an objective with rollback_on_failure was violated; ${ran}.`;
@@ -32,8 +27,6 @@ export function verdictOf(exp: Experiment): string {
       ? "promoted by the finish action"
       : "the finish action failed"
     : "no finish action ran";
-  if (winner?.winnerFound && winner.winner) {
-    return `${winner.winner} won after ${done} iterations and is the version to promote (${promotedBy}).`;
-  }
+  if (winner) return `${winner} won after ${done} iterations and is the version to promote (${promotedBy}).`;
   return `No winner after ${done} iterations: ${recommended ?? "the baseline"} is kept (${promotedBy}).`;
 }

@@ -166,6 +166,24 @@ export class CompileContext {
     return { kind: "remove", name: name.toLowerCase() };
   }
 
+  /** The header names of a `remove` list, validated; [] when absent or not a list (reported). */
+  headerRemovals(raw: unknown, path: string): HeaderOp[] {
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw)) {
+      this.issue(path, "must be a list of header names");
+      return [];
+    }
+    return raw.flatMap((name, i) => this.headerRemoval(name, `${path}[${i}]`) ?? []);
+  }
+
+  /** `value` when it is an integer in min..max (a weight, a percent, a port); else reported, undefined. */
+  integer(value: unknown, path: string, min: number, max: number): number | undefined {
+    if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max)
+      return value as number;
+    this.issue(path, `must be an integer ${min}..${max}`);
+    return undefined;
+  }
+
   /** Reports every key of `obj` not in `allowed` as unsupported by the local router. */
   onlyKeys(obj: Obj, allowed: readonly string[], path: string, hint?: string): void {
     for (const key of Object.keys(obj)) {

@@ -4,6 +4,7 @@
 // repeated runs in a loop action add up.
 
 import type { Experiment } from "../api/types.ts";
+import { errorText } from "../lib/errors.ts";
 import {
   type FortioHistogram,
   type FortioResult,
@@ -78,7 +79,7 @@ function readInput(input: Input): CollectInput {
     try {
       out.timeMs = parseDuration(time, "time");
     } catch (err) {
-      throw new InputError(`with.time: ${err instanceof Error ? err.message : String(err)}`);
+      throw new InputError(`with.time: ${errorText(err)}`);
     }
   } else out.numQueries = 100;
   const payloadStr = optString(input, "payloadStr");

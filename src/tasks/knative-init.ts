@@ -6,6 +6,7 @@
 
 import type { Experiment, VersionDetail } from "../api/types.ts";
 import { KSVC_API_VERSION, trafficPercentPath } from "../kinds/knative.ts";
+import { errorText } from "../lib/errors.ts";
 import type { TaskContext, TaskImpl } from "./types.ts";
 
 export { KSVC_API_VERSION };
@@ -115,7 +116,7 @@ export function knativeInitTask(timing: KnativeInitTiming = DEFAULT_KNATIVE_TIMI
               : "knative service is not ready"
             : `ksvc ${namespace}/${name} not found`;
         } catch (err) {
-          last = `reading ksvc ${namespace}/${name}: ${err instanceof Error ? err.message : String(err)}`;
+          last = `reading ksvc ${namespace}/${name}: ${errorText(err)}`;
         }
         if (ksvc && !last) {
           initFromKsvc(ctx.experiment, ksvc, namespace, name);

@@ -6,7 +6,7 @@
 import type { Experiment } from "../api/types.ts";
 import { readTaskSecret } from "./bash.ts";
 import { templateData } from "./data.ts";
-import { sendRequest } from "./http.ts";
+import { notify, sendRequest } from "./http.ts";
 import { type Input, InputError, optBool, optList, optString, problemsOf } from "./inputs.ts";
 import { ANGLE, interpolate } from "./template.ts";
 import type { TaskImpl } from "./types.ts";
@@ -84,9 +84,8 @@ export const httpNotificationTask: TaskImpl = {
     ...problemsOf(() => optBool(input, "ignoreFailure", true)),
   ],
   timeoutMs: () => NOTIFICATION_TIMEOUT_MS + 5000,
-  async run(ctx, input) {
-    const ignoreFailure = optBool(input, "ignoreFailure", true);
-    try {
+  run: (ctx, input) =>
+    notify(ctx, input, "notification", async () => {
       const secret = await readTaskSecret(ctx, input);
       const auth = authType(input);
       if ((auth === "Basic" || auth === "Bearer") && !secret)
@@ -119,9 +118,5 @@ export const httpNotificationTask: TaskImpl = {
         signal: ctx.signal,
       });
       ctx.log(`${m} ${url(input)}: HTTP ${res.status}\n`);
-    } catch (err) {
-      if (!ignoreFailure) throw err;
-      ctx.log(`notification failed (ignored): ${err instanceof Error ? err.message : String(err)}\n`);
-    }
-  },
+    }),
 };

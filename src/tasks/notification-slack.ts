@@ -5,7 +5,7 @@
 
 import type { Experiment } from "../api/types.ts";
 import { readTaskSecret } from "./bash.ts";
-import { sendRequest } from "./http.ts";
+import { notify, sendRequest } from "./http.ts";
 import { type Input, InputError, optBool, problemsOf, reqString } from "./inputs.ts";
 import type { TaskImpl } from "./types.ts";
 
@@ -50,9 +50,8 @@ export const slackNotificationTask: TaskImpl = {
     ...problemsOf(() => optBool(input, "ignoreFailure", true)),
   ],
   timeoutMs: () => SLACK_TIMEOUT_MS + 5000,
-  async run(ctx, input) {
-    const ignoreFailure = optBool(input, "ignoreFailure", true);
-    try {
+  run: (ctx, input) =>
+    notify(ctx, input, "Slack notification", async () => {
       const secret = await readTaskSecret(ctx, input);
       const token = secret?.["token"];
       if (!token) throw new Error(`secret ${secretRef(input)} has no "token" key`);
@@ -75,9 +74,5 @@ export const slackNotificationTask: TaskImpl = {
       if (parsed.ok !== true)
         throw new Error(`Slack refused the message: ${String(parsed.error ?? "unknown error")}`);
       ctx.log(`posted to Slack channel ${reqString(input, "channel")}\n`);
-    } catch (err) {
-      if (!ignoreFailure) throw err;
-      ctx.log(`Slack notification failed (ignored): ${err instanceof Error ? err.message : String(err)}\n`);
-    }
-  },
+    }),
 };

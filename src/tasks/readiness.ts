@@ -5,6 +5,7 @@
 
 import { namespaceOf } from "../api/refs.ts";
 import type { Experiment } from "../api/types.ts";
+import { errorText } from "../lib/errors.ts";
 import { type Input, InputError, optList, optNumber, problemsOf } from "./inputs.ts";
 import type { ObjectRef, TaskContext, TaskImpl, TaskPlatform } from "./types.ts";
 
@@ -114,9 +115,7 @@ async function check(platform: TaskPlatform, refs: ReadinessRef[]): Promise<stri
     try {
       obj = await platform.getObject(ref);
     } catch (err) {
-      problems.push(
-        `${ref.kind} ${ref.namespace}/${ref.name}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      problems.push(`${ref.kind} ${ref.namespace}/${ref.name}: ${errorText(err)}`);
       continue;
     }
     const why = unmetWaitFor(obj, ref.waitFor);

@@ -16,6 +16,7 @@ import type {
   TaskOutcome,
   TaskRunner,
 } from "../engine/ports.ts";
+import { errorText } from "../lib/errors.ts";
 import { runScriptTask } from "./bash.ts";
 import { candidateWon, winnerFound } from "./data.ts";
 import type { KnativeInitTiming } from "./knative-init.ts";
@@ -56,10 +57,6 @@ interface Prepared {
   spec: TaskSpec;
   impl: TaskImpl;
   input: Record<string, unknown>;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export class InProcessTaskRunner implements TaskRunner {
@@ -108,7 +105,7 @@ export class InProcessTaskRunner implements TaskRunner {
       try {
         parseCondition(spec.if);
       } catch (err) {
-        return `${where}.if: ${err instanceof Error ? err.message : String(err)}`;
+        return `${where}.if: ${errorText(err)}`;
       }
     }
     const input = spec.with ?? {};
@@ -267,7 +264,7 @@ export class InProcessTaskRunner implements TaskRunner {
       if (taskSignal.aborted) throw new Error(why());
       return { task: task.label, skipped: false, ok: true, output, durationMs: 0 };
     } catch (err) {
-      let message = err instanceof Error ? err.message : String(err);
+      let message = errorText(err);
       if (taskSignal.aborted && !message.startsWith(why())) message = `${why()}: ${message}`;
       return { task: task.label, skipped: false, ok: false, output, error: message, durationMs: 0 };
     } finally {

@@ -79,6 +79,11 @@ function logEvidenceAbove(k: number, n: number, p0: number): number {
 
 const STEPS = 40;
 
+/** log(1/alpha): by Ville's inequality the mixture ever exceeds 1/alpha with probability <= alpha. */
+function logThreshold(confidence: number): number {
+  return Math.log(1 / (1 - confidence));
+}
+
 /**
  * Always-valid one-sided bounds at `confidence`: with probability >= confidence, p <= upper at every
  * n at once (and likewise p >= lower).
@@ -86,7 +91,7 @@ const STEPS = 40;
 export function binomialSequence(k: number, n: number, confidence: number): ProportionBounds {
   check(k, n, confidence);
   if (n === 0) return { lower: 0, upper: 1 };
-  const threshold = Math.log(1 / (1 - confidence));
+  const threshold = logThreshold(confidence);
   const phat = k / n;
   // Upper: the largest p0 >= phat not yet rejected (evidence grows with p0 beyond phat).
   let upper = 1;
@@ -127,28 +132,25 @@ export function proportionBounds(
   return method === "fixed" ? clopperPearson(k, n, confidence) : binomialSequence(k, n, confidence);
 }
 
-/** Whether the data show p < p0 at `confidence` (the upper bound is below p0). */
-export function showsBelow(
+/** A one-sided test of "p against p0" from k events in n trials, at `confidence`. */
+export type ProportionTest = (
   k: number,
   n: number,
   p0: number,
   confidence: number,
   method: ProportionMethod,
-): boolean {
+) => boolean;
+
+/** Whether the data show p < p0 at `confidence` (the upper bound is below p0). */
+export const showsBelow: ProportionTest = (k, n, p0, confidence, method) => {
   if (n === 0 || k / n >= p0) return false;
   if (method === "fixed") return clopperPearson(k, n, confidence).upper < p0;
-  return logEvidenceBelow(k, n, p0) >= Math.log(1 / (1 - confidence));
-}
+  return logEvidenceBelow(k, n, p0) >= logThreshold(confidence);
+};
 
 /** Whether the data show p > p0 at `confidence` (the lower bound is above p0). */
-export function showsAbove(
-  k: number,
-  n: number,
-  p0: number,
-  confidence: number,
-  method: ProportionMethod,
-): boolean {
+export const showsAbove: ProportionTest = (k, n, p0, confidence, method) => {
   if (n === 0 || k / n <= p0) return false;
   if (method === "fixed") return clopperPearson(k, n, confidence).lower > p0;
-  return logEvidenceAbove(k, n, p0) >= Math.log(1 / (1 - confidence));
-}
+  return logEvidenceAbove(k, n, p0) >= logThreshold(confidence);
+};

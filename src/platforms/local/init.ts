@@ -20,14 +20,19 @@ interface PatternTemplate {
   reward: boolean;
 }
 
+/** The canary-style patterns' sample: a baseline and a faster candidate that meets the objectives. */
+const CANDIDATE_PAIR: Pick<PatternTemplate, "versions" | "env" | "reward"> = {
+  versions: ["v1", "v2"],
+  env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" } },
+  reward: false,
+};
+
 const TEMPLATES: Record<InitPattern, PatternTemplate> = {
   canary: {
     testing: "Canary",
     deployment: "Progressive",
     what: "a candidate (v2) is checked against objectives while traffic shifts to it step by step",
-    versions: ["v1", "v2"],
-    env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" } },
-    reward: false,
+    ...CANDIDATE_PAIR,
   },
   ab: {
     testing: "A/B",
@@ -58,18 +63,14 @@ const TEMPLATES: Record<InitPattern, PatternTemplate> = {
     testing: "Canary",
     deployment: "BlueGreen",
     what: "a candidate checked against objectives while traffic shifts; the first failed objective ends the experiment with a rollback to the baseline",
-    versions: ["v1", "v2"],
-    env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" } },
-    reward: false,
+    ...CANDIDATE_PAIR,
   },
   fixedsplit: {
     testing: "Canary",
     deployment: "FixedSplit",
     what: "a candidate checked against objectives on a traffic split that does not change",
-    versions: ["v1", "v2"],
-    env: { v1: { LATENCY_MS: "20" }, v2: { LATENCY_MS: "5" } },
+    ...CANDIDATE_PAIR,
     weights: { v1: 50, v2: 50 },
-    reward: false,
   },
 };
 

@@ -4,8 +4,9 @@
 // "must be array" would not tell the user what the field is for.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { formatPath, type Segment } from "../../api/paths.ts";
+import { formatPath, joinPath, type Segment } from "../../api/paths.ts";
 import { schemaProblems } from "../../api/validate.ts";
+import { pointerSegments } from "../../kinds/fieldpath.ts";
 
 /** A JSON Schema node (plain data for ajv), optionally with the `x-message` shown for it. */
 type Schema = Record<string, unknown>;
@@ -166,11 +167,7 @@ let compiled: ValidateFunction | undefined;
 const NAMED_KEYS = new Set(["images", "values"]);
 
 function labPath(pointer: string): string {
-  if (pointer === "") return "";
-  const raw = pointer
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const raw = pointerSegments(pointer);
   const out: Segment[] = [];
   let text = "";
   raw.forEach((s, i) => {
@@ -182,9 +179,7 @@ function labPath(pointer: string): string {
     }
     out.push(/^\d+$/.test(s) && (parent === "traffic" || parent === "manifests") ? Number(s) : s);
   });
-  const tail = formatPath(out);
-  if (text === "") return tail;
-  return tail === "" ? text : tail.startsWith("[") ? text + tail : `${text}.${tail}`;
+  return joinPath(text, formatPath(out));
 }
 
 function messageOf(e: ErrorObject): string | undefined {

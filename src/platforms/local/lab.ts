@@ -50,6 +50,7 @@ import { parseAllDocuments } from "yaml";
 import { parseFieldPath } from "../../kinds/fieldpath.ts";
 import { isRecord } from "../../lib/objects.ts";
 import { parseDuration } from "../../loadgen/duration.ts";
+import { ProblemsError } from "./errors.ts";
 import { labSchemaProblems } from "./lab-schema.ts";
 
 export interface ImageCommand {
@@ -62,15 +63,20 @@ export interface RevisionOverride {
   env: Record<string, string>;
 }
 
-export interface TrafficSetting {
-  job: string;
-  container?: string;
+/** A traffic Job's load as far as it is known: read from its command, or set in the lab's `traffic`. */
+export interface LoadFields {
   url?: string;
   headers: Record<string, string>;
   qps?: number;
   connections?: number;
   durationMs?: number;
   delayMs?: number;
+}
+
+/** A lab `traffic` entry: load fields that override what the Job's own command says. */
+export interface TrafficSetting extends LoadFields {
+  job: string;
+  container?: string;
 }
 
 export interface HelmMapping {
@@ -123,13 +129,8 @@ export interface Lab {
 }
 
 /** A bad lab file: every problem, each naming the file and field. */
-export class LabError extends Error {
+export class LabError extends ProblemsError {
   override readonly name = "LabError";
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(problems.join("\n"));
-    this.problems = problems;
-  }
 }
 
 type Obj = Record<string, unknown>;

@@ -8,6 +8,7 @@ import { allVersions } from "../../engine/weights.ts";
 import { trafficKindOf, trafficKindTitles } from "../../kinds/index.ts";
 import { knativeManifests, knativeService } from "../../kinds/knative.ts";
 import { isRecord } from "../../lib/objects.ts";
+import { objectName } from "../../router/compile.ts";
 import { compileRoutes, RouteTableError } from "../../router/index.ts";
 import { parseHelmArgs } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
@@ -41,9 +42,8 @@ export interface ManifestsForm {
 }
 
 function metaOf(o: Obj): { name: string; namespace: string } {
-  const md = isRecord(o["metadata"]) ? o["metadata"] : {};
-  const namespace = typeof md["namespace"] === "string" && md["namespace"] ? md["namespace"] : "default";
-  return { name: String(md["name"] ?? ""), namespace };
+  const { name, namespace } = objectName(o);
+  return { name: String(name ?? ""), namespace };
 }
 
 /** The revision a Knative Service manifest makes, or the problems that keep it from running. */

@@ -7,11 +7,13 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { formatProblem } from "../../api/paths.ts";
 import type { Experiment } from "../../api/types.ts";
 import { validateExperiment } from "../../api/validate.ts";
+import { historyPoints } from "../../engine/history.ts";
 import type { RoutingState } from "./cluster.ts";
 import { TutorialError } from "./errors.ts";
 import type { MetricsBackend } from "./lab.ts";
 import { readJson } from "./store.ts";
 
+/** One completed iteration as the run record lists it (derived from status.history, see runHistory). */
 export interface IterationRecord {
   iteration: number;
   time: string;
@@ -68,6 +70,27 @@ const RUN_RECORD_SCHEMA = {
 };
 
 let check: ValidateFunction | undefined;
+
+/**
+ * The run record's `history`, read from the experiment's status.history rather than kept beside it:
+ * each completed iteration with the weights it left and the version recommended after it.
+ */
+export function runHistory(exp: Experiment): IterationRecord[] {
+  const st = exp.status;
+  const done = st?.completedIterations ?? 0;
+  const baseline = st?.history?.versions[0];
+  // A rollback records the iteration that ended the run without completing it: not listed.
+  return historyPoints(st)
+    .filter((p) => p.iteration >= 1 && p.iteration <= done)
+    .map((p) => {
+      const weights = Object.fromEntries((p.observed ?? []).map((w) => [w.name, w.value]));
+      const entry: IterationRecord = { iteration: p.iteration, time: p.time, weights };
+      // After a completed iteration the engine recommends its winner, else the baseline.
+      const recommended = p.winner ?? baseline;
+      if (recommended) entry.recommended = recommended;
+      return entry;
+    });
+}
 
 function parsed<T>(file: string): T | undefined {
   try {

@@ -28,10 +28,10 @@ import { finalReport, ProgressPrinter } from "./progress.ts";
 import { type LocalPrometheus, startPrometheus } from "./prometheus.ts";
 import {
   checkStoredExperiment,
-  type IterationRecord,
   type RunRecord,
   readRunRecord,
   readStoredExperiment,
+  runHistory,
 } from "./run-state.ts";
 import { dryRunStandIn, dryRunTasks, taskPermission } from "./safe-tasks.ts";
 import { FileExperimentStore, keyOf, startHeartbeat, writeAtomic } from "./store.ts";
@@ -256,7 +256,7 @@ class LocalRun {
       startedAt: new Date().toISOString(),
       metrics: this.#t.metricsBackend,
       routing,
-      history: resume ? previous.history : [],
+      history: runHistory(experiment),
       source: this.#t.experimentSource,
       ...(resume && previous.routerMetrics !== undefined ? { routerMetrics: previous.routerMetrics } : {}),
       ...(resume && previous.routerMetricsAtStart !== undefined
@@ -524,16 +524,7 @@ class LocalRun {
 
   #onWrite(exp: Experiment): void {
     this.#live?.onWrite(exp);
-    const st = exp.status;
-    const n = st?.completedIterations ?? 0;
-    const last = this.#record.history[this.#record.history.length - 1];
-    if (n > 0 && (!last || last.iteration < n)) {
-      const weights: Record<string, number> = {};
-      for (const w of st?.currentWeightDistribution ?? []) weights[w.name] = w.value;
-      const entry: IterationRecord = { iteration: n, time: new Date().toISOString(), weights };
-      if (st?.versionRecommendedForPromotion) entry.recommended = st.versionRecommendedForPromotion;
-      this.#record.history.push(entry);
-    }
+    this.#record.history = runHistory(exp);
     // Every status write also saves the router's statistics, so a killed run resumes with them.
     this.#saveRecord();
     this.#progress.row(exp);

@@ -5,7 +5,7 @@
 
 import { isRecord } from "../../lib/objects.ts";
 import { TutorialError } from "./errors.ts";
-import type { Lab, TrafficSetting } from "./lab.ts";
+import type { Lab, LoadFields, TrafficSetting } from "./lab.ts";
 
 export interface LoadGenerator {
   /** `job/container`. */
@@ -22,13 +22,8 @@ export interface LoadGenerator {
 
 type Obj = Record<string, unknown>;
 
-interface Derived {
-  url?: string;
-  headers: Record<string, string>;
-  qps?: number;
-  connections?: number;
-  durationMs?: number;
-  delayMs?: number;
+/** What a container's command says of its load, or why it cannot be read. */
+interface Derived extends LoadFields {
   problem?: string;
 }
 

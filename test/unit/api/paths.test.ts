@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { childPath, formatPath, pointerToPath, prefixProblems } from "../../../src/api/paths.ts";
+import { childPath, formatPath, joinPath, pointerToPath, prefixProblems } from "../../../src/api/paths.ts";
+import { pointerSegments } from "../../../src/kinds/fieldpath.ts";
 
 describe("field paths", () => {
   it("formats identifiers, indexes and other keys", () => {
@@ -43,5 +44,21 @@ describe("field paths", () => {
         { path: "status.metrics[0].metricObj", message: "n" },
       ],
     );
+  });
+});
+
+describe("joinPath and pointerSegments", () => {
+  it("joins formatted paths with a dot, an index or a quoted key directly, and skips an empty side", () => {
+    assert.equal(joinPath("spec", "strategy"), "spec.strategy");
+    assert.equal(joinPath("spec.versions", "[0]"), "spec.versions[0]");
+    assert.equal(joinPath("images", '["a:b"].command'), 'images["a:b"].command');
+    assert.equal(joinPath("", "spec"), "spec");
+    assert.equal(joinPath("spec", ""), "spec");
+    assert.equal(joinPath("", ""), "");
+  });
+  it("splits a JSON pointer into unescaped tokens", () => {
+    assert.deepEqual(pointerSegments(""), []);
+    assert.deepEqual(pointerSegments("/spec/traffic/0"), ["spec", "traffic", "0"]);
+    assert.deepEqual(pointerSegments("/a~1b/c~0d/~01"), ["a/b", "c~d", "~1"]);
   });
 });
