@@ -75,7 +75,7 @@ function conformanceWinner(
   return noWinner();
 }
 
-/** Only the first candidate takes part in a Canary experiment (B §11 item 5). */
+/** Only the first candidate takes part in a Canary experiment, as in Iter8 v2. */
 function canaryWinner(
   baseline: string,
   candidate: string | undefined,
@@ -144,4 +144,9 @@ function rewardWinner(
     log.infos.push("no unique winner; two or more feasible versions with same reward value");
   if (best.length === 0 && candidates.length > 0) log.infos.push("no feasible version has a reward value");
   return { winnerFound: false, bestVersions: best };
+}
+
+/** The winning version's name, when the assessment found one (a found winner without a name counts as none). */
+export function winnerName(data: WinnerAssessmentData | undefined): string | undefined {
+  return data?.winnerFound && data.winner ? data.winner : undefined;
 }

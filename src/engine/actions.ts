@@ -12,6 +12,7 @@
 
 import { isDeepStrictEqual } from "node:util";
 import type { Experiment, ExperimentSpec } from "../api/types.ts";
+import { errorText } from "../lib/errors.ts";
 import {
   type ActionName,
   type ActionResult,
@@ -72,10 +73,6 @@ function trimOutput(t: TaskOutcome): TaskOutcome {
     ...t,
     output: `[... ${t.output.length - STATUS_OUTPUT_CHARS} earlier characters not kept ...]\n${t.output.slice(-STATUS_OUTPUT_CHARS)}`,
   };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export function hasAction(spec: ExperimentSpec, name: ActionName): boolean {

@@ -13,6 +13,7 @@
 //   an iteration interrupted before that write is simply redone: never skipped, never counted twice.
 
 import { analyze, formatMessages, rollbackNeeded } from "../analytics/index.ts";
+import { winnerName } from "../analytics/winner.ts";
 import { DEFAULT_INSTALL_NAMESPACE } from "../api/refs.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
 import { backoffMs } from "../lib/backoff.ts";
@@ -49,6 +50,7 @@ import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 export type { EngineOptions, RetryPolicy } from "./options.ts";
 export type { EngineLogger, ReconcileResult } from "./ports.ts";
 
+import { errorText } from "../lib/errors.ts";
 import { KeyedSerial } from "../lib/keyed-serial.ts";
 import { Wakers } from "./wakers.ts";
 import {
@@ -63,10 +65,6 @@ import {
 const silentLogger: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const MAX_CONFLICT_RETRIES = 8;
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === "AbortError";
@@ -413,7 +411,7 @@ export class Engine {
     if (stopped) return stopped;
 
     const winner = analysis.winnerAssessment?.data;
-    st.versionRecommendedForPromotion = winner?.winnerFound && winner.winner ? winner.winner : baseline;
+    st.versionRecommendedForPromotion = winnerName(winner) ?? baseline;
     delete st.retry;
     const n = completed + 1;
     st.completedIterations = n;

@@ -10,6 +10,7 @@
 // versions and four metrics the whole status stays under 90 KB, tested with 1,000 iterations in
 // test/unit/engine/history.test.ts.
 
+import { winnerName } from "../analytics/winner.ts";
 import { parseQuantity } from "../api/quantity.ts";
 import type {
   CompactIteration,
@@ -115,8 +116,8 @@ function iterationRecord(
   if (status.currentWeightDistribution) record.observed = structuredClone(status.currentWeightDistribution);
   const outcomes = outcomesOf(status, versions, values);
   if (outcomes) record.outcomes = outcomes;
-  const winner = analysis?.winnerAssessment?.data;
-  if (winner?.winnerFound && winner.winner) record.winner = winner.winner;
+  const winner = winnerName(analysis?.winnerAssessment?.data);
+  if (winner) record.winner = winner;
   return record;
 }
 

@@ -3,6 +3,7 @@
 // worded from, so that they cannot disagree on whether it failed, who won, what was promoted, whether
 // it rolled back or where the traffic was left.
 
+import { winnerName } from "../analytics/winner.ts";
 import type { Condition, Experiment } from "../api/types.ts";
 import { historyPoints, splitText } from "../engine/history.ts";
 import { type ActionRecord, engineStatus, getCondition, isCompleted } from "../engine/status.ts";
@@ -40,7 +41,7 @@ export function endingOf(exp: Experiment): Ending {
     completed,
     failed: failed?.status === "True" ? failed : undefined,
     finish,
-    winner: winner?.winnerFound && winner.winner ? winner.winner : undefined,
+    winner: winnerName(winner),
     recommended,
     promoted: completed && finish?.state === "Succeeded" && recommended ? recommended : undefined,
     rolledBack: rollbackReason !== undefined || /rolled back/.test(st.message ?? ""),

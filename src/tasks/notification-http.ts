@@ -3,6 +3,7 @@
 // Body and header values are interpolated with `@< >@` (`.this`, `.secret.*`, the recommended
 // version's variables); the URL is not.
 
+import { winnerName } from "../analytics/winner.ts";
 import type { Experiment } from "../api/types.ts";
 import { readTaskSecret } from "./bash.ts";
 import { templateData } from "./data.ts";
@@ -62,7 +63,8 @@ function headers(input: Input): Array<{ name: string; value: string }> {
 export function defaultBody(exp: Experiment): string {
   const winner = exp.status?.analysis?.winnerAssessment?.data;
   const summary: Record<string, unknown> = { winnerFound: winner?.winnerFound === true };
-  if (winner?.winnerFound && winner.winner) summary["winner"] = winner.winner;
+  const name = winnerName(winner);
+  if (name) summary["winner"] = name;
   if (exp.status?.versionRecommendedForPromotion) {
     summary["versionRecommendedForPromotion"] = exp.status.versionRecommendedForPromotion;
   }

@@ -3,6 +3,7 @@
 // elsewhere with ITER8_SLACK_API_URL (tests use a local server). Failures are ignored unless
 // `ignoreFailure: false`.
 
+import { winnerName } from "../analytics/winner.ts";
 import type { Experiment } from "../api/types.ts";
 import { readTaskSecret } from "./bash.ts";
 import { notify, sendRequest } from "./http.ts";
@@ -22,7 +23,7 @@ export function slackMessage(exp: Experiment, channel: string): Record<string, u
     `*Name:* _${exp.metadata.namespace || "default"}/${exp.metadata.name}_`,
     `*Versions:* _${versions.join(", ")}_`,
     `*Stage:* _${exp.status?.stage ?? "Waiting"}_`,
-    `*Winner:* _${winner?.winnerFound && winner.winner ? winner.winner : "not found"}_`,
+    `*Winner:* _${winnerName(winner) ?? "not found"}_`,
   ];
   if (failed && failed.status !== "False") lines.push("*Failed:* _true_");
   const title = `*${exp.spec.strategy.testingPattern} experiment on ${exp.spec.target}*`;

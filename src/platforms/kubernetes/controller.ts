@@ -17,6 +17,7 @@ import type { Clock, ObjectKey } from "../../engine/ports.ts";
 import { isCompleted } from "../../engine/status.ts";
 import { keyText } from "../../engine/target.ts";
 import { backoffMs } from "../../lib/backoff.ts";
+import { errorText } from "../../lib/errors.ts";
 import { composeMetrics } from "../../metrics/index.ts";
 import type { KnativeInitTiming } from "../../tasks/knative-init.ts";
 import { InProcessTaskRunner } from "../../tasks/runner.ts";
@@ -68,10 +69,6 @@ export const jsonLogger: EngineLogger = {
   warn: (msg, f) => logLine("warn", msg, f),
   error: (msg, f) => logLine("error", msg, f),
 };
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** When the next iteration of a running experiment is due, from its status (ms since epoch). */
 export function nextIterationAt(exp: Readonly<ExperimentHead> | undefined): number | undefined {
