@@ -33,7 +33,7 @@ export function analyze(
   const weights = recommendWeights(exp, winner.data, exp.status?.currentWeightDistribution);
 
   const analysis: Analysis = {};
-  // Histograms written by the metrics/collect task are carried over untouched (B §3.6 step 5).
+  // Histograms written by the metrics/collect task are carried over untouched, as Iter8 v2's analytics did.
   const hists = exp.status?.analysis?.aggregatedBuiltinHists;
   if (hists !== undefined) analysis.aggregatedBuiltinHists = hists;
   analysis.aggregatedMetrics = piece(

@@ -3,7 +3,7 @@
 // When the aggregated metrics are given, only an *observed* violation counts: a version that has no
 // value yet (a candidate that has had no traffic in iteration 1) is inconclusive, not failing, so a
 // rollback is never triggered by missing evidence. Without them, every unsatisfied objective counts
-// (the original behaviour, B §4.3).
+// (the original behaviour).
 import type { AggregatedMetricsData, Experiment, VersionAssessmentsData } from "../api/types.ts";
 import { readQuantity } from "./numbers.ts";
 import { effectiveRollbackOnFailure } from "./strategy.ts";

@@ -1,6 +1,7 @@
 // Effective strategy values the analytics needs, with the controller's defaults taken
 // from the API layer: the controller always sends weights 100 / 10, so those are the effective
-// defaults (B §11 item 6), and rollback_on_failure defaults to true iff BlueGreen (B §11 item 19).
+// defaults (its analytics service had others, which the controller always overrode), and
+// rollback_on_failure defaults to true iff BlueGreen.
 import {
   DEFAULTS,
   maxCandidateWeight,

@@ -22,7 +22,7 @@ export function normaliseMetricKey(ref: string, namespaceOf: string | undefined)
 
 /**
  * Looks a metric reference up in aggregated metrics: an exact key wins, otherwise keys are compared
- * after normalisation, so `mean-latency` in namespace `ns` matches `ns/mean-latency` (B §11 item 2).
+ * after normalisation, so `mean-latency` in namespace `ns` matches `ns/mean-latency` (Iter8 v2 looked criteria up by the literal string, so bare names never matched).
  */
 export function findAggregatedMetric(
   metrics: AggregatedMetricsData,

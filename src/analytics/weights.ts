@@ -27,7 +27,7 @@ export function mixWeights(versions: string[], bestVersions: readonly string[] |
 }
 
 /**
- * Previous weights aligned to `versions` by name (B §11 item 4). No distribution at all means the
+ * Previous weights aligned to `versions` by name (Iter8 v2 aligned them by position, which misplaces an inferred baseline listed last). No distribution at all means the
  * baseline had everything; a candidate the distribution does not list is taken to have had 0.
  */
 export function alignWeights(versions: string[], current: VersionWeight[] | undefined): number[] {

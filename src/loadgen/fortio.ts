@@ -1,6 +1,6 @@
 // The load result in the shape Fortio's JSON output uses (`DurationHistogram` in seconds,
 // `RetCodes` with -1 for requests without a response), which the built-in metrics
-// are computed from and which `metrics/collect` (B §5.6) merges across runs.
+// are computed from and which `metrics/collect` merges across runs.
 
 import type { LoadResult } from "./recorder.ts";
 

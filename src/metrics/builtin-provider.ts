@@ -24,7 +24,7 @@ export interface VersionStatsSnapshot {
   /** Server errors (5xx, or no response at all), used when `byClass` is absent. */
   readonly errors: number;
   readonly meanMs: number;
-  /** Counts per response code class (`"2xx"`, `"4xx"`, ...); errors are 4xx + 5xx as in B §2.5. */
+  /** Counts per response code class (`"2xx"`, `"4xx"`, ...); errors are 4xx + 5xx, as Iter8 v2 counted them. */
   readonly byClass?: Readonly<Record<string, number>>;
   /** HDR histogram of latencies in microseconds, compressed base64 (hdr-histogram-js encoding). */
   readonly histogram: string;
@@ -38,7 +38,7 @@ export interface VersionStatsSource {
   sync?(): Promise<void>;
 }
 
-/** The built-in metric names (the nine of B §2.5 plus the sample metrics' tail-latency name). */
+/** The built-in metric names (Iter8 v2's nine plus the sample metrics' tail-latency name). */
 export const BUILTIN_METRICS = [
   "request-count",
   "error-count",

@@ -1,5 +1,5 @@
 // The built-in metrics (`provider: iter8`) computed from the Fortio-shaped histograms
-// that `metrics/collect` (B §5.6) accumulates in `status.analysis.aggregatedBuiltinHists.data`,
+// that `metrics/collect` accumulates in `status.analysis.aggregatedBuiltinHists.data`,
 // keyed by version name. This is how built-in metrics work on Kubernetes, and locally whenever an
 // experiment loads its versions with `metrics/collect` instead of sending traffic through the router.
 // `CompositeBuiltinProvider` puts both sources behind the `builtin` slot of `HttpMetricsProvider`.
@@ -103,7 +103,7 @@ export function parseCollectedHistogram(raw: unknown, path: string): CollectedHi
   return { count, sum, buckets, retCodes };
 }
 
-/** Responses with a status code ≥ 400; Fortio's `-1` (no response at all) is not counted (B §2.5). */
+/** Responses with a status code ≥ 400; Fortio's `-1` (no response at all) is not counted, as in Iter8 v2. */
 export function errorCountOf(h: CollectedHistogram): number {
   let errors = 0;
   for (const [code, n] of h.retCodes) if (code >= 400) errors += n;

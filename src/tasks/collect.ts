@@ -1,6 +1,6 @@
 // `metrics/collect`: sends load to each version in turn with the
 // built-in load generator and accumulates Fortio-shaped latency histograms and return codes into
-// `status.analysis.aggregatedBuiltinHists`, so the built-in metrics (B §2.5) can be computed and
+// `status.analysis.aggregatedBuiltinHists`, so the built-in metrics can be computed and
 // repeated runs in a loop action add up.
 
 import type { Experiment } from "../api/types.ts";

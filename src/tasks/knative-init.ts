@@ -48,7 +48,7 @@ function revisionOf(v: VersionDetail): string {
   return r;
 }
 
-/** Fills versionInfo from a ready Knative Service (step 4 of §5.3). Mutates `exp`. */
+/** Fills versionInfo from a ready Knative Service (the original task's last step). Mutates `exp`. */
 export function initFromKsvc(exp: Experiment, ksvc: Obj, namespace: string, name: string): void {
   const info = exp.spec.versionInfo;
   if (!info) throw new Error("experiment has no versionInfo to initialise");

@@ -18,7 +18,7 @@ function traceExperiment(current: number[]): Experiment {
   });
 }
 
-describe("analyze: the §10 trace", () => {
+describe("analyze: the worked trace", () => {
   test("iteration 1: candidate has no values, baseline wins, [95,5]", () => {
     const metrics = metricsOf({
       [LATENCY]: { [B]: 20, [C]: undefined },

@@ -89,7 +89,7 @@ describe("assessVersions: limits", () => {
 });
 
 describe("assessVersions: one row per version, one verdict per objective in order", () => {
-  test("the §10 objectives, candidate over the error-rate limit", () => {
+  test("the worked trace's objectives, candidate over the error-rate limit", () => {
     const exp = experiment({
       objectives: [
         { metric: LATENCY, upperLimit: 50 },

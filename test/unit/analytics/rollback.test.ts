@@ -16,7 +16,7 @@ describe("rollbackNeeded", () => {
     want: ReturnType<typeof rollbackNeeded>;
   }[] = [
     {
-      name: "§10 iteration 3 failure with rollback_on_failure: rollback",
+      name: "worked trace, iteration 3 failure with rollback_on_failure: rollback",
       objectives: [
         { metric: LATENCY, upperLimit: 50 },
         { metric: ERROR_RATE, upperLimit: "0.01", rollback_on_failure: true },

@@ -103,7 +103,7 @@ describe("recommendWeights: Iter8 v2's worked examples (defaults 100 / 10)", () 
   });
 });
 
-describe("recommendWeights: the §10 trace", () => {
+describe("recommendWeights: the worked trace", () => {
   const opts: ExperimentOptions = { versions: TWO };
   test("iteration 1 baseline wins [95,5]; 2 candidate wins [85,15]; 3 [75,25]", () => {
     const got = iterate(opts, [winnerIs(V1), winnerIs(V2), winnerIs(V2)], weightsOf(TWO, [100, 0]));
@@ -134,7 +134,7 @@ describe("recommendWeights: old weights are aligned by version name", () => {
       ],
       want: [80, 20],
     },
-    // A baseline without weightObjRef is appended last by the observer (B §11 item 4).
+    // A baseline without weightObjRef is appended last by the observer.
     {
       name: "baseline listed last",
       current: [

@@ -52,7 +52,7 @@ describe("assessWinner: Canary", () => {
     });
   });
 
-  test("a candidate without values never wins (§10 iteration 1)", () => {
+  test("a candidate without values never wins (the worked trace, iteration 1)", () => {
     const e = experiment({ objectives: [{ metric: LATENCY, upperLimit: 50 }] });
     const metrics = metricsOf({ [LATENCY]: { "sample-app-v1": 12, "sample-app-v2": undefined } });
     const result = assessWinner(e, assessVersions(e, metrics).data, metrics);

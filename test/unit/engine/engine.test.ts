@@ -31,7 +31,7 @@ function iterationOf(q: { experiment: Experiment }): number {
   return (q.experiment.status?.completedIterations ?? 0) + 1;
 }
 
-/** §10: the candidate has no mean-latency value in iteration 1, then meets both objectives. */
+/** The worked trace: the candidate has no mean-latency value in iteration 1, then meets both objectives. */
 const traceMetrics: MetricScript = (metric, v, _round, q) => {
   const n = iterationOf(q);
   if (metric.endsWith("/request-count")) return { value: 100 * n };
