@@ -167,6 +167,9 @@ interface RunResult {
   controllerCpuSeconds: number;
   rssPeakMiB: number;
   heapUsedMiBAtEnd: number;
+  staleConnectionsResent: number;
+  reconcileErrors: number;
+  jitterP99ByIterationSeconds: number[];
   wallSeconds: number;
   controllerFlags: string[];
   controllerNodeOptions: string;
@@ -275,17 +278,22 @@ async function checkOutcomes(
 function timings(
   tracks: Map<string, Track>,
   intervalSeconds: number,
-): { jitters: number[]; firsts: number[] } {
+): { jitters: number[]; firsts: number[]; jitterByIteration: number[][] } {
   const jitters: number[] = [];
   const firsts: number[] = [];
+  // Index 0 is the second iteration: where in the run the late ones are.
+  const jitterByIteration: number[][] = [];
   for (const t of tracks.values()) {
     if (t.created !== undefined && t.iterationTimes.length > 0)
       firsts.push((t.iterationTimes[0]! - t.created) / 1000);
     for (let i = 1; i < t.iterationTimes.length; i++) {
-      jitters.push((t.iterationTimes[i]! - t.iterationTimes[i - 1]!) / 1000 - intervalSeconds);
+      const jitter = (t.iterationTimes[i]! - t.iterationTimes[i - 1]!) / 1000 - intervalSeconds;
+      jitters.push(jitter);
+      (jitterByIteration[i - 1] ??= []).push(jitter);
     }
   }
-  return { jitters: jitters.sort((a, b) => a - b), firsts: firsts.sort((a, b) => a - b) };
+  for (const xs of jitterByIteration) xs.sort((a, b) => a - b);
+  return { jitters: jitters.sort((a, b) => a - b), firsts: firsts.sort((a, b) => a - b), jitterByIteration };
 }
 
 /** The API server's request counts over the run, without the benchmark's own `creates`. */
@@ -341,14 +349,14 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   }
   const wallSeconds = (Date.now() - t0) / 1000;
   const { cpuSeconds, rssPeakMiB } = procStats(controller.child.pid!);
-  const heapUsedMiB = await controllerHeapMiB(controller.healthPort);
+  const { heapUsedMiB, staleConnections, reconcileErrors } = await controllerMetrics(controller.healthPort);
   const after = await apiserverRequests(admin);
   stopWatch.abort();
   await watching;
   await stopChild(controller.child);
 
   const { completed, correct, iterationsCompleted } = await checkOutcomes(admin, ns, args.iterations);
-  const { jitters, firsts } = timings(tracks, intervalSeconds);
+  const { jitters, firsts, jitterByIteration } = timings(tracks, intervalSeconds);
   const { total, byVerb } = requestDelta(before, after, n);
   const per = (x: number) => (iterationsCompleted > 0 ? x / iterationsCompleted : Number.NaN);
   if (controller.log.length > 0)
@@ -375,6 +383,9 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     controllerCpuSeconds: round(cpuSeconds),
     rssPeakMiB: round(rssPeakMiB),
     heapUsedMiBAtEnd: round(heapUsedMiB),
+    staleConnectionsResent: staleConnections,
+    reconcileErrors,
+    jitterP99ByIterationSeconds: jitterByIteration.map((xs) => round(quantile(xs, 0.99))),
     wallSeconds: round(wallSeconds),
     controllerFlags: controller.flags,
     controllerNodeOptions: args.nodeOptions ?? "",
@@ -384,10 +395,17 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The controller's V8 heap in use, from its own /metrics (what the cache and queue hold). */
-async function controllerHeapMiB(port: number): Promise<number> {
+/** From the controller's own /metrics at the end: heap in use, resent requests, failed passes. */
+async function controllerMetrics(
+  port: number,
+): Promise<{ heapUsedMiB: number; staleConnections: number; reconcileErrors: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = /^iter8_controller_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
-  return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return {
+    heapUsedMiB: value("iter8_controller_nodejs_heap_size_used_bytes") / 2 ** 20,
+    staleConnections: value("iter8_controller_api_stale_connections_total"),
+    reconcileErrors: value("iter8_controller_reconcile_errors_total"),
+  };
 }
 
 async function waitReady(port: number): Promise<void> {
