@@ -82,6 +82,7 @@ export class Engine {
   readonly #maxActionAttempts: number;
   readonly #waitingPollMs: number;
   readonly #weightRetry: RetryPolicy;
+  readonly #combinedStart: boolean;
   readonly #onEvent: EngineOptions["onEvent"];
   readonly #onRunning: EngineOptions["onRunning"];
   readonly #admission: EngineOptions["admission"];
@@ -108,6 +109,7 @@ export class Engine {
     this.#maxActionAttempts = opts.maxActionAttempts ?? 3;
     this.#waitingPollMs = opts.waitingPollMs ?? 5000;
     this.#weightRetry = opts.weightRetry ?? DEFAULT_WEIGHT_RETRY;
+    this.#combinedStart = opts.combinedStartWrite === true;
     this.#onEvent = opts.onEvent;
     this.#wakers = new Wakers(opts.onWake);
     this.#onRunning = opts.onRunning;
@@ -227,10 +229,12 @@ export class Engine {
       );
     }
 
-    // A new experiment is initialised, takes its target and starts in the same write when it can:
-    // per-step writes would cost three extra status writes (and their watch echoes) per experiment.
     const fresh = !exp.status?.initTime;
-    if (fresh) initialiseStatus(draft);
+    if (fresh) {
+      initialiseStatus(draft);
+      // Iter8 v2 writes each start-up step; combined, the steps that need no wait share one write.
+      if (!this.#combinedStart) return this.#writeStep(exp, draft);
+    }
     if (isCompleted(exp)) {
       this.#actions.abandon(key);
       return { done: true };
@@ -254,7 +258,10 @@ export class Engine {
   /** The stage's step, for an experiment that holds its target. */
   async #step(key: ObjectKey, exp: Experiment, draft: StatusDraft): Promise<ReconcileResult> {
     const spec = effectiveSpecOf(exp);
-    if (stageIndex(draft.status.stage) < stageIndex("Initializing")) draft.advanceStage("Initializing");
+    if (stageIndex(draft.status.stage) < stageIndex("Initializing")) {
+      draft.advanceStage("Initializing");
+      if (!this.#combinedStart) return this.#writeStep(exp, draft);
+    }
     const stage = stageIndex(draft.status.stage);
     if (stage === stageIndex("Initializing")) {
       if (hasAction(spec, "start") && !draft.action("start")) {
@@ -289,7 +296,7 @@ export class Engine {
         return { done: false, requeueAfterMs: this.#waitingPollMs };
       }
       draft.mark("TargetAcquired", "True", "TargetAcquired");
-      return this.#step(key, exp, draft);
+      return this.#combinedStart ? this.#step(key, exp, draft) : this.#writeStep(exp, draft);
     });
   }
 
@@ -560,6 +567,12 @@ export class Engine {
     }
     draft.events.length = 0;
     return written;
+  }
+
+  /** Writes the draft and goes on to the next step at once. */
+  async #writeStep(exp: Experiment, draft: StatusDraft): Promise<ReconcileResult> {
+    await this.#write(exp, draft);
+    return { done: false, requeueAfterMs: 0 };
   }
 
   /** Applies an ending to the draft, writes it, and hands the target to the next in its queue. */

@@ -31,6 +31,7 @@ interface Flags {
   kubeQps: string;
   kubeBurst: string;
   iterationEvents: string;
+  combinedStartWrite: string;
 }
 
 function booleanFlag(value: string, flag: string): boolean {
@@ -77,6 +78,11 @@ export function register(program: Command): void {
     .option("--kube-qps <n>", "Kubernetes API requests per second after the burst (0 = no limit)", "200")
     .option("--kube-burst <n>", "Kubernetes API requests allowed at once before --kube-qps applies", "400")
     .option("--iteration-events <bool>", "record a Kubernetes Event for every iteration (true|false)", "true")
+    .option(
+      "--combined-start-write <bool>",
+      "write a new experiment's start-up steps (initialised, target acquired, Initializing, Running) in one status write when nothing makes it wait (true|false)",
+      "false",
+    )
     .action(async (flags: Flags) => {
       await runController(flags);
     });
@@ -112,6 +118,7 @@ function processOptions(flags: Flags): ControllerProcessOptions {
     controller: {
       concurrency: positiveInt(flags.concurrency, "--concurrency"),
       iterationEvents: booleanFlag(flags.iterationEvents, "--iteration-events"),
+      combinedStartWrite: booleanFlag(flags.combinedStartWrite, "--combined-start-write"),
       ...(namespaces && namespaces.length > 0 ? { namespaces } : {}),
       installNamespace: flags.installNamespace,
       leaderElect: flags.leaderElect === true,

@@ -54,6 +54,8 @@ export interface ControllerOptions {
   concurrency?: number;
   /** Record a Kubernetes Event for each iteration (default true). */
   iterationEvents?: boolean;
+  /** A new experiment's start-up steps that need no wait share one status write (default false). */
+  combinedStartWrite?: boolean;
   /** Where the controller counts what it does (/metrics); one is made if absent. */
   metrics?: ControllerMetrics;
 }
@@ -223,6 +225,7 @@ export class Controller {
       logger: this.#log,
       installNamespace: this.#installNamespace,
       ...(this.#opts.actionTimeoutMs ? { actionTimeoutMs: this.#opts.actionTimeoutMs } : {}),
+      combinedStartWrite: this.#opts.combinedStartWrite === true,
       admission: (exp) => admission.problems(exp),
       onEvent: (_key, event, experiment) => events.record(experiment, event),
       onWake: (key) => term?.wake(key),
