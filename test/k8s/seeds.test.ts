@@ -148,8 +148,7 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
       assert.equal(seen.at(-1), "ExperimentCompleted: Experiment completed successfully");
       assert.deepEqual(
         [...new Set(messages.values.map((m) => m.stage).filter(Boolean))],
-        // A free target: initialised, acquired and Running in the first write.
-        ["Running", "Completed"],
+        ["Waiting", "Initializing", "Running", "Completed"],
       );
 
       // Events on the Experiment, one per condition change.
@@ -250,8 +249,7 @@ describe("seed experiments on a real API server", { timeout: 240_000 }, () => {
       assert.ok(seen.includes("HandlerLaunched: Finish handler 'finish' launched"), JSON.stringify(seen));
       assert.deepEqual(
         [...new Set(messages.values.map((m) => m.stage).filter(Boolean))],
-        // A free target: initialised, acquired and in Initializing (its start action) at the first write.
-        ["Initializing", "Running", "Finishing", "Completed"],
+        ["Waiting", "Initializing", "Running", "Finishing", "Completed"],
       );
       assert.deepEqual(
         seen.filter((m) => m?.startsWith("IterationUpdate")),

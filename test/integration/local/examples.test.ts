@@ -249,8 +249,8 @@ describe("the seed examples (concurrently: each run mostly waits for its interva
         "--state-dir",
         state,
       ]);
-      // Start watching once the experiment exists (its first status row).
-      await run.waitFor(/canary-progressive\s+Canary\s+default\/sample-app\s+\w+/);
+      // Start watching once the experiment exists.
+      await run.waitFor(/ExperimentInitialized/);
       const watch = startCli(["get", "experiments", "--watch", "--state-dir", state]);
       const code = await run.exited;
       assert.equal(code, 0, run.stdout() + run.stderr());

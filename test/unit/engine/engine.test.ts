@@ -75,18 +75,6 @@ function weightsOf(e: Experiment): number[] {
   return (e.status?.currentWeightDistribution ?? []).map((w) => w.value);
 }
 
-function holdsTarget(e: Experiment): boolean {
-  return cond(e, "TargetAcquired")?.status === "True";
-}
-
-/** The writes that completed an iteration (one may also carry a loop or an action launch). */
-function iterationWrites(writes: Experiment[]): Experiment[] {
-  return writes.filter((e, i) => {
-    const before = writes.slice(0, i).findLast((p) => p.metadata.name === e.metadata.name);
-    return (e.status?.completedIterations ?? 0) > (before?.status?.completedIterations ?? 0);
-  });
-}
-
 function values(ws: VersionWeight[][]): number[][] {
   return ws.map((w) => w.map((x) => x.value));
 }
@@ -98,9 +86,10 @@ describe("Iter8 v2 worked trace", () => {
     const start = w.clock.ms;
     await drive(w.engine, w.clock, [keyOf(exp)]);
 
-    // The trace's passes, with the start-up steps that need no wait (initialised, target,
-    // Initializing, Running) in one write.
     assert.deepEqual(w.store.messages(), [
+      "ExperimentInitialized: Experiment status initialized",
+      "TargetAcquired",
+      "StageAdvanced: Advanced to Initializing",
       "StageAdvanced: Advanced to Running",
       "IterationUpdate: Completed Iteration 1",
       "IterationUpdate: Completed Iteration 2",
@@ -111,34 +100,44 @@ describe("Iter8 v2 worked trace", () => {
     const writes = w.store.statusWrites;
     assert.deepEqual(
       writes.map((e) => e.status?.stage),
-      ["Running", "Running", "Running", "Running", "Finishing", "Completed"],
+      [
+        "Waiting",
+        "Waiting",
+        "Initializing",
+        "Running",
+        "Running",
+        "Running",
+        "Running",
+        "Finishing",
+        "Completed",
+      ],
     );
     // Observed weights after entering Running and after each iteration.
-    assert.deepEqual(weightsOf(writes[0]!), [100, 0]);
-    assert.deepEqual(weightsOf(writes[1]!), [95, 5]);
-    assert.deepEqual(weightsOf(writes[2]!), [85, 15]);
-    assert.deepEqual(weightsOf(writes[3]!), [75, 25]);
+    assert.deepEqual(weightsOf(writes[3]!), [100, 0]);
+    assert.deepEqual(weightsOf(writes[4]!), [95, 5]);
+    assert.deepEqual(weightsOf(writes[5]!), [85, 15]);
+    assert.deepEqual(weightsOf(writes[6]!), [75, 25]);
     assert.deepEqual(values(w.actuator.applied), [
       [95, 5],
       [85, 15],
       [75, 25],
     ]);
     assert.deepEqual(
-      writes.slice(0, 4).map((e) => e.status?.versionRecommendedForPromotion),
+      writes.slice(3, 7).map((e) => e.status?.versionRecommendedForPromotion),
       ["sample-app-v1", "sample-app-v1", "sample-app-v2", "sample-app-v2"],
     );
     // Iterations are intervalSeconds apart; the first runs on entering Running.
     assert.deepEqual(
-      writes.slice(1, 4).map((e) => Date.parse(e.status!.lastUpdateTime!) - start),
+      writes.slice(4, 7).map((e) => Date.parse(e.status!.lastUpdateTime!) - start),
       [0, 10_000, 20_000],
     );
     // status.metrics: the objectives' metrics and their sampleSize metric, normalised keys.
     assert.deepEqual(
-      writes[0]!.status!.metrics!.map((m) => m.name),
+      writes[3]!.status!.metrics!.map((m) => m.name),
       ["iter8-knative/mean-latency", "iter8-knative/error-rate", "iter8-knative/request-count"],
     );
     // Iteration 1: the candidate's unreadable value is absent, with the reason in the message.
-    const a1 = writes[1]!.status!.analysis!;
+    const a1 = writes[4]!.status!.analysis!;
     assert.equal(
       a1.aggregatedMetrics!.data["iter8-knative/mean-latency"]!.data["sample-app-v2"]!.value,
       undefined,
@@ -171,11 +170,10 @@ describe("Iter8 v2 worked trace", () => {
       },
     });
     await drive(w.engine, w.clock, [keyOf(exp)]);
-    // Every step of Iter8 v2's trace is an event, in order, even where steps share a write.
     assert.deepEqual(events, [
-      "Running|ExperimentInitialized: Experiment status initialized",
-      "Running|TargetAcquired: ",
-      "Running|StageAdvanced: Advanced to Initializing",
+      "Waiting|ExperimentInitialized: Experiment status initialized",
+      "Waiting|TargetAcquired: ",
+      "Initializing|StageAdvanced: Advanced to Initializing",
       "Running|StageAdvanced: Advanced to Running",
       "Running|IterationUpdate: Completed Iteration 1",
       "Running|IterationUpdate: Completed Iteration 2",
@@ -184,6 +182,41 @@ describe("Iter8 v2 worked trace", () => {
       "Finishing|HandlerLaunched: Finish handler 'finish' launched",
       "Completed|StageAdvanced: Advanced to Completed",
       "Completed|ExperimentCompleted: Experiment Completed",
+    ]);
+  });
+
+  it("with combinedStartWrite, the start-up steps share one write and are still every one an event", async () => {
+    const exp = traceExperiment();
+    const events: string[] = [];
+    const w = world([exp], {
+      engine: {
+        combinedStartWrite: true,
+        onEvent: (_k, e, written) => events.push(`${written.status?.stage}|${e.reason}: ${e.message}`),
+      },
+    });
+    await drive(w.engine, w.clock, [keyOf(exp)]);
+    assert.deepEqual(w.store.messages(), [
+      "StageAdvanced: Advanced to Running",
+      "IterationUpdate: Completed Iteration 1",
+      "IterationUpdate: Completed Iteration 2",
+      "IterationUpdate: Completed Loop 1",
+      "HandlerLaunched: Finish handler 'finish' launched",
+      "ExperimentCompleted: Experiment Completed",
+    ]);
+    const first = w.store.statusWrites[0]!;
+    assert.ok(first.status?.initTime);
+    assert.equal(cond(first, "TargetAcquired")?.status, "True");
+    assert.deepEqual(weightsOf(first), [100, 0]);
+    assert.deepEqual(events.slice(0, 4), [
+      "Running|ExperimentInitialized: Experiment status initialized",
+      "Running|TargetAcquired: ",
+      "Running|StageAdvanced: Advanced to Initializing",
+      "Running|StageAdvanced: Advanced to Running",
+    ]);
+    assert.deepEqual(values(w.actuator.applied), [
+      [95, 5],
+      [85, 15],
+      [75, 25],
     ]);
   });
 
@@ -203,7 +236,8 @@ describe("patterns", () => {
     exp.spec.duration = { intervalSeconds: 10, iterationsPerLoop: 6 };
     const w = world([exp], { script: allGood });
     await drive(w.engine, w.clock, [keyOf(exp)]);
-    assert.deepEqual(iterationWrites(w.store.statusWrites).map(weightsOf), [
+    const iterations = w.store.statusWrites.filter((e) => e.status?.message?.startsWith("IterationUpdate"));
+    assert.deepEqual(iterations.map(weightsOf), [
       [80, 20],
       [60, 40],
       [40, 60],
@@ -469,12 +503,12 @@ describe("failures", () => {
     const w = world([exp]);
     w.store.failGetMetric = 1;
     const key = keyOf(exp);
+    for (let i = 0; i < 3; i++) await w.engine.reconcile(key); // init, acquire, Initializing
     await assert.rejects(
       w.engine.reconcile(key),
       /Unable to load metric iter8-knative\/mean-latency: apiserver unavailable/,
     );
-    // Nothing was written: the step is redone as a whole.
-    assert.equal(w.store.statusWrites.length, 0);
+    assert.equal((await final(w, "exp")).status?.stage, "Initializing");
     const stop = new AbortController();
     const pump = autoAdvance(w.clock, stop.signal);
     const done = await w.engine.runExperiment(key);
@@ -591,8 +625,7 @@ describe("failures", () => {
     w.store.conflicts = 3;
     await drive(w.engine, w.clock, [keyOf(exp)]);
     assert.equal((await final(w, "exp")).status?.message, "ExperimentCompleted: Experiment Completed");
-    assert.equal(w.store.messages()[0], "StageAdvanced: Advanced to Running");
-    assert.ok(w.store.statusWrites[0]!.status?.initTime);
+    assert.equal(w.store.messages()[0], "ExperimentInitialized: Experiment status initialized");
   });
 });
 
@@ -632,7 +665,9 @@ describe("target locking", () => {
     await drive(w.engine, w.clock, [keyOf(a), keyOf(b)]);
     const writes = w.store.statusWrites;
     const firstDone = writes.findIndex((e) => e.metadata.name === "first" && e.status?.stage === "Completed");
-    const secondAcquired = writes.findIndex((e) => e.metadata.name === "second" && holdsTarget(e));
+    const secondAcquired = writes.findIndex(
+      (e) => e.metadata.name === "second" && e.status?.message === "TargetAcquired",
+    );
     assert.ok(
       firstDone >= 0 && secondAcquired > firstDone,
       `second acquired at ${secondAcquired}, first done at ${firstDone}`,
@@ -646,14 +681,20 @@ describe("target locking", () => {
     assert.equal((await final(w, "second")).status?.message, "ExperimentCompleted: Experiment Completed");
   });
 
-  it("two new experiments on one target, reconciled at once: exactly one takes it", async () => {
-    const a = traceExperiment("first");
-    const b = traceExperiment("second");
-    const w = world([a, b], { script: allGood });
-    await Promise.all([w.engine.reconcile(keyOf(a)), w.engine.reconcile(keyOf(b))]);
-    const holders = [await final(w, "first"), await final(w, "second")].filter(holdsTarget);
-    assert.equal(holders.length, 1);
-  });
+  for (const combinedStartWrite of [false, true]) {
+    it(`two experiments taking one target at once: exactly one gets it (combinedStartWrite ${combinedStartWrite})`, async () => {
+      const a = traceExperiment("first");
+      const b = traceExperiment("second");
+      const w = world([a, b], { script: allGood, engine: { combinedStartWrite } });
+      const both = () => Promise.all([w.engine.reconcile(keyOf(a)), w.engine.reconcile(keyOf(b))]);
+      await both();
+      if (!combinedStartWrite) await both(); // the first pass only initialises
+      const holders = [await final(w, "first"), await final(w, "second")].filter(
+        (e) => cond(e, "TargetAcquired")?.status === "True",
+      );
+      assert.equal(holders.length, 1);
+    });
+  }
 
   it("reads only the target's index, never every experiment", async () => {
     const a = traceExperiment("first");
@@ -666,23 +707,16 @@ describe("target locking", () => {
   });
 
   it("equal initTime: the queue is ordered by namespace/name", async () => {
-    const holder = traceExperiment("holder");
     const b = traceExperiment("b-exp");
     const a = traceExperiment("a-exp");
-    const w = world([holder, b, a], { script: allGood });
-    await w.engine.reconcile(keyOf(holder));
-    // Both queue behind the holder at the same fake time, b first.
+    const w = world([b, a], { script: allGood });
     await w.engine.reconcile(keyOf(b));
-    await w.engine.reconcile(keyOf(a));
-    await drive(w.engine, w.clock, [keyOf(holder), keyOf(b), keyOf(a)]);
+    await w.engine.reconcile(keyOf(a)); // same fake time
+    await drive(w.engine, w.clock, [keyOf(b), keyOf(a)]);
     const acquired = w.store.statusWrites
-      .filter(
-        (e, i, all) =>
-          holdsTarget(e) &&
-          !all.slice(0, i).some((p) => p.metadata.name === e.metadata.name && holdsTarget(p)),
-      )
+      .filter((e) => e.status?.message === "TargetAcquired")
       .map((e) => e.metadata.name);
-    assert.deepEqual(acquired, ["holder", "a-exp", "b-exp"]);
+    assert.deepEqual(acquired, ["a-exp", "b-exp"]);
   });
 
   it("runExperiment wakes the waiting experiment as soon as the target is released", async () => {

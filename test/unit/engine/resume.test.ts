@@ -50,9 +50,7 @@ async function runWithCrashes(crashes: Crash[]) {
   const metrics = new ScriptedMetrics(script);
   const tasks = new FakeTaskRunner();
   const clock = new FakeClock();
-  // Up to three crashes may all interrupt one action: one attempt more than that, so the property
-  // is about resuming, not about the attempt limit (tested on its own).
-  const make = () => new Engine({ store, actuator, metrics, tasks, clock, maxActionAttempts: 4 });
+  const make = () => new Engine({ store, actuator, metrics, tasks, clock });
 
   // Each write index crashes at most once (the restarted engine writes it again).
   const pending = [...crashes];
