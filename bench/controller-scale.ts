@@ -190,6 +190,7 @@ async function startController(env: TestEnv, ns: string, args: Args): Promise<Co
     "--kube-qps": "500",
     "--kube-burst": "1000",
     "--iteration-events": "false",
+    "--combined-start-write": "true",
     ...args.controllerFlags,
   }).map(([k, v]) => `${k}=${v}`);
   const { kubeconfigPath } = env.cp.serviceAccountKubeConfig(SA.namespace, SA.name);
@@ -289,7 +290,9 @@ function timings(
     for (let i = 1; i < t.iterationTimes.length; i++) {
       const jitter = (t.iterationTimes[i]! - t.iterationTimes[i - 1]!) / 1000 - intervalSeconds;
       jitters.push(jitter);
-      (jitterByIteration[i - 1] ??= []).push(jitter);
+      const atIndex = jitterByIteration[i - 1] ?? [];
+      atIndex.push(jitter);
+      jitterByIteration[i - 1] = atIndex;
     }
   }
   for (const xs of jitterByIteration) xs.sort((a, b) => a - b);
