@@ -17,11 +17,19 @@ import { winnerName } from "../analytics/winner.ts";
 import { DEFAULT_INSTALL_NAMESPACE } from "../api/refs.ts";
 import type { Experiment, ExperimentSpec, VersionWeight } from "../api/types.ts";
 import { backoffMs } from "../lib/backoff.ts";
+import { errorText, isAbortError } from "../lib/errors.ts";
+import { KeyedSerial } from "../lib/keyed-serial.ts";
 import { Actions, hasAction } from "./actions.ts";
 import { decide, plannedIterations } from "./decision.ts";
 import { appendIteration } from "./history.ts";
 import { readAllMetrics, resolveMetrics, withResolvedCriteria } from "./metrics.ts";
-import { DEFAULT_WEIGHT_RETRY, type EngineOptions, type RetryPolicy } from "./options.ts";
+import {
+  DEFAULT_WEIGHT_RETRY,
+  type EngineOptions,
+  MAX_CONFLICT_RETRIES,
+  type RetryPolicy,
+  SILENT_LOGGER,
+} from "./options.ts";
 import {
   type Clock,
   type EngineLogger,
@@ -47,11 +55,6 @@ import {
 } from "./status.ts";
 import { keyOf, keyText, mayAcquire, nextInQueue } from "./target.ts";
 
-export type { EngineOptions, RetryPolicy } from "./options.ts";
-export type { EngineLogger, ReconcileResult } from "./ports.ts";
-
-import { errorText } from "../lib/errors.ts";
-import { KeyedSerial } from "../lib/keyed-serial.ts";
 import { Wakers } from "./wakers.ts";
 import {
   allVersions,
@@ -62,13 +65,8 @@ import {
   writeWeights,
 } from "./weights.ts";
 
-const silentLogger: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-const MAX_CONFLICT_RETRIES = 8;
-
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && err.name === "AbortError";
-}
+export type { EngineOptions, RetryPolicy } from "./options.ts";
+export type { EngineLogger, ReconcileResult } from "./ports.ts";
 
 export class Engine {
   readonly #store: ExperimentStore;
@@ -103,7 +101,7 @@ export class Engine {
     this.#metrics = opts.metrics;
     this.#tasks = opts.tasks;
     this.#clock = opts.clock;
-    this.#log = opts.logger ?? silentLogger;
+    this.#log = opts.logger ?? SILENT_LOGGER;
     this.#installNamespace = opts.installNamespace ?? DEFAULT_INSTALL_NAMESPACE;
     this.#actionTimeoutMs = opts.actionTimeoutMs ?? 300_000;
     this.#maxActionAttempts = opts.maxActionAttempts ?? 3;
@@ -199,7 +197,7 @@ export class Engine {
     try {
       await Promise.race(waits);
     } catch (err) {
-      if (!isAbort(err)) throw err;
+      if (!isAbortError(err)) throw err;
     } finally {
       local.abort();
     }

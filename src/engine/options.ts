@@ -65,3 +65,8 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_WEIGHT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 30_000, maxAttempts: 8 };
+
+export const SILENT_LOGGER: EngineLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Status write conflicts one step is redone for (re-reading each time) before it fails. */
+export const MAX_CONFLICT_RETRIES = 8;

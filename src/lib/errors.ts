@@ -4,3 +4,8 @@
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Whether a rejection is an abort (an AbortSignal fired), not a failure. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === "AbortError";
+}
