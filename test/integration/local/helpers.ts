@@ -79,10 +79,23 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   child.stderr.setEncoding("utf8").on("data", (c: string) => {
     err += c;
   });
+  // 'exit' can come before the last output has been read from the pipes (a loaded machine shows
+  // it): the run counts as exited once both pipes have ended too, or 2 s after the exit if a
+  // process the run left behind still holds one open.
+  const ended = (stream: NodeJS.ReadableStream) =>
+    new Promise<void>((resolve) => stream.once("end", resolve).once("close", resolve));
+  const pipesEnded = Promise.all([ended(child.stdout), ended(child.stderr)]);
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => {
-      for (const l of [...listeners]) l();
-      resolve(code ?? signal ?? -1);
+      const settle = () => {
+        for (const l of [...listeners]) l();
+        resolve(code ?? signal ?? -1);
+      };
+      const cap = setTimeout(settle, 2000);
+      void pipesEnded.then(() => {
+        clearTimeout(cap);
+        settle();
+      });
     });
   });
   let done = false;
