@@ -36,7 +36,8 @@ async function watch(args: string[], done: (out: string, err: string) => boolean
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
   child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  // "close": after the pipes have ended too, so nothing printed at exit is lost.
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
   const deadline = Date.now() + 20_000;
   while (!done(out, err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   child.kill("SIGTERM");

@@ -179,7 +179,7 @@ describe("iter8 controller startup errors", () => {
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     try {
       let status = 0;
       for (let i = 0; i < 100 && status !== 200; i++) {
