@@ -50,6 +50,7 @@ import {
   initialiseStatus,
   isCompleted,
   type RetryState,
+  retryDue,
   StatusDraft,
   stageIndex,
 } from "./status.ts";
@@ -305,7 +306,7 @@ export class Engine {
     spec: ExperimentSpec,
     draft: StatusDraft,
   ): Promise<ReconcileResult> {
-    const due = this.#retryDue(draft);
+    const due = retryDue(draft);
     if (due !== undefined) return { done: false, requeueAfterMs: due };
     const problems = versionCountProblems(exp);
     if (problems.length > 0) {
@@ -364,8 +365,8 @@ export class Engine {
       const due = Date.parse(st.lastUpdateTime) + intervalMs - 100;
       if (now < due) return { done: false, requeueAfterMs: due - now };
     }
-    const retryDue = this.#retryDue(draft);
-    if (retryDue !== undefined) return { done: false, requeueAfterMs: retryDue };
+    const retryWait = retryDue(draft);
+    if (retryWait !== undefined) return { done: false, requeueAfterMs: retryWait };
 
     // Analysis of this iteration, on the defaulted spec with references resolved to their keys.
     const analysisExp = withResolvedCriteria({ ...exp, spec, status: st }, this.#installNamespace);
@@ -489,14 +490,6 @@ export class Engine {
     }
 
     return undefined;
-  }
-
-  /** Milliseconds until a pending retry is due, if one is pending and not yet due. */
-  #retryDue(draft: StatusDraft): number | undefined {
-    const retry = draft.status.retry;
-    if (!retry) return undefined;
-    const wait = Date.parse(retry.notBefore) - draft.now.getTime();
-    return wait > 0 ? wait : undefined;
   }
 
   /**

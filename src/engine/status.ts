@@ -203,3 +203,11 @@ export function failExperiment(
 export function kindTitle(kind: ActionKind): string {
   return kind.charAt(0).toUpperCase() + kind.slice(1);
 }
+
+/** Milliseconds until a pending retry is due, if one is pending and not yet due. */
+export function retryDue(draft: StatusDraft): number | undefined {
+  const retry = draft.status.retry;
+  if (!retry) return undefined;
+  const wait = Date.parse(retry.notBefore) - draft.now.getTime();
+  return wait > 0 ? wait : undefined;
+}
