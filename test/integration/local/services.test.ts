@@ -77,7 +77,9 @@ async function runToEnd(dir: string, pattern: string, winner: string, rollback =
   return { exp, stdout: r.stdout };
 }
 
-describe("iter8 local init and run, every pattern", { concurrency: 3 }, () => {
+// One run at a time: each decides on the samples its load reaches in 1 s iterations, which runs
+// beside each other on two cores can fall short of.
+describe("iter8 local init and run, every pattern", { concurrency: 1 }, () => {
   before(buildOnce);
   for (const pattern of PATTERNS) {
     it(`${pattern}: the starting point completes, ${WINNERS[pattern]} recommended`, async () => {
