@@ -83,11 +83,31 @@ export async function resolveMetrics(
       return { ok: false, reason: "MetricUnavailable", message: `Unable to find metric ${keys[0]}` };
     if (seen.has(found.key)) continue;
     seen.add(found.key);
-    metrics.push({ name: found.key, metricObj: found.metric });
+    metrics.push({ name: found.key, metricObj: metricCopy(found.metric) });
     const sampleSize = found.metric.spec?.sampleSize;
     if (sampleSize) queue.push({ ref: sampleSize, ns: splitKey(found.key).namespace });
   }
   return { ok: true, metrics };
+}
+
+/** Annotations that are tooling bookkeeping, not part of what the Metric means. */
+const BOOKKEEPING_ANNOTATIONS = ["kubectl.kubernetes.io/last-applied-configuration"];
+
+/**
+ * The Metric as `status.metrics` keeps it: without `managedFields` and kubectl's copy of the last
+ * applied object, which carry nothing the analysis or a reader uses and would double its size on
+ * every status write.
+ */
+export function metricCopy(metric: Metric): Metric {
+  const { managedFields: _, ...metadata } = metric.metadata as Metric["metadata"] & {
+    managedFields?: unknown;
+  };
+  if (metadata.annotations) {
+    const kept = Object.entries(metadata.annotations).filter(([k]) => !BOOKKEEPING_ANNOTATIONS.includes(k));
+    if (kept.length > 0) metadata.annotations = Object.fromEntries(kept);
+    else delete metadata.annotations;
+  }
+  return { ...metric, metadata };
 }
 
 /**
