@@ -27,6 +27,7 @@ export interface JsonSchema {
   anyOf?: JsonSchema[];
   "x-kubernetes-int-or-string"?: boolean;
   "x-kubernetes-preserve-unknown-fields"?: boolean;
+  "x-kubernetes-map-type"?: "atomic" | "granular";
 }
 
 export type ApiVersionName = "v2alpha2" | "v2alpha1";
@@ -61,12 +62,14 @@ function obj(
   properties: Record<string, JsonSchema>,
   required: string[] = [],
   description?: string,
+  extra: JsonSchema = {},
 ): JsonSchema {
   return {
     type: "object",
     ...(description ? { description } : {}),
     properties,
     ...(required.length > 0 ? { required } : {}),
+    ...extra,
   };
 }
 function list(items: JsonSchema, description?: string): JsonSchema {
@@ -296,6 +299,9 @@ function status(v1: boolean): JsonSchema {
     },
     [],
     "Observed state, written by iter8.",
+    // Only the controller writes status, always whole: as one atom the API server tracks a single
+    // managed field for it instead of one per leaf, which is most of its work on each status write.
+    { "x-kubernetes-map-type": "atomic" },
   );
 }
 

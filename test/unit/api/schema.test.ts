@@ -22,6 +22,7 @@ const ALLOWED_KEYS = new Set([
   "anyOf",
   "x-kubernetes-int-or-string",
   "x-kubernetes-preserve-unknown-fields",
+  "x-kubernetes-map-type",
 ]);
 
 /** Every violation of the structural-schema rules, as "path: rule". */
@@ -34,6 +35,9 @@ function structuralViolations(node: JsonSchema, path: string, out: string[] = []
   if (intOrString && node.type) out.push(`${path}: int-or-string with a type`);
   if (preserve && node.type && node.type !== "object")
     out.push(`${path}: preserve-unknown-fields on a ${node.type}`);
+  const mapType = node["x-kubernetes-map-type"];
+  if (mapType !== undefined && (node.type !== "object" || !["atomic", "granular"].includes(mapType)))
+    out.push(`${path}: map-type ${mapType} on a ${node.type}`);
   if (node.properties && node.additionalProperties !== undefined)
     out.push(`${path}: properties and additionalProperties`);
   if (typeof node.additionalProperties === "boolean") out.push(`${path}: boolean additionalProperties`);
@@ -111,6 +115,13 @@ describe("schemas are Kubernetes structural schemas", () => {
       },
     };
     assert.deepEqual(structuralViolations(bad, ""), ["a: no type", "b: properties and additionalProperties"]);
+  });
+
+  // Written whole by the controller only: one managed field for the API server to track, not one per leaf.
+  it("status is an atomic map in both versions", () => {
+    for (const v of ["v2alpha2", "v2alpha1"] as const) {
+      assert.equal(experimentSchema(v).properties?.["status"]?.["x-kubernetes-map-type"], "atomic", v);
+    }
   });
 });
 
