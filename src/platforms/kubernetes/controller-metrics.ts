@@ -25,6 +25,7 @@ export class ControllerMetrics {
   readonly apiRequests: Counter<"verb" | "resource" | "code">;
   readonly apiLatency: Histogram<"verb" | "resource">;
   readonly staleConnections: Counter;
+  readonly tooManyRequests: Counter;
   readonly watchEchoes: Counter;
   readonly watchChanges: Counter<"change">;
   readonly events: Counter<"result">;
@@ -77,6 +78,11 @@ export class ControllerMetrics {
     this.staleConnections = new Counter({
       name: "iter8_controller_api_stale_connections_total",
       help: "Requests sent again because the API server closed their kept-alive connection under them.",
+      registers,
+    });
+    this.tooManyRequests = new Counter({
+      name: "iter8_controller_api_too_many_requests_total",
+      help: "Requests sent again after the API server answered 429 Too Many Requests (priority and fairness).",
       registers,
     });
     this.watchEchoes = new Counter({

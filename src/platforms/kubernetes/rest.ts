@@ -1,11 +1,13 @@
 // A small REST client for the Kubernetes API. `@kubernetes/client-node` loads the kubeconfig (files,
-// contexts, in-cluster service account, impersonation) and supplies the TLS and auth options; the
+// contexts, in-cluster service account, impersonation) and supplies the TLS and auth options, in a
+// child process (resolveConnection in kubeconfig.ts) or from a KubeConfig a test built; the
 // requests themselves go through node:https so that every call states its content type (JSON Patch,
 // merge patch), error bodies are parsed into a reason, and watches are plain line-delimited streams
 // we can restart ourselves.
 
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent, request } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { TokenBucket } from "./ratelimit.ts";
 
@@ -87,6 +89,19 @@ export interface ClientLimits {
   onRequest?: (r: RequestRecord) => void;
   /** Called when a request is sent again because its kept-alive connection was closed under it. */
   onStaleConnection?: () => void;
+  /** Called when a request is sent again after a 429 Too Many Requests. */
+  onTooManyRequests?: () => void;
+}
+
+/** How often a request answered 429 is sent again (client-go's default). */
+export const MAX_TOO_MANY_RETRIES = 10;
+
+/** The wait a 429 asks for: its Retry-After in seconds (1 s when absent), at most 10 s. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>): number {
+  const raw = headers["retry-after"];
+  const seconds = Number(Array.isArray(raw) ? raw[0] : raw);
+  if (raw === undefined || !Number.isFinite(seconds) || seconds < 0) return 1000;
+  return Math.min(seconds, 10) * 1000;
 }
 
 /**
@@ -123,8 +138,26 @@ interface Connection {
   headers: Record<string, string>;
 }
 
+/** What a client needs to reach the API server, resolved from a kubeconfig (plain JSON data). */
+export interface ClusterConnection {
+  server: string;
+  /** The kubeconfig context it came from. */
+  context: string;
+  /** That context's namespace (`default` when it names none). */
+  namespace: string;
+  /** node:tls options: `ca`, `cert`, `key` (PEM), `rejectUnauthorized`, ... */
+  tls: Record<string, string | boolean>;
+  /** Authorization and impersonation headers. */
+  headers: Record<string, string>;
+}
+
 export class KubeClient {
-  readonly kc: KubeConfig;
+  /** The kubeconfig the client was made from, when it was given one (tests); else undefined. */
+  readonly kc: KubeConfig | undefined;
+  readonly server: string;
+  readonly contextName: string;
+  /** The namespace of the current kubeconfig context (default `default`). */
+  readonly contextNamespace: string;
   readonly #connection: Promise<Connection>;
   #agent: Agent | HttpAgent | undefined;
   /** Watches hold their connection for minutes: they get their own sockets, outside the pool. */
@@ -132,11 +165,29 @@ export class KubeClient {
   readonly #limits: ClientLimits;
   readonly #bucket: TokenBucket;
 
-  constructor(kc: KubeConfig, limits: ClientLimits = {}) {
-    this.kc = kc;
+  /** From a resolved connection (see resolveConnection), or from a loaded kubeconfig. */
+  constructor(source: ClusterConnection | KubeConfig, limits: ClientLimits = {}) {
     this.#limits = limits;
     this.#bucket = new TokenBucket(limits.qps ?? 0, limits.burst ?? Math.max(1, 2 * (limits.qps ?? 0)));
-    this.#connection = this.#connect();
+    if ("applyToHTTPSOptions" in source) {
+      this.kc = source;
+      this.server = source.getCurrentCluster()?.server ?? "";
+      this.contextName = source.getCurrentContext();
+      this.contextNamespace = source.getContextObject(this.contextName)?.namespace || "default";
+      this.#connection = this.#connectWith(source);
+    } else {
+      this.kc = undefined;
+      this.server = source.server;
+      this.contextName = source.context;
+      this.contextNamespace = source.namespace;
+      this.#connection = Promise.resolve({
+        server: new URL(source.server),
+        options: { ...source.tls },
+        headers: { ...source.headers },
+      });
+    }
+    // A bad server URL or kubeconfig surfaces on the first request, not as an unhandled rejection.
+    this.#connection.catch(() => {});
   }
 
   /** Requests waiting for the rate limit. */
@@ -144,17 +195,11 @@ export class KubeClient {
     return this.#bucket.waiting;
   }
 
-  /** The namespace of the current kubeconfig context (default `default`). */
-  get contextNamespace(): string {
-    const ctx = this.kc.getContextObject(this.kc.getCurrentContext());
-    return ctx?.namespace || "default";
-  }
-
-  async #connect(): Promise<Connection> {
-    const cluster = this.kc.getCurrentCluster();
+  async #connectWith(kc: KubeConfig): Promise<Connection> {
+    const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
     const opts: Record<string, unknown> & { headers?: Record<string, string> } = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts as never);
+    await kc.applyToHTTPSOptions(opts as never);
     const { headers, ...options } = opts;
     return { server: new URL(cluster.server), options, headers: headers ?? {} };
   }
@@ -236,22 +281,45 @@ export class KubeClient {
     });
   }
 
-  /** One request; resolves with the parsed JSON body, rejects with KubeApiError on non-2xx. */
+  /**
+   * One request; resolves with the parsed JSON body, rejects with KubeApiError on non-2xx. A 429
+   * (the API server's priority and fairness shedding load before it handled the request) is sent
+   * again after the Retry-After it names, as client-go does, up to MAX_TOO_MANY_RETRIES times.
+   */
   async request<T = Record<string, unknown>>(
     method: string,
     path: string,
     opts: RequestOptions = {},
   ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const { status, text, retryAfterMs } = await this.#exchange(method, path, opts);
+      if (status === 429 && attempt < MAX_TOO_MANY_RETRIES && !opts.signal?.aborted) {
+        this.#limits.onTooManyRequests?.();
+        await sleep(retryAfterMs, undefined, opts.signal ? { signal: opts.signal } : {});
+        continue;
+      }
+      if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, text);
+      return (text ? JSON.parse(text) : {}) as T;
+    }
+  }
+
+  async #exchange(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+  ): Promise<{ status: number; text: string; retryAfterMs: number }> {
     const started = performance.now();
     let status = 0;
     try {
       const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts });
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      const text = Buffer.concat(chunks).toString("utf8");
       status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, text);
-      return (text ? JSON.parse(text) : {}) as T;
+      return {
+        status,
+        text: Buffer.concat(chunks).toString("utf8"),
+        retryAfterMs: retryAfterMs(res.headers),
+      };
     } finally {
       this.#record(method, path, false, status, started);
     }

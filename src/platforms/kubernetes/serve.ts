@@ -103,16 +103,21 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
   };
 }
 
+const MAX_SOCKETS = 128;
+
 function connect(opts: ControllerProcessOptions, metrics: ControllerMetrics): KubeClient {
   const concurrency = opts.controller.concurrency ?? 16;
   try {
     return kubeClient(opts.kubeconfig, {
       qps: opts.qps,
       burst: opts.burst,
-      // A worker makes one request at a time; Events and action tasks add a few more.
-      maxSockets: Math.max(16, 2 * concurrency),
+      // A worker makes one request at a time; Events and action tasks add a few more. Past about
+      // 128 in flight the API server's priority and fairness queues start answering 429 and each
+      // new connection is one more TLS handshake for it, so more workers share the sockets.
+      maxSockets: Math.min(MAX_SOCKETS, Math.max(16, 2 * concurrency)),
       onRequest: (r) => metrics.observeRequest(r),
       onStaleConnection: () => metrics.staleConnections.inc(),
+      onTooManyRequests: () => metrics.tooManyRequests.inc(),
     });
   } catch (err) {
     throw new KubeconfigError(err instanceof Error ? err.message : String(err));
