@@ -55,9 +55,8 @@ export async function withCluster<T>(
     return await work(client);
   } catch (err) {
     if (err instanceof CliError || err instanceof KubeApiError || !(err instanceof Error)) throw err;
-    const server = client.kc.getCurrentCluster()?.server ?? "?";
     throw new CliError(
-      `cannot reach the Kubernetes API server ${server} (context ${client.kc.getCurrentContext()}): ${err.message}`,
+      `cannot reach the Kubernetes API server ${client.server || "?"} (context ${client.contextName}): ${err.message}`,
     );
   } finally {
     client.close();

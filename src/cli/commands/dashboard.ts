@@ -50,7 +50,7 @@ export function register(program: Command): void {
         ...(flags.allNamespaces ? { allNamespaces: true } : {}),
       };
       const feed = await ClusterFeed.start(client, scope);
-      await serve(feed, host, port, flags.token, `cluster ${client.kc.getCurrentCluster()?.server ?? ""}`);
+      await serve(feed, host, port, flags.token, `cluster ${client.server}`);
     });
   });
 }

@@ -14,9 +14,9 @@ export { convert, reviewConversion, startConversionServer } from "./conversion.t
 export { type ConversionClient, crdFiles, experimentCrd, metricCrd } from "./crds.ts";
 export { Discovery } from "./discovery.ts";
 export { startHealthServer } from "./health.ts";
-export { type KubeconfigFlags, kubeClient, loadKubeConfig } from "./kubeconfig.ts";
+export { type KubeconfigFlags, kubeClient, resolveConnection } from "./kubeconfig.ts";
 export { LeaderElector } from "./leader.ts";
 export { KubeSecretSource, KubeTaskPlatform, readSecret } from "./platform.ts";
 export * from "./resources.ts";
-export { KubeApiError, KubeClient } from "./rest.ts";
+export { type ClusterConnection, KubeApiError, KubeClient } from "./rest.ts";
 export { KubeExperimentStore } from "./store.ts";

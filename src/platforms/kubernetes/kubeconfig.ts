@@ -1,11 +1,12 @@
 // Loading the client configuration the way kubectl does: --kubeconfig, else $KUBECONFIG, else
 // ~/.kube/config, else the in-cluster service account; --context picks a context.
 
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
-import { type ClientLimits, KubeClient } from "./rest.ts";
+import { fileURLToPath } from "node:url";
+import { type ClientLimits, type ClusterConnection, KubeClient } from "./rest.ts";
 
 export interface KubeconfigFlags {
   kubeconfig?: string;
@@ -37,23 +38,29 @@ export function missingConfigReason(
   );
 }
 
-export function loadKubeConfig(flags: KubeconfigFlags = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
-  else {
-    const missing = missingConfigReason();
-    if (missing) throw new Error(missing);
-    kc.loadFromDefault();
+/**
+ * The connection to the cluster of the kubeconfig (or in-cluster service account), resolved in a
+ * child process: the Kubernetes client library that reads kubeconfigs (contexts, exec and auth
+ * plugins, in-cluster tokens) loads about 85 MiB of generated API code, which a long-running
+ * controller would otherwise carry for good, and which commands that never touch a cluster should
+ * not load at all. Throws with the library's reason (e.g. `kubeconfig has no context "x"`).
+ */
+export function resolveConnection(flags: KubeconfigFlags = {}): ClusterConnection {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const resolver = fileURLToPath(new URL(`./kubeconfig-resolve${ext}`, import.meta.url));
+  try {
+    const out = execFileSync(process.execPath, [resolver, JSON.stringify(flags)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return JSON.parse(out) as ClusterConnection;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || (err instanceof Error ? err.message : String(err)));
   }
-  if (flags.context) {
-    if (!kc.getContextObject(flags.context)) throw new Error(`kubeconfig has no context "${flags.context}"`);
-    kc.setCurrentContext(flags.context);
-  }
-  if (!kc.getCurrentCluster())
-    throw new Error("no Kubernetes cluster configured (kubeconfig has no current cluster)");
-  return kc;
 }
 
 export function kubeClient(flags: KubeconfigFlags = {}, limits: ClientLimits = {}): KubeClient {
-  return new KubeClient(loadKubeConfig(flags), limits);
+  return new KubeClient(resolveConnection(flags), limits);
 }
