@@ -9,7 +9,7 @@
 //                            [--controller-node-options "--max-old-space-size=160"]
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Experiment } from "../src/api/types.ts";
 import { experimentsPath } from "../src/platforms/kubernetes/resources.ts";
@@ -30,6 +30,10 @@ interface Args {
   controllerFlags: Record<string, string>;
   /** NODE_OPTIONS of the controller process (e.g. a heap limit). */
   nodeOptions?: string;
+  /** Where to write a 30 s CPU profile of the API server, taken from the middle of each run. */
+  profileDir?: string;
+  /** Where to append the controller's own log (JSON lines from its stderr). */
+  controllerLog?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -60,6 +64,8 @@ function parseArgs(argv: string[]): Args {
     else if (name === "--iterations") a.iterations = Math.round(num(value(), "--iterations"));
     else if (passThrough.has(name)) a.controllerFlags[name] = value();
     else if (name === "--controller-node-options") a.nodeOptions = value();
+    else if (name === "--apiserver-profile") a.profileDir = value();
+    else if (name === "--controller-log") a.controllerLog = value();
     else usage(`unknown flag ${flag}`);
   }
   return a;
@@ -67,7 +73,7 @@ function parseArgs(argv: string[]): Args {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `controller-scale: ${msg}\nusage: bench/controller-scale [--n 100,300,1000] [--interval S] [--iterations K] [--json] [--concurrency C] [--kube-qps Q] [--kube-burst B] [--iteration-events true|false] [--controller-node-options OPTS]\n`,
+    `controller-scale: ${msg}\nusage: bench/controller-scale [--n 100,300,1000] [--interval S] [--iterations K] [--json] [--concurrency C] [--kube-qps Q] [--kube-burst B] [--iteration-events true|false] [--controller-node-options OPTS] [--apiserver-profile DIR] [--controller-log FILE]\n`,
   );
   process.exit(2);
 }
@@ -114,9 +120,13 @@ async function apiserverRequests(admin: KubeClient): Promise<Map<string, number>
 }
 
 async function requestText(admin: KubeClient, path: string): Promise<string> {
-  // The JSON client parses bodies; /metrics is text, so read it through a raw request.
+  return (await requestBytes(admin, path)).toString("utf8");
+}
+
+async function requestBytes(admin: KubeClient, path: string): Promise<Buffer> {
+  // The JSON client parses bodies; /metrics is text and a profile is gzip, so read them raw.
   const { request } = await import("node:https");
-  const kc = admin.kc;
+  const kc = admin.kc!;
   const opts: Record<string, unknown> & { headers?: Record<string, string> } = { headers: {} };
   await kc.applyToHTTPSOptions(opts as never);
   const url = new URL(path, kc.getCurrentCluster()!.server);
@@ -124,12 +134,24 @@ async function requestText(admin: KubeClient, path: string): Promise<string> {
     const req = request(url, { ...opts, method: "GET" }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      res.on("end", () => resolve(Buffer.concat(chunks)));
       res.on("error", reject);
     });
     req.on("error", reject);
     req.end();
   });
+}
+
+/**
+ * A CPU profile of the API server (its /debug/pprof endpoint) over 30 s from the fourth iteration
+ * on, for `go tool pprof -top FILE`: where the requests of the controller cost it the most.
+ */
+async function profileApiserver(admin: KubeClient, dir: string, n: number, intervalSeconds: number) {
+  await new Promise((r) => setTimeout(r, 3 * intervalSeconds * 1000));
+  const file = join(dir, `apiserver-n${n}.pprof.gz`);
+  log(`N=${n}: profiling the API server for 30 s into ${file}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, await requestBytes(admin, "/debug/pprof/profile?seconds=30"));
 }
 
 function procStats(pid: number): { cpuSeconds: number; rssPeakMiB: number } {
@@ -170,6 +192,9 @@ interface RunResult {
   staleConnectionsResent: number;
   reconcileErrors: number;
   jitterP99ByIterationSeconds: number[];
+  objectBytesP50: number;
+  statusBytesP50: number;
+  managedFieldsBytesP50: number;
   wallSeconds: number;
   controllerFlags: string[];
   controllerNodeOptions: string;
@@ -186,7 +211,7 @@ interface ControllerProcess {
 /** `bin/iter8 controller` as the chart's ServiceAccount, watching only `ns`; resolves once ready. */
 async function startController(env: TestEnv, ns: string, args: Args): Promise<ControllerProcess> {
   const flags = Object.entries({
-    "--concurrency": "128",
+    "--concurrency": "384",
     "--kube-qps": "500",
     "--kube-burst": "1000",
     "--iteration-events": "false",
@@ -217,6 +242,7 @@ async function startController(env: TestEnv, ns: string, args: Args): Promise<Co
   const healthPort = await new Promise<number>((resolve, reject) => {
     let buf = "";
     child.stderr!.on("data", (c: Buffer) => {
+      if (args.controllerLog) appendFileSync(args.controllerLog, c);
       buf += c.toString("utf8");
       let nl = buf.indexOf("\n");
       while (nl >= 0) {
@@ -242,7 +268,7 @@ async function checkOutcomes(
   admin: KubeClient,
   ns: string,
   iterations: number,
-): Promise<{ completed: number; correct: number; iterationsCompleted: number }> {
+): Promise<{ completed: number; correct: number; iterationsCompleted: number; sizes: ObjectSizes }> {
   const list = await admin.get<{ items: Experiment[] }>(experimentsPath(ns), { timeoutMs: 300_000 });
   const vsList = await admin.get<{ items: Record<string, unknown>[] }>(
     resourcePath("networking.istio.io/v1alpha3", "virtualservices", ns),
@@ -272,7 +298,30 @@ async function checkOutcomes(
     }
   }
   const iterationsCompleted = list.items.reduce((s, e) => s + (e.status?.completedIterations ?? 0), 0);
-  return { completed, correct, iterationsCompleted };
+  return { completed, correct, iterationsCompleted, sizes: objectSizes(list.items) };
+}
+
+interface ObjectSizes {
+  objectBytesP50: number;
+  statusBytesP50: number;
+  managedFieldsBytesP50: number;
+}
+
+/**
+ * How big the ended experiments are as JSON, whole, their status, and the managedFields the API
+ * server keeps: what each status write makes it decode, validate and track.
+ */
+function objectSizes(items: Experiment[]): ObjectSizes {
+  const median = (f: (e: Experiment) => unknown) =>
+    quantile(
+      items.map((e) => JSON.stringify(f(e) ?? null).length).sort((a, b) => a - b),
+      0.5,
+    );
+  return {
+    objectBytesP50: median((e) => e),
+    statusBytesP50: median((e) => e.status),
+    managedFieldsBytesP50: median((e) => (e.metadata as { managedFields?: unknown }).managedFields),
+  };
 }
 
 /** Jitter of every iteration after the first, and create-to-first-iteration times, sorted. */
@@ -339,6 +388,9 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     tracks.get(name)!.created = Date.now();
   });
   log(`N=${n}: created in ${((Date.now() - t0) / 1000).toFixed(1)} s; waiting for them to complete`);
+  const profiling = args.profileDir
+    ? profileApiserver(admin, args.profileDir, n, intervalSeconds)
+    : undefined;
 
   // Progress comes from the watch: LISTing a thousand experiments every few seconds would load the
   // API server the benchmark is measuring.
@@ -351,6 +403,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     await new Promise((r) => setTimeout(r, 5000));
   }
   const wallSeconds = (Date.now() - t0) / 1000;
+  await profiling;
   const { cpuSeconds, rssPeakMiB } = procStats(controller.child.pid!);
   const { heapUsedMiB, staleConnections, reconcileErrors } = await controllerMetrics(controller.healthPort);
   const after = await apiserverRequests(admin);
@@ -358,7 +411,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   await watching;
   await stopChild(controller.child);
 
-  const { completed, correct, iterationsCompleted } = await checkOutcomes(admin, ns, args.iterations);
+  const { completed, correct, iterationsCompleted, sizes } = await checkOutcomes(admin, ns, args.iterations);
   const { jitters, firsts, jitterByIteration } = timings(tracks, intervalSeconds);
   const { total, byVerb } = requestDelta(before, after, n);
   const per = (x: number) => (iterationsCompleted > 0 ? x / iterationsCompleted : Number.NaN);
@@ -388,6 +441,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     heapUsedMiBAtEnd: round(heapUsedMiB),
     staleConnectionsResent: staleConnections,
     reconcileErrors,
+    ...sizes,
     jitterP99ByIterationSeconds: jitterByIteration.map((xs) => round(quantile(xs, 0.99))),
     wallSeconds: round(wallSeconds),
     controllerFlags: controller.flags,
