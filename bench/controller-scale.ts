@@ -168,11 +168,16 @@ interface Track {
   created?: number;
   ended?: boolean;
   iterationTimes: number[];
+  /** For each iteration: from its stamped time to its status arriving on the watch (ms). */
+  writeLags: number[];
   lastCount: number;
 }
 
 interface RunResult {
   n: number;
+  /** From an iteration's stamped time (its metrics read, its decision taken) to its status on the watch. */
+  writeLagP50Seconds: number;
+  writeLagP99Seconds: number;
   intervalSeconds: number;
   iterations: number;
   jitterP50Seconds: number;
@@ -211,7 +216,7 @@ interface ControllerProcess {
 /** `bin/iter8 controller` as the chart's ServiceAccount, watching only `ns`; resolves once ready. */
 async function startController(env: TestEnv, ns: string, args: Args): Promise<ControllerProcess> {
   const flags = Object.entries({
-    "--concurrency": "384",
+    "--concurrency": "1000",
     "--kube-qps": "500",
     "--kube-burst": "1000",
     "--iteration-events": "false",
@@ -373,7 +378,9 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   const controller = await startController(env, ns, args);
 
   // Iteration times as the controller wrote them (status.lastUpdateTime at each new iteration).
-  const tracks = new Map<string, Track>(names.map((x) => [x, { iterationTimes: [], lastCount: 0 }]));
+  const tracks = new Map<string, Track>(
+    names.map((x) => [x, { iterationTimes: [], writeLags: [], lastCount: 0 }]),
+  );
   const stopWatch = new AbortController();
   const watching = watchIterations(admin, ns, tracks, stopWatch.signal);
 
@@ -413,6 +420,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
 
   const { completed, correct, iterationsCompleted, sizes } = await checkOutcomes(admin, ns, args.iterations);
   const { jitters, firsts, jitterByIteration } = timings(tracks, intervalSeconds);
+  const lags = [...tracks.values()].flatMap((t) => t.writeLags.map((ms) => ms / 1000)).sort((a, b) => a - b);
   const { total, byVerb } = requestDelta(before, after, n);
   const per = (x: number) => (iterationsCompleted > 0 ? x / iterationsCompleted : Number.NaN);
   if (controller.log.length > 0)
@@ -426,6 +434,8 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     jitterP50Seconds: round(quantile(jitters, 0.5)),
     jitterP99Seconds: round(quantile(jitters, 0.99)),
     jitterMaxSeconds: round(jitters.at(-1) ?? Number.NaN),
+    writeLagP50Seconds: round(quantile(lags, 0.5)),
+    writeLagP99Seconds: round(quantile(lags, 0.99)),
     firstIterationSeconds: round(quantile(firsts, 0.5)),
     firstIterationP99Seconds: round(quantile(firsts, 0.99)),
     firstIterationMaxSeconds: round(firsts.at(-1) ?? Number.NaN),
@@ -508,6 +518,7 @@ async function watchIterations(
           if (!t || count <= t.lastCount || !st?.lastUpdateTime) return;
           t.lastCount = count;
           t.iterationTimes.push(Date.parse(st.lastUpdateTime));
+          t.writeLags.push(Date.now() - Date.parse(st.lastUpdateTime));
         },
         signal,
       );
@@ -524,6 +535,7 @@ function table(runs: RunResult[]): string {
       "interval",
       "jitter p50/p99/max",
       "first iteration p50/p99/max",
+      "write lag p50/p99",
       "req/iteration",
       "completed (correctly)",
       "CPU s",
@@ -534,6 +546,7 @@ function table(runs: RunResult[]): string {
       `${r.intervalSeconds} s`,
       `${r.jitterP50Seconds} / ${r.jitterP99Seconds} / ${r.jitterMaxSeconds} s`,
       `${r.firstIterationSeconds} / ${r.firstIterationP99Seconds} / ${r.firstIterationMaxSeconds} s`,
+      `${r.writeLagP50Seconds} / ${r.writeLagP99Seconds} s`,
       String(r.requestsPerIteration),
       `${r.completed}/${r.n} (${r.completedCorrectly})`,
       String(r.controllerCpuSeconds),
