@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../../../src/platforms/kubernetes/rest.ts";
+import type { KubeClient } from "../../../src/platforms/kubernetes/rest.ts";
+import { loopbackClient } from "../../support/kube-client.ts";
 
 /** Answers the first request of every connection (keep-alive), then closes it on the next one. */
 function oneRequestPerConnection(): { server: Server; requests: string[] } {
@@ -31,14 +31,7 @@ function oneRequestPerConnection(): { server: Server; requests: string[] } {
 }
 
 function clientFor(port: number, onStale: () => void): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "u" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  return new KubeClient(kc, { maxSockets: 1, onStaleConnection: onStale });
+  return loopbackClient(port, { maxSockets: 1, onStaleConnection: onStale });
 }
 
 describe("a kept-alive connection closed under a request", () => {

@@ -4,13 +4,13 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
 import {
   KubeApiError,
-  KubeClient,
+  type KubeClient,
   MAX_TOO_MANY_RETRIES,
   retryAfterMs,
 } from "../../../src/platforms/kubernetes/rest.ts";
+import { loopbackClient } from "../../support/kube-client.ts";
 
 /** Answers each path with the statuses queued for it, then 200; records every request. */
 function scriptedServer(script: Map<string, number[]>): { server: Server; seen: string[] } {
@@ -33,14 +33,7 @@ function scriptedServer(script: Map<string, number[]>): { server: Server; seen: 
 }
 
 function clientFor(port: number, onTooMany: () => void): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "u" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  return new KubeClient(kc, { onTooManyRequests: onTooMany });
+  return loopbackClient(port, { onTooManyRequests: onTooMany });
 }
 
 describe("429 Too Many Requests", () => {
