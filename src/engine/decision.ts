@@ -9,8 +9,9 @@
 // - the version under test (the candidate; the baseline in Conformance; every candidate in A/B/n)
 //   with a confidently violated objective goes back to weight 0, and the experiment rolls back if
 //   that objective has `rollback_on_failure`; the baseline's own data never roll back;
-// - a version wins only if every objective is satisfied (A/B/n: and, where the reward has a known
-//   shape, its posterior probability of being best is >= 0.99);
+// - a version wins only if every objective is satisfied (A/B and A/B/n: and no other version is
+//   still inconclusive, and, where the reward has a known shape, its posterior probability of
+//   being best is >= 0.99);
 // - an inconclusive candidate keeps ramping within the weight caps;
 // - `earlyStop` ends the experiment as soon as the verdict is certain; on the last planned iteration
 //   an undecided verdict adds an iteration while `maxExtraIterations` allows, and otherwise keeps the
@@ -249,8 +250,16 @@ function winnerWithStrength(
     case "Canary":
       if (versions[1] !== undefined && satisfied.includes(versions[1])) return won(versions[1]);
       return satisfied.includes(versions[0]!) ? won(versions[0]!) : noWinner();
-    default:
+    default: {
+      // A version still inconclusive may yet satisfy every objective and be the best: picking among
+      // the others now would end an A/B/n early on whichever version collected its evidence first.
+      const open = versions.filter((v) => outcomes.get(v) === "inconclusive");
+      if (open.length > 0 && satisfied.length > 0) {
+        log.infos.push(`no winner while ${open.join(", ")} ${open.length === 1 ? "is" : "are"} inconclusive`);
+        return noWinner();
+      }
       return rewardWinner(exp, satisfied, metrics, details, log);
+    }
   }
 }
 

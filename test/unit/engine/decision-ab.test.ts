@@ -55,6 +55,20 @@ describe("A/B winner with criteria.strength", () => {
     // 5.0 % vs 5.4 % of 2,000: b is probably better, but not with 0.99.
     assert.equal(winnerOf(abExperiment(true), data(0.05, 0.054, 2000))?.winnerFound, false);
   });
+  it("names no winner while another version is still inconclusive", () => {
+    // b is far better on the reward, but with 30 users its error rate cannot be told from the limit
+    // yet: a, satisfied, must not win for having collected its evidence first.
+    const exp = abExperiment(true);
+    exp.spec.criteria = {
+      ...exp.spec.criteria,
+      objectives: [{ metric: "ns/conversion", lowerLimit: "0.01" }],
+    };
+    const metrics: AggregatedMetricsData = {
+      "ns/conversion": { data: { a: { value: 0.05, sampleSize: 5000 }, b: { value: 0.08, sampleSize: 30 } } },
+      "ns/users": { data: { a: { value: 5000 }, b: { value: 30 } } },
+    };
+    assert.equal(winnerOf(exp, metrics)?.winnerFound, false);
+  });
   it("falls back to the best value when the reward has no known shape", () => {
     assert.equal(winnerOf(abExperiment(false), data(0.05, 0.054, 2000))?.winner, "b");
   });
