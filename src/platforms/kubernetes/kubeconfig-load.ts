@@ -3,7 +3,7 @@
 
 import { KubeConfig } from "@kubernetes/client-node";
 import { type KubeconfigFlags, missingConfigReason } from "./kubeconfig.ts";
-import type { ClusterConnection } from "./rest.ts";
+import { type ClusterConnection, kubeconfigTarget } from "./rest.ts";
 
 export function loadKubeConfig(flags: KubeconfigFlags = {}): KubeConfig {
   const kc = new KubeConfig();
@@ -27,8 +27,7 @@ export function loadKubeConfig(flags: KubeconfigFlags = {}): KubeConfig {
  * not Buffers), running any exec or auth-provider plugin the user names.
  */
 export async function connectionOf(kc: KubeConfig): Promise<ClusterConnection> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  if (!kc.getCurrentCluster()) throw new Error("kubeconfig has no current cluster");
   const opts: Record<string, unknown> & { headers?: Record<string, string> } = { headers: {} };
   await kc.applyToHTTPSOptions(opts as never);
   const { headers, ...options } = opts;
@@ -37,12 +36,5 @@ export async function connectionOf(kc: KubeConfig): Promise<ClusterConnection> {
     if (typeof v === "string" || typeof v === "boolean") tls[k] = v;
     else if (Buffer.isBuffer(v)) tls[k] = v.toString("utf8");
   }
-  const context = kc.getCurrentContext();
-  return {
-    server: cluster.server,
-    context,
-    namespace: kc.getContextObject(context)?.namespace || "default",
-    tls,
-    headers: headers ?? {},
-  };
+  return { ...kubeconfigTarget(kc), tls, headers: headers ?? {} };
 }

@@ -151,6 +151,28 @@ export interface ClusterConnection {
   headers: Record<string, string>;
 }
 
+/** The server, context and namespace of a kubeconfig's current context. */
+export function kubeconfigTarget(
+  kc: KubeConfig,
+): Pick<ClusterConnection, "server" | "context" | "namespace"> {
+  const context = kc.getCurrentContext();
+  return {
+    server: kc.getCurrentCluster()?.server ?? "",
+    context,
+    namespace: kc.getContextObject(context)?.namespace || "default",
+  };
+}
+
+/** A KubeConfig's connection, by the resolver's own code (loaded only when a test passes one). */
+async function connectionFrom(kc: KubeConfig): Promise<ClusterConnection> {
+  const { connectionOf } = await import("./kubeconfig-load.ts");
+  return connectionOf(kc);
+}
+
+function toConnection(c: ClusterConnection): Connection {
+  return { server: new URL(c.server), options: { ...c.tls }, headers: { ...c.headers } };
+}
+
 export class KubeClient {
   /** The kubeconfig the client was made from, when it was given one (tests); else undefined. */
   readonly kc: KubeConfig | undefined;
@@ -165,43 +187,24 @@ export class KubeClient {
   readonly #limits: ClientLimits;
   readonly #bucket: TokenBucket;
 
-  /** From a resolved connection (see resolveConnection), or from a loaded kubeconfig. */
+  /** From a resolved connection (see resolveConnection), or from a loaded kubeconfig (tests). */
   constructor(source: ClusterConnection | KubeConfig, limits: ClientLimits = {}) {
     this.#limits = limits;
     this.#bucket = new TokenBucket(limits.qps ?? 0, limits.burst ?? Math.max(1, 2 * (limits.qps ?? 0)));
-    if ("applyToHTTPSOptions" in source) {
-      this.kc = source;
-      this.server = source.getCurrentCluster()?.server ?? "";
-      this.contextName = source.getCurrentContext();
-      this.contextNamespace = source.getContextObject(this.contextName)?.namespace || "default";
-      this.#connection = this.#connectWith(source);
-    } else {
-      this.kc = undefined;
-      this.server = source.server;
-      this.contextName = source.context;
-      this.contextNamespace = source.namespace;
-      this.#connection = Promise.resolve({
-        server: new URL(source.server),
-        options: { ...source.tls },
-        headers: { ...source.headers },
-      });
-    }
-    // A bad server URL or kubeconfig surfaces on the first request, not as an unhandled rejection.
+    const fromKubeconfig = "applyToHTTPSOptions" in source;
+    this.kc = fromKubeconfig ? source : undefined;
+    const target = fromKubeconfig ? kubeconfigTarget(source) : source;
+    this.server = target.server;
+    this.contextName = target.context;
+    this.contextNamespace = target.namespace;
+    // Resolved on first use, so that a bad server URL or kubeconfig surfaces on the first request.
+    this.#connection = (fromKubeconfig ? connectionFrom(source) : Promise.resolve(source)).then(toConnection);
     this.#connection.catch(() => {});
   }
 
   /** Requests waiting for the rate limit. */
   get throttled(): number {
     return this.#bucket.waiting;
-  }
-
-  async #connectWith(kc: KubeConfig): Promise<Connection> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const opts: Record<string, unknown> & { headers?: Record<string, string> } = { headers: {} };
-    await kc.applyToHTTPSOptions(opts as never);
-    const { headers, ...options } = opts;
-    return { server: new URL(cluster.server), options, headers: headers ?? {} };
   }
 
   #agentFor(conn: Connection, watch: boolean): Agent | HttpAgent {
@@ -292,10 +295,10 @@ export class KubeClient {
     opts: RequestOptions = {},
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const { status, text, retryAfterMs } = await this.#exchange(method, path, opts);
+      const { status, text, headers } = await this.#exchange(method, path, opts);
       if (status === 429 && attempt < MAX_TOO_MANY_RETRIES && !opts.signal?.aborted) {
         this.#limits.onTooManyRequests?.();
-        await sleep(retryAfterMs, undefined, opts.signal ? { signal: opts.signal } : {});
+        await sleep(retryAfterMs(headers), undefined, opts.signal ? { signal: opts.signal } : {});
         continue;
       }
       if (status < 200 || status >= 300) throw new KubeApiError(method, path, status, text);
@@ -307,7 +310,7 @@ export class KubeClient {
     method: string,
     path: string,
     opts: RequestOptions,
-  ): Promise<{ status: number; text: string; retryAfterMs: number }> {
+  ): Promise<{ status: number; text: string; headers: import("node:http").IncomingHttpHeaders }> {
     const started = performance.now();
     let status = 0;
     try {
@@ -315,11 +318,7 @@ export class KubeClient {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       status = res.statusCode ?? 0;
-      return {
-        status,
-        text: Buffer.concat(chunks).toString("utf8"),
-        retryAfterMs: retryAfterMs(res.headers),
-      };
+      return { status, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers };
     } finally {
       this.#record(method, path, false, status, started);
     }
