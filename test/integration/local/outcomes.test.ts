@@ -260,7 +260,8 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
   });
 
   it("a killed run: interrupted, with how to resume, in describe, get and assert", async () => {
-    const dir = variant();
+    // All ten iterations: at 3 s each the run is still going when a loaded machine gets to `get`.
+    const dir = copyExample("canary-progressive-helm");
     const state = tempDir("killed");
     const cli = startCli(["local", "run", dir, "--interval", "3", "--state-dir", state]);
     await cli.waitFor(/IterationUpdate: Completed Iteration 1/);
