@@ -98,7 +98,7 @@ export class ControllerMetrics {
     });
     this.events = new Counter({
       name: "iter8_controller_events_total",
-      help: "Kubernetes Events by result (sent, skipped: repeats and, with --iteration-events=false, iterations).",
+      help: "Kubernetes Events by result (sent; skipped: repeats and, with --iteration-events=false, iterations; dropped: the send queue was full or the term ended).",
       labelNames: ["result"],
       registers,
     });

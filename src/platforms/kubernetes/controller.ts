@@ -204,9 +204,9 @@ export class Controller {
       client,
       host: this.#identity,
       iterationEvents: this.#opts.iterationEvents !== false,
-      onError: (exp, err) =>
-        this.#log.warn("could not record event", { experiment: exp.metadata.name, error: errorText(err) }),
-      onRecorded: (sent) => this.metrics.events.inc({ result: sent ? "sent" : "skipped" }),
+      onError: (experiment, err) =>
+        this.#log.warn("could not record event", { experiment, error: errorText(err) }),
+      onRecorded: (result) => this.metrics.events.inc({ result }),
     });
     const engine = new Engine({
       store,
@@ -248,6 +248,7 @@ export class Controller {
     } finally {
       this.#leading = false;
       engine.close();
+      events.close();
       // Let reconciles under way finish their current request before a new term starts.
       await term.close();
       if (this.#term === term) this.#term = undefined;

@@ -3,6 +3,11 @@
 // Event identical to one this process recorded for the same experiment in the last ten minutes (a
 // retry that says the same thing again) is not sent again, and per-iteration Events can be turned
 // off (`--iteration-events=false`), leaving the stage changes and the ending.
+//
+// Events are sent from a bounded queue by at most two requests at a time, as client-go's event
+// broadcaster sends from one goroutine: a thousand experiments starting together record thousands of
+// Events, and sent all at once they would take the connections and the API server's time that the
+// weight and status writes of on-time iterations need. A full queue drops its oldest Event (counted).
 
 import { randomBytes } from "node:crypto";
 import { namespaceOf } from "../../api/refs.ts";
@@ -43,18 +48,6 @@ export function eventFor(
   };
 }
 
-export async function recordEvent(
-  client: KubeClient,
-  experiment: Experiment,
-  event: EngineEvent,
-  host: string,
-): Promise<void> {
-  const body = eventFor(experiment, event, new Date(), host);
-  await client.request("POST", resourcePath("v1", "events", namespaceOf(experiment)), {
-    body,
-  });
-}
-
 /** Reasons of the Events written once per iteration. */
 const ITERATION_REASONS = new Set(["IterationUpdate"]);
 const REPEAT_WINDOW_MS = 10 * 60_000;
@@ -64,23 +57,44 @@ export interface EventRecorderOptions {
   host: string;
   /** Record the Events of each iteration (default true). */
   iterationEvents?: boolean;
-  onError?: (experiment: Experiment, err: unknown) => void;
-  /** Called for each Event sent, and each one left out. */
-  onRecorded?: (sent: boolean) => void;
+  /** Events sent at the same time (default 2). */
+  maxInFlight?: number;
+  /** Events waiting to be sent before the oldest is dropped (default 5,000). */
+  maxQueued?: number;
+  /** An Event could not be written; `experiment` is namespace/name. */
+  onError?: (experiment: string, err: unknown) => void;
+  /** Called for each Event queued to be sent, each one left out, and each one dropped unsent. */
+  onRecorded?: (result: "sent" | "skipped" | "dropped") => void;
+}
+
+interface Pending {
+  namespace: string;
+  experiment: string;
+  body: Record<string, unknown>;
 }
 
 export class EventRecorder {
   readonly #opts: EventRecorderOptions;
   /** Last time each (experiment uid or key, reason, message) was sent. */
   readonly #sent = new Map<string, number>();
+  readonly #queue: Pending[] = [];
+  /** Index of the next Event to send in #queue (shifting a long array on each send is O(n)). */
+  #head = 0;
+  #inFlight = 0;
+  #closed = false;
 
   constructor(opts: EventRecorderOptions) {
     this.#opts = opts;
   }
 
+  /** Events waiting to be sent. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
   record(experiment: Experiment, event: EngineEvent): void {
     if (this.#opts.iterationEvents === false && ITERATION_REASONS.has(event.reason)) {
-      this.#opts.onRecorded?.(false);
+      this.#opts.onRecorded?.("skipped");
       return;
     }
     const md = experiment.metadata;
@@ -88,15 +102,55 @@ export class EventRecorder {
     const now = Date.now();
     const last = this.#sent.get(id);
     if (last !== undefined && now - last < REPEAT_WINDOW_MS) {
-      this.#opts.onRecorded?.(false);
+      this.#opts.onRecorded?.("skipped");
       return;
     }
     this.#sent.set(id, now);
     if (this.#sent.size > 10_000) this.#forgetBefore(now - REPEAT_WINDOW_MS);
-    this.#opts.onRecorded?.(true);
-    recordEvent(this.#opts.client, experiment, event, this.#opts.host).catch((err) =>
-      this.#opts.onError?.(experiment, err),
-    );
+    this.#opts.onRecorded?.("sent");
+    // Only the Event's own body is kept, not the experiment it was made from.
+    const namespace = namespaceOf(experiment);
+    this.#enqueue({
+      namespace,
+      experiment: `${namespace}/${md.name}`,
+      body: eventFor(experiment, event, new Date(now), this.#opts.host),
+    });
+  }
+
+  /** Stops sending; what is still queued is dropped (Events are best effort), and counted. */
+  close(): void {
+    this.#closed = true;
+    for (let i = 0; i < this.queued; i++) this.#opts.onRecorded?.("dropped");
+    this.#queue.length = 0;
+    this.#head = 0;
+  }
+
+  #enqueue(p: Pending): void {
+    if (this.#closed) return;
+    this.#queue.push(p);
+    if (this.queued > (this.#opts.maxQueued ?? 5_000)) {
+      this.#head++;
+      this.#opts.onRecorded?.("dropped");
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#inFlight < (this.#opts.maxInFlight ?? 2) && this.queued > 0) {
+      const p = this.#queue[this.#head++]!;
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      this.#inFlight++;
+      this.#opts.client
+        .request("POST", resourcePath("v1", "events", p.namespace), { body: p.body })
+        .catch((err) => this.#opts.onError?.(p.experiment, err))
+        .finally(() => {
+          this.#inFlight--;
+          this.#pump();
+        });
+    }
   }
 
   #forgetBefore(t: number): void {
