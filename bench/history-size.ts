@@ -128,5 +128,5 @@ const figures = {
   elapsed_s: Number(((Date.now() - started) / 1000).toFixed(1)),
 };
 process.stdout.write(
-  `${figures.iterations} iterations, ${versions} versions, ${metricCount} metrics: largest object ${(largest / 1024).toFixed(1)} KiB (${figures.share_of_api_server_limit_pct} % of the API server's 1.5 MiB), history ${(historyBytes / 1024).toFixed(1)} KiB = ${figures.history_recent} full + ${figures.history_older} compact records (stride ${figures.history_stride})\n${JSON.stringify(figures)}\n`,
+  `${figures.iterations} iterations, ${versions} versions, ${metricCount} metrics: largest object ${(largest / 1024).toFixed(1)} KiB (${figures.share_of_api_server_limit_pct} % of the API server's 1.5 MiB), history ${(historyBytes / 1024).toFixed(1)} KiB = ${figures.history_recent} detailed + ${figures.history_older} compact records (stride ${figures.history_stride})\n${JSON.stringify(figures)}\n`,
 );

@@ -107,9 +107,32 @@ const iterationValue = {
   },
 };
 
+/** A [metric][version] grid of numbers, strings and nulls: kept as it is, not walked by the schema. */
+const grid = (description: string) => ({
+  description,
+  "x-kubernetes-preserve-unknown-fields": true as const,
+});
+
+const compactIteration = {
+  i: { type: "integer" as const, description: "Iteration (completedIterations after it)." },
+  t: time("When it completed."),
+  w: {
+    type: "array" as const,
+    description: "Observed weights per version.",
+    items: { type: "number" as const },
+  },
+  v: grid("Values [metric][version]; null where unreadable."),
+  o: {
+    type: "array" as const,
+    description: "Outcome letters per version (s/v/i), one per objective.",
+    items: { type: "string" as const },
+  },
+  winner: str("Winner found in this iteration."),
+};
+
 /**
  * `status.history` (type ExperimentHistory in src/api/types.ts, kept by src/engine/history.ts):
- * bounded to 20 full records plus at most 400 compact ones, whatever the number of iterations.
+ * bounded to 20 detailed records plus at most 400 compact ones, whatever the number of iterations.
  */
 export const HISTORY_STATUS_PROPERTIES = {
   history: {
@@ -128,17 +151,33 @@ export const HISTORY_STATUS_PROPERTIES = {
       },
       recent: {
         type: "array" as const,
-        description: "The latest iterations in full, oldest first.",
+        description:
+          "The latest iterations, oldest first: the compact form of older entries plus a (weights asked, when they differ from w; [] for none), n (sample sizes), lo and hi (confidence bounds), e (why a value is missing), all [metric][version], and r (why the weights changed). Objects written by earlier releases hold full records here (iteration, time, values, weights, observed, outcomes, winner, reason).",
         items: {
           type: "object" as const,
           properties: {
-            iteration: { type: "integer" as const, description: "completedIterations after it." },
-            time: time("When the iteration completed."),
-            weights: versionWeights("Weights the engine asked for."),
-            observed: versionWeights("Weights read back from the target."),
+            ...compactIteration,
+            a: {
+              type: "array" as const,
+              description: "Weights asked for per version, when they differ from w ([]: none asked).",
+              items: { type: "number" as const },
+            },
+            n: grid("Sample sizes [metric][version]; null where none."),
+            lo: grid("Lower confidence bounds [metric][version]; null where none."),
+            hi: grid("Upper confidence bounds [metric][version]; null where none."),
+            e: grid("Why a value is missing [metric][version]; null where it is not."),
+            r: str("Why the weights changed (or did not)."),
+            // Full records, as earlier releases wrote them.
+            iteration: {
+              type: "integer" as const,
+              description: "completedIterations after it (full records).",
+            },
+            time: time("When the iteration completed (full records)."),
+            weights: versionWeights("Weights the engine asked for (full records)."),
+            observed: versionWeights("Weights read back from the target (full records)."),
             values: {
               type: "object" as const,
-              description: "Metric -> version -> reading.",
+              description: "Metric -> version -> reading (full records).",
               additionalProperties: {
                 type: "object" as const,
                 additionalProperties: iterationValue,
@@ -146,16 +185,14 @@ export const HISTORY_STATUS_PROPERTIES = {
             },
             outcomes: {
               type: "object" as const,
-              description: "Version -> outcome of each objective.",
+              description: "Version -> outcome of each objective (full records).",
               additionalProperties: {
                 type: "array" as const,
                 items: { type: "string" as const, enum: ["satisfied", "violated", "inconclusive"] },
               },
             },
-            winner: str("Winner found in this iteration."),
-            reason: str("Why the weights changed (or did not)."),
+            reason: str("Why the weights changed (full records)."),
           },
-          required: ["iteration", "time", "values"],
         },
       },
       older: {
@@ -163,25 +200,7 @@ export const HISTORY_STATUS_PROPERTIES = {
         description: "Earlier iterations, compact, oldest first (every stride-th once downsampled).",
         items: {
           type: "object" as const,
-          properties: {
-            i: { type: "integer" as const, description: "Iteration." },
-            t: time("When it completed."),
-            w: {
-              type: "array" as const,
-              description: "Observed weights per version.",
-              items: { type: "number" as const },
-            },
-            v: {
-              description: "Values [metric][version]; null where unreadable.",
-              "x-kubernetes-preserve-unknown-fields": true,
-            },
-            o: {
-              type: "array" as const,
-              description: "Outcome letters per version (s/v/i).",
-              items: { type: "string" as const },
-            },
-            winner: str("Winner found in this iteration."),
-          },
+          properties: compactIteration,
           required: ["i", "t"],
         },
       },

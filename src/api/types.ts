@@ -348,12 +348,34 @@ export interface CompactIteration {
   winner?: string;
 }
 
-/** status.history: full records for the latest iterations, a compact (downsampled) series before. */
+/**
+ * A recent iteration: the compact form plus everything else the iteration recorded, in the same
+ * [metric][version] grids (`null` where there is nothing). Arrays instead of nested objects keep the
+ * status small for the API server, which decodes, validates and stores it on every write.
+ */
+export interface DetailedIteration extends CompactIteration {
+  /** Weights asked for, per version, when they differ from the observed `w` (`[]`: none asked). */
+  a?: number[];
+  /** Sample sizes. */
+  n?: Array<Array<number | null>>;
+  /** Lower and upper confidence bounds (decision evidence). */
+  lo?: Array<Array<number | null>>;
+  hi?: Array<Array<number | null>>;
+  /** Why there is no value. */
+  e?: Array<Array<string | null>>;
+  /** Why the weights changed (or did not). */
+  r?: string;
+}
+
+/**
+ * status.history: the latest iterations in detail, a compact (downsampled) series before. Read it
+ * through `historyPoints` (src/engine/history.ts), which gives one IterationRecord per iteration.
+ */
 export interface ExperimentHistory {
   versions: string[];
   metrics: string[];
-  /** The latest iterations in full, oldest first. */
-  recent: IterationRecord[];
+  /** The latest iterations, oldest first (full IterationRecords in objects written by earlier releases). */
+  recent: Array<DetailedIteration | IterationRecord>;
   /** Earlier iterations, oldest first; every `stride`-th iteration once downsampled. */
   older?: CompactIteration[];
   /** 1 (or absent) = every older iteration is kept; 2, 4, ... after downsampling. */

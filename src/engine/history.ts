@@ -1,19 +1,27 @@
 // The per-iteration history kept in `status.history`: what every iteration saw (metric values per
-// version, with confidence bounds when the decision evidence has them), what it decided (outcome of
-// each objective, winner) and what it did to the traffic (weights asked for and read back, and why).
+// version, with sample sizes and confidence bounds when the decision evidence has them), what it
+// decided (outcome of each objective, winner) and what it did to the traffic (weights asked for and
+// read back, and why).
+//
+// Stored as arrays in the order of `history.versions` and `history.metrics`, not as objects keyed by
+// metric and version: the API server decodes, prunes, validates and re-encodes the whole status on
+// every write, at a cost that follows the number of JSON nodes, and a thousand experiments write
+// theirs every few seconds. Readers never see that form: `historyPoints` expands it into one
+// IterationRecord per iteration (and still reads the full records earlier releases wrote).
 //
 // Bound: an experiment object must stay well below the Kubernetes API server's ~1.5 MB limit, for any
-// number of iterations. So the latest RECENT_FULL iterations are kept in full, older ones as a
-// compact series (numbers only, no error texts), and once that series holds OLDER_MAX entries it is
-// halved by keeping every second one (the stride doubles). The history therefore holds at most
-// RECENT_FULL full records plus OLDER_MAX compact ones, whatever the length of the run: for two
-// versions and four metrics the whole status stays under 90 KB, tested with 1,000 iterations in
+// number of iterations. So the latest RECENT_FULL iterations are kept in detail, older ones as a
+// compact series (values, weights, outcomes and winner; no sample sizes, bounds, error texts or
+// reasons), and once that series holds OLDER_MAX entries it is halved by keeping every second one
+// (the stride doubles). The history therefore holds at most RECENT_FULL detailed records plus
+// OLDER_MAX compact ones, whatever the length of the run, tested with 1,000 iterations in
 // test/unit/engine/history.test.ts.
 
 import { winnerName } from "../analytics/winner.ts";
 import { parseQuantity } from "../api/quantity.ts";
 import type {
   CompactIteration,
+  DetailedIteration,
   ExperimentHistory,
   ExperimentStatus,
   IterationRecord,
@@ -21,7 +29,7 @@ import type {
   VersionWeight,
 } from "../api/types.ts";
 
-/** Iterations kept in full detail. */
+/** Iterations kept in detail. */
 export const RECENT_FULL = 20;
 /** Compact entries kept before the series is downsampled (halved). */
 export const OLDER_MAX = 400;
@@ -58,13 +66,14 @@ export function appendIteration(
   const history: ExperimentHistory = status.history ?? { versions: names, metrics: [], recent: [] };
   for (const m of Object.keys(record.values)) if (!history.metrics.includes(m)) history.metrics.push(m);
   const previous = history.recent.at(-1);
+  const before = previous === undefined ? undefined : recordOf(previous, history).observed;
   const reason = rollback
     ? `rollback: objective ${rollback.objective} not satisfied by ${rollback.version}; weights left at ${splitText(record.observed)}`
-    : weightsReason(status, previous?.observed, record.observed);
+    : weightsReason(status, before, record.observed);
   if (reason !== undefined) record.reason = reason;
-  history.recent.push(record);
+  history.recent.push(detailed(record, history));
   while (history.recent.length > RECENT_FULL) {
-    const old = history.recent.shift()!;
+    const old = recordOf(history.recent.shift()!, history);
     const stride = history.stride ?? 1;
     history.older ??= [];
     // Once downsampled, keep only every stride-th iteration (plus the first).
@@ -82,7 +91,12 @@ export function appendIteration(
 export function historyPoints(status: ExperimentStatus | undefined): IterationRecord[] {
   const h = status?.history;
   if (!h) return [];
-  return [...(h.older ?? []).map((c) => expand(c, h)), ...h.recent];
+  return [...(h.older ?? []).map((c) => expand(c, h)), ...h.recent.map((r) => recordOf(r, h))];
+}
+
+/** A recent entry as a record: expanded, or as it is when an earlier release wrote it in full. */
+export function recordOf(entry: DetailedIteration | IterationRecord, h: ExperimentHistory): IterationRecord {
+  return "iteration" in entry ? entry : expand(entry, h, true);
 }
 
 function iterationRecord(
@@ -204,8 +218,8 @@ function weightsReason(
 
 function compact(r: IterationRecord, h: ExperimentHistory): CompactIteration {
   const c: CompactIteration = { i: r.iteration, t: r.time };
-  if (r.observed) c.w = h.versions.map((v) => r.observed!.find((w) => w.name === v)?.value ?? 0);
-  const v = h.metrics.map((m) => h.versions.map((ver) => r.values[m]?.[ver]?.value ?? null));
+  if (r.observed) c.w = byVersion(r.observed, h);
+  const v = grid(r, h, (cell) => cell.value);
   if (v.length > 0) c.v = v;
   if (r.outcomes)
     c.o = h.versions.map((ver) => (r.outcomes![ver] ?? []).map((o) => OUTCOME_LETTER[o]).join(""));
@@ -213,18 +227,70 @@ function compact(r: IterationRecord, h: ExperimentHistory): CompactIteration {
   return c;
 }
 
-function expand(c: CompactIteration, h: ExperimentHistory): IterationRecord {
+/** The stored form of a recent record: compact plus sample sizes, bounds, errors, asked weights, reason. */
+export function detailed(r: IterationRecord, h: ExperimentHistory): DetailedIteration {
+  const d: DetailedIteration = compact(r, h);
+  if (!r.weights && r.observed) d.a = [];
+  else if (r.weights && splitText(r.weights) !== splitText(r.observed)) d.a = byVersion(r.weights, h);
+  const optional = {
+    n: grid(r, h, (c) => c.sampleSize),
+    lo: grid(r, h, (c) => c.lower),
+    hi: grid(r, h, (c) => c.upper),
+  };
+  for (const [k, g] of Object.entries(optional))
+    if (g.some((row) => row.some((x) => x !== null))) d[k as "n"] = g;
+  const e = grid(r, h, (c) => c.error);
+  if (e.some((row) => row.some((x) => x !== null))) d.e = e;
+  if (r.reason !== undefined) d.r = r.reason;
+  return d;
+}
+
+function byVersion(weights: readonly VersionWeight[], h: ExperimentHistory): number[] {
+  return h.versions.map((v) => weights.find((w) => w.name === v)?.value ?? 0);
+}
+
+/** One field of every cell, [metric][version], null where absent. */
+function grid<T>(r: IterationRecord, h: ExperimentHistory, field: (cell: IterationValue) => T | undefined) {
+  return h.metrics.map((m) =>
+    h.versions.map((ver) => {
+      const cell = r.values[m]?.[ver];
+      return cell === undefined ? null : (field(cell) ?? null);
+    }),
+  );
+}
+
+/** A stored entry as a record; `detail` for recent entries, whose absent `a` means asked = observed. */
+function expand(
+  c: CompactIteration | DetailedIteration,
+  h: ExperimentHistory,
+  detail = false,
+): IterationRecord {
+  const d = c as DetailedIteration;
   const values: IterationRecord["values"] = {};
   h.metrics.forEach((m, mi) => {
     const row: Record<string, IterationValue> = {};
     h.versions.forEach((ver, vi) => {
-      const value = c.v?.[mi]?.[vi];
-      row[ver] = typeof value === "number" ? { value } : {};
+      const cell: IterationValue = {};
+      const at = <T>(g: Array<Array<T | null>> | undefined) => g?.[mi]?.[vi] ?? undefined;
+      const value = at(c.v);
+      if (typeof value === "number") cell.value = value;
+      const n = at(d.n);
+      if (typeof n === "number") cell.sampleSize = n;
+      const error = at(d.e);
+      if (typeof error === "string") cell.error = error;
+      const lower = at(d.lo);
+      if (typeof lower === "number") cell.lower = lower;
+      const upper = at(d.hi);
+      if (typeof upper === "number") cell.upper = upper;
+      row[ver] = cell;
     });
     values[m] = row;
   });
   const r: IterationRecord = { iteration: c.i, time: c.t, values };
-  if (c.w) r.observed = h.versions.map((name, i) => ({ name, value: c.w![i] ?? 0 }));
+  const split = (xs: number[]) => h.versions.map((name, i) => ({ name, value: xs[i] ?? 0 }));
+  if (c.w && d.a === undefined && detail) r.weights = split(c.w);
+  else if (d.a && d.a.length > 0) r.weights = split(d.a);
+  if (c.w) r.observed = split(c.w);
   if (c.o) {
     const outcomes: Record<string, Outcome[]> = {};
     h.versions.forEach((ver, i) => {
@@ -233,5 +299,6 @@ function expand(c: CompactIteration, h: ExperimentHistory): IterationRecord {
     r.outcomes = outcomes;
   }
   if (c.winner) r.winner = c.winner;
+  if (d.r !== undefined) r.reason = d.r;
   return r;
 }

@@ -250,11 +250,25 @@ describe("iter8 controller and iter8 kube as processes", { timeout: 180_000 }, (
       "json",
       `--kubeconfig=${adminKubeconfig}`,
     ]);
-    const history = JSON.parse(json.stdout).status.history.recent as Array<{ iteration: number }>;
+    const describedJson = JSON.parse(json.stdout) as {
+      status: { history: { recent: Array<Record<string, unknown>> } };
+      history: Array<{ iteration: number; values: Record<string, unknown> }>;
+    };
+    const stored = describedJson.status.history.recent;
     assert.deepEqual(
-      history.map((h) => h.iteration),
+      stored.map((h) => h["i"]),
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     );
+    // The CRD keeps every field of the stored form (pruning would drop one the schema lacks).
+    for (const h of stored) assert.ok(Array.isArray(h["v"]) && typeof h["t"] === "string", JSON.stringify(h));
+    const fields = new Set(stored.flatMap((h) => Object.keys(h)));
+    for (const f of ["i", "t", "v", "o"]) assert.ok(fields.has(f), `${f} missing from ${[...fields]}`);
+    // `describe -o json` also gives them as readable records.
+    assert.deepEqual(
+      describedJson.history.map((h) => h.iteration),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    assert.ok(Object.keys(describedJson.history[9]!.values).length > 0);
     // iter8 assert reads the cluster like describe: exit 0 when all hold, 1 when one does not.
     const holds = await run([
       "assert",

@@ -2,7 +2,8 @@
 // experiment, read from a file or standard input, e.g.
 //   kubectl get experiment mirroring -o yaml | iter8ctl describe -f -
 // The layout follows the API version the experiment was written in (v2alpha1 objects get the older
-// layout the seed 004 tutorial shows). `-o json|yaml` prints the normalised v2alpha2 object instead.
+// layout the seed 004 tutorial shows). `-o json|yaml` prints the normalised v2alpha2 object instead,
+// with the derived `outcome` and readable `history` records beside it.
 
 import type { Command } from "commander";
 import YAML, { parseAllDocuments } from "yaml";
@@ -15,6 +16,7 @@ import {
   readInput,
   type SourceVersion,
 } from "../../api/index.ts";
+import { historyPoints } from "../../engine/history.ts";
 import { describeEvidence } from "../../report/evidence.ts";
 import { outcomeOf, outcomeSection } from "../../report/outcome.ts";
 import { describeText as renderDescribeText } from "../../report/render.ts";
@@ -78,12 +80,18 @@ export async function describeCommand(
   const found = await findExperiment(name, flags, resolve);
   const { experiment } = found;
   if (format !== "text") {
-    // The experiment as stored, plus the derived reasons under a top-level `outcome` key.
+    // The experiment as stored, plus what is derived from it: the reasons under a top-level
+    // `outcome` key, and under `history` one readable record per iteration (status.history keeps
+    // them as compact arrays).
+    if (flags.outcome === false)
+      return format === "json" ? `${JSON.stringify(experiment, null, 2)}\n` : YAML.stringify(experiment);
     const { reasons, interrupted, promoted } = outcomeOf(experiment, found.liveness);
-    const out =
-      flags.outcome === false || reasons.length === 0
-        ? experiment
-        : { ...experiment, outcome: { reasons, interrupted, ...(promoted ? { promoted } : {}) } };
+    const history = historyPoints(experiment.status);
+    const out = {
+      ...experiment,
+      ...(reasons.length > 0 ? { outcome: { reasons, interrupted, ...(promoted ? { promoted } : {}) } } : {}),
+      ...(history.length > 0 ? { history } : {}),
+    };
     return format === "json" ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out);
   }
   return describeText(found, flags.outcome !== false);

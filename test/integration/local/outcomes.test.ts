@@ -85,9 +85,11 @@ async function describeText(state: string): Promise<string> {
   return d.stdout;
 }
 
-async function describeJson(
-  state: string,
-): Promise<{ outcome?: { reasons: string[] }; status: { history: { recent: unknown[] } } }> {
+async function describeJson(state: string): Promise<{
+  outcome?: { reasons: string[] };
+  history: unknown[];
+  status: { history: { recent: unknown[] } };
+}> {
   const d = await runCli(["describe", NAME, "--state-dir", state, "-o", "json"]);
   assert.equal(d.code, 0, d.stderr);
   return JSON.parse(d.stdout);
@@ -342,7 +344,8 @@ describe("outcomes of real local runs (concurrently: each run mostly waits)", { 
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^Experiment completed: winner candidate, promoted candidate$/m);
     const exp = await describeJson(state);
-    const recent = exp.status.history.recent as Array<{
+    assert.equal(exp.status.history.recent.length, 10);
+    const recent = exp.history as Array<{
       iteration: number;
       weights: Array<{ name: string; value: number }>;
       observed: Array<{ name: string; value: number }>;

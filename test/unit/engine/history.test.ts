@@ -4,10 +4,18 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { experimentSchema } from "../../../src/api/schema.ts";
-import type { Experiment } from "../../../src/api/types.ts";
+import type { Experiment, ExperimentHistory, IterationRecord } from "../../../src/api/types.ts";
 import { Engine } from "../../../src/engine/engine.ts";
-import { appendIteration, historyPoints, OLDER_MAX, RECENT_FULL } from "../../../src/engine/history.ts";
+import {
+  appendIteration,
+  detailed,
+  historyPoints,
+  OLDER_MAX,
+  RECENT_FULL,
+  recordOf,
+} from "../../../src/engine/history.ts";
 import { drive, KNATIVE_METRICS, keyOf, traceExperiment } from "./builders.ts";
 import {
   FakeActuator,
@@ -98,7 +106,7 @@ describe("per-iteration history", () => {
     assert.equal(h.recent.length, RECENT_FULL);
     assert.ok((h.older?.length ?? 0) <= OLDER_MAX, `older: ${h.older?.length}`);
     assert.deepEqual(
-      h.recent.map((r) => r.iteration),
+      h.recent.map((r) => ("iteration" in r ? r.iteration : r.i)),
       Array.from({ length: RECENT_FULL }, (_, i) => 1000 - RECENT_FULL + 1 + i),
     );
     const points = historyPoints(done.status);
@@ -184,5 +192,114 @@ describe("per-iteration history", () => {
       v1: { value: 0.01, lower: 0.001, upper: 0.04 },
       v2: { value: 0.2, sampleSize: 40, lower: 0.1, upper: 0.35 },
     });
+  });
+
+  it("stores a recent iteration as arrays and reads back exactly the record (property)", () => {
+    const versions = ["v1", "v2", "v3"];
+    const metrics = ["ns/a", "ns/b"];
+    const h: ExperimentHistory = { versions, metrics, recent: [] };
+    // JSON has no -0, and nor do metric values.
+    const num = fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (x === 0 ? 0 : x));
+    const cell = fc.record(
+      { value: num, sampleSize: fc.nat(), lower: num, upper: num, error: fc.string() },
+      { requiredKeys: [] },
+    );
+    const split = fc
+      .tuple(fc.nat(100), fc.nat(100), fc.nat(100))
+      .map((ws) => ws.map((value, i) => ({ name: versions[i]!, value })));
+    const outcome = fc.constantFrom("satisfied" as const, "violated" as const, "inconclusive" as const);
+    const record = fc
+      .record(
+        {
+          iteration: fc.integer({ min: 1, max: 10_000 }),
+          time: fc.constant("2026-01-01T00:00:00.000Z"),
+          values: fc.record({
+            "ns/a": fc.record({ v1: cell, v2: cell, v3: cell }),
+            "ns/b": fc.record({ v1: cell, v2: cell, v3: cell }),
+          }),
+          observed: split,
+          weights: split,
+          outcomes: fc.record({
+            v1: fc.array(outcome, { maxLength: 3 }),
+            v2: fc.array(outcome, { maxLength: 3 }),
+            v3: fc.array(outcome, { maxLength: 3 }),
+          }),
+          winner: fc.constantFrom(...versions),
+          reason: fc.string(),
+          sameWeights: fc.boolean(),
+        },
+        { requiredKeys: ["iteration", "time", "values", "observed", "sameWeights"] },
+      )
+      .map(({ sameWeights, ...r }) =>
+        sameWeights && r.weights ? { ...r, weights: structuredClone(r.observed) } : r,
+      );
+    fc.assert(
+      fc.property(record, (r: IterationRecord) => {
+        const stored = JSON.parse(JSON.stringify(detailed(r, h)));
+        // Through JSON both ways: the API server stores text, and fast-check builds null-prototype objects.
+        assert.deepEqual(recordOf(stored, h), JSON.parse(JSON.stringify(r)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("reads full records an earlier release wrote, and compacts them as they age", () => {
+    const versions = [{ name: "v1" }, { name: "v2" }];
+    const full = (i: number): IterationRecord => ({
+      iteration: i,
+      time: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+      values: { "ns/m": { v1: { value: i, sampleSize: 10 }, v2: { value: i + 0.5 } } },
+      weights: [
+        { name: "v1", value: 50 },
+        { name: "v2", value: 50 },
+      ],
+      observed: [
+        { name: "v1", value: 50 },
+        { name: "v2", value: 50 },
+      ],
+      reason: `iteration ${i}`,
+    });
+    const status: NonNullable<Experiment["status"]> = {
+      currentWeightDistribution: [
+        { name: "v1", value: 40 },
+        { name: "v2", value: 60 },
+      ],
+      analysis: {
+        aggregatedMetrics: {
+          provenance: "t",
+          timestamp: "t",
+          data: { "ns/m": { data: { v1: { value: 7 }, v2: { value: 8 } } } },
+        },
+      },
+      history: { versions: ["v1", "v2"], metrics: ["ns/m"], recent: [1, 2, 3].map(full) },
+    };
+    for (let i = 4; i <= RECENT_FULL + 2; i++)
+      appendIteration(status, i, `2026-01-01T00:01:00Z`, versions, []);
+    const points = historyPoints(status);
+    assert.deepEqual(
+      points.map((p) => p.iteration),
+      Array.from({ length: RECENT_FULL + 2 }, (_, i) => i + 1),
+    );
+    // The two oldest full records aged into the compact series, keeping values and weights.
+    assert.deepEqual(
+      status.history?.older?.map((c) => c.i),
+      [1, 2],
+    );
+    assert.deepEqual(points[0]!.values["ns/m"], { v1: { value: 1 }, v2: { value: 1.5 } });
+    assert.equal(points[0]!.observed?.[1]?.value, 50);
+    // The third is still read as it was written.
+    assert.deepEqual(points[2], full(3));
+    // The first new record says the weights moved from the last full record's.
+    assert.equal(
+      points[3]!.reason,
+      "weights v1=50 v2=50 -> v1=40 v2=60 (no version satisfies all objectives yet)",
+    );
+  });
+
+  it("keeps the stored form under half the size of the records it stands for", async () => {
+    const { done } = await run(10);
+    const stored = JSON.stringify(done.status!.history!.recent).length;
+    const records = JSON.stringify(historyPoints(done.status)).length;
+    assert.ok(stored < records / 2, `stored ${stored} bytes, records ${records} bytes`);
   });
 });
