@@ -406,7 +406,9 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     const ended = [...tracks.values()].filter((t) => t.ended).length;
     if (ended >= n || Date.now() > deadline) break;
     const full = [...tracks.values()].filter((t) => t.lastCount >= args.iterations).length;
-    log(`N=${n}: ${ended}/${n} completed, ${full} with all iterations`);
+    log(
+      `N=${n}: ${ended}/${n} completed, ${full} with all iterations; ${await memoryLine(controller.healthPort)}`,
+    );
     await new Promise((r) => setTimeout(r, 5000));
   }
   const wallSeconds = (Date.now() - t0) / 1000;
@@ -473,6 +475,21 @@ async function controllerMetrics(
     staleConnections: value("iter8_controller_api_stale_connections_total"),
     reconcileErrors: value("iter8_controller_reconcile_errors_total"),
   };
+}
+
+/** The controller's memory now, from its /metrics: where a peak RSS comes from over the run. */
+async function memoryLine(port: number): Promise<string> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const mib = (name: string) =>
+      (
+        Number(new RegExp(`^iter8_controller_${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) /
+        2 ** 20
+      ).toFixed(0);
+    return `controller MiB: rss ${mib("process_resident_memory_bytes")}, heap ${mib("nodejs_heap_size_used_bytes")}/${mib("nodejs_heap_size_total_bytes")}, external ${mib("nodejs_external_memory_bytes")}`;
+  } catch (err) {
+    return `controller memory unknown (${(err as Error).message})`;
+  }
 }
 
 async function waitReady(port: number): Promise<void> {
