@@ -2,7 +2,11 @@
 // controller's cache and `iter8 kube get --watch`. A watch that fails resumes from the last
 // resourceVersion seen (events or bookmarks) after a backoff; one whose resourceVersion expired
 // (410 Gone) relists at once. With `relistOnEnd`, a watch that the server ended on schedule
-// (`timeoutSeconds`) also relists, so whatever a watch might have missed is picked up.
+// (`timeoutSeconds`) also relists, so whatever a watch might have missed is picked up; one it ended
+// early (an API server closes the watch of a client that reads too slowly) resumes from the last
+// resourceVersion instead: relisting a thousand objects is the last thing a server that busy needs.
+// The list goes on a connection of its own, with a longer timeout, so that it never waits behind
+// the requests queued for the pool.
 
 import { backoffMs } from "../../lib/backoff.ts";
 import { KubeApiError, type KubeClient, type WatchEvent } from "./rest.ts";
@@ -45,6 +49,9 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How long a LIST may take: a thousand experiments from a busy API server take more than 30 s. */
+const LIST_TIMEOUT_MS = 120_000;
+
 /** Runs until `signal` aborts. */
 export async function listWatch<T extends { metadata?: { resourceVersion?: string } }>(
   opts: ListWatchOptions<T>,
@@ -55,10 +62,16 @@ export async function listWatch<T extends { metadata?: { resourceVersion?: strin
   while (!signal.aborted) {
     try {
       if (rv === undefined) {
-        const list = await client.get<Listed<T>>(path, { query: opts.query ?? {}, signal });
+        const list = await client.get<Listed<T>>(path, {
+          query: opts.query ?? {},
+          signal,
+          ownConnection: true,
+          timeoutMs: LIST_TIMEOUT_MS,
+        });
         rv = list.metadata.resourceVersion;
         opts.onList?.(list.items, rv);
       }
+      const watchStarted = Date.now();
       await client.watch<T>(
         path,
         {
@@ -74,7 +87,10 @@ export async function listWatch<T extends { metadata?: { resourceVersion?: strin
         signal,
       );
       failures = 0;
-      if (opts.relistOnEnd) rv = undefined;
+      // Servers end watches a little before or after timeoutSeconds (they add jitter).
+      const onSchedule =
+        opts.watchSeconds === undefined || Date.now() - watchStarted >= opts.watchSeconds * 1000 * 0.5;
+      if (opts.relistOnEnd && onSchedule) rv = undefined;
     } catch (err) {
       if (signal.aborted) return;
       if (err instanceof KubeApiError && err.status === 410) {

@@ -57,6 +57,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Not held back by the rate limit (Lease renewals must not wait behind a queue of writes). */
   unthrottled?: boolean;
+  /**
+   * Sent on a connection of its own, outside the pool, as watches are: a relist of every
+   * experiment must not wait behind a thousand queued writes (with HTTP/2 it would be one more stream).
+   */
+  ownConnection?: boolean;
 }
 
 export interface WatchEvent<T = Record<string, unknown>> {
@@ -314,7 +319,7 @@ export class KubeClient {
     const started = performance.now();
     let status = 0;
     try {
-      const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts });
+      const res = await this.#open(method, path, { timeoutMs: 30_000, ...opts }, opts.ownConnection === true);
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       status = res.statusCode ?? 0;
