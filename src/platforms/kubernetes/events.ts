@@ -14,7 +14,7 @@ import { namespaceOf } from "../../api/refs.ts";
 import type { Experiment } from "../../api/types.ts";
 import type { EngineEvent } from "../../engine/status.ts";
 import { EVENT_SOURCE } from "./resources.ts";
-import { type KubeClient, resourcePath } from "./rest.ts";
+import { KubeApiError, type KubeClient, resourcePath } from "./rest.ts";
 
 export function eventFor(
   experiment: Experiment,
@@ -145,7 +145,10 @@ export class EventRecorder {
       this.#inFlight++;
       this.#opts.client
         .request("POST", resourcePath("v1", "events", p.namespace), { body: p.body })
-        .catch((err) => this.#opts.onError?.(p.experiment, err))
+        .catch((err) => {
+          // AlreadyExists: a resend (after a stale connection) of a POST the server had taken.
+          if (!(err instanceof KubeApiError && err.status === 409)) this.#opts.onError?.(p.experiment, err);
+        })
         .finally(() => {
           this.#inFlight--;
           this.#pump();
