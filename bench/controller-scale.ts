@@ -194,6 +194,8 @@ interface RunResult {
   controllerCpuSeconds: number;
   rssPeakMiB: number;
   heapUsedMiBAtEnd: number;
+  /** The controller's own request latencies by verb and resource (its /metrics histogram). */
+  controllerApiLatency: Record<string, ApiLatency>;
   staleConnectionsResent: number;
   reconcileErrors: number;
   jitterP99ByIterationSeconds: number[];
@@ -414,7 +416,9 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
   const wallSeconds = (Date.now() - t0) / 1000;
   await profiling;
   const { cpuSeconds, rssPeakMiB } = procStats(controller.child.pid!);
-  const { heapUsedMiB, staleConnections, reconcileErrors } = await controllerMetrics(controller.healthPort);
+  const { heapUsedMiB, staleConnections, reconcileErrors, apiLatency } = await controllerMetrics(
+    controller.healthPort,
+  );
   const after = await apiserverRequests(admin);
   stopWatch.abort();
   await watching;
@@ -452,6 +456,7 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
     rssPeakMiB: round(rssPeakMiB),
     heapUsedMiBAtEnd: round(heapUsedMiB),
     staleConnectionsResent: staleConnections,
+    controllerApiLatency: apiLatency,
     reconcileErrors,
     ...sizes,
     jitterP99ByIterationSeconds: jitterByIteration.map((xs) => round(quantile(xs, 0.99))),
@@ -465,16 +470,51 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The controller's V8 heap in use, from its own /metrics (what the cache and queue hold). */
 /** From the controller's own /metrics at the end: heap in use, resent requests, failed passes. */
-async function controllerMetrics(
-  port: number,
-): Promise<{ heapUsedMiB: number; staleConnections: number; reconcileErrors: number }> {
+async function controllerMetrics(port: number): Promise<{
+  heapUsedMiB: number;
+  staleConnections: number;
+  reconcileErrors: number;
+  apiLatency: Record<string, ApiLatency>;
+}> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
   return {
     heapUsedMiB: value("iter8_controller_nodejs_heap_size_used_bytes") / 2 ** 20,
     staleConnections: value("iter8_controller_api_stale_connections_total"),
     reconcileErrors: value("iter8_controller_reconcile_errors_total"),
+    apiLatency: apiLatencyOf(text),
   };
+}
+
+/** How long the controller's own requests took, socket wait included: mean, and the p99's bucket. */
+interface ApiLatency {
+  count: number;
+  meanSeconds: number;
+  /** The upper bound of the histogram bucket that holds the 99th percentile. */
+  p99AtMostSeconds: number;
+}
+
+function apiLatencyOf(text: string): Record<string, ApiLatency> {
+  const series = new Map<string, { buckets: Array<[number, number]>; sum: number; count: number }>();
+  const re = /^iter8_controller_api_request_duration_seconds_(bucket|sum|count)\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const key = `${labels["verb"]} ${labels["resource"]}`;
+    const s = series.get(key) ?? { buckets: [], sum: 0, count: 0 };
+    const v = Number(m[3]);
+    if (m[1] === "bucket")
+      s.buckets.push([labels["le"] === "+Inf" ? Number.POSITIVE_INFINITY : Number(labels["le"]), v]);
+    else if (m[1] === "sum") s.sum = v;
+    else s.count = v;
+    series.set(key, s);
+  }
+  const out: Record<string, ApiLatency> = {};
+  for (const [key, s] of series) {
+    if (s.count === 0) continue;
+    const p99 = s.buckets.sort((a, b) => a[0] - b[0]).find(([, c]) => c >= 0.99 * s.count)?.[0] ?? Number.NaN;
+    out[key] = { count: s.count, meanSeconds: round(s.sum / s.count), p99AtMostSeconds: p99 };
+  }
+  return out;
 }
 
 /** The controller's memory now, from its /metrics: where a peak RSS comes from over the run. */
