@@ -6,11 +6,12 @@
 //
 //   ./bench/controller-scale [--n 100,300,1000] [--interval S] [--iterations 10] [--json]
 //                            [--concurrency C] [--kube-qps Q] [--kube-burst B] [--iteration-events false]
-//                            [--controller-node-options "--max-old-space-size=160"]
+//                            [--controller-node-options OPTS (default: the chart's nodeOptions; "" for none)]
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import type { Experiment } from "../src/api/types.ts";
 import { experimentsPath } from "../src/platforms/kubernetes/resources.ts";
 import { type KubeClient, resourcePath } from "../src/platforms/kubernetes/rest.ts";
@@ -39,7 +40,8 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = { ns: [100, 300, 1000], iterations: 10, json: false, controllerFlags: {} };
   const passThrough = new Set(["--concurrency", "--kube-qps", "--kube-burst", "--iteration-events"]);
-  a.nodeOptions = "";
+  // The controller runs with the chart's NODE_OPTIONS, as it would in a cluster.
+  a.nodeOptions = chartNodeOptions();
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const [name, inline] = flag.includes("=")
@@ -69,6 +71,14 @@ function parseArgs(argv: string[]): Args {
     else usage(`unknown flag ${flag}`);
   }
   return a;
+}
+
+/** `nodeOptions` of the Helm chart's values.yaml. */
+function chartNodeOptions(): string {
+  const values = parse(readFileSync(join(ROOT, "deploy", "helm", "iter8", "values.yaml"), "utf8")) as {
+    nodeOptions?: string;
+  };
+  return values.nodeOptions ?? "";
 }
 
 function usage(msg: string): never {

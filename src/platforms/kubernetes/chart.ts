@@ -121,6 +121,12 @@ function controllerTemplate(deploy: string): string {
       "            {{- end }}\n",
     file,
   );
+  body = swap(
+    body,
+    '              value: "--max-old-space-size=160 --max-semi-space-size=32"\n',
+    "              value: {{ .Values.nodeOptions | quote }}\n",
+    file,
+  );
   // The chart always creates the Secret, so the volume is not optional there.
   body = swap(body, "            optional: true\n", "", file);
   return HEADER + inRelease(body);

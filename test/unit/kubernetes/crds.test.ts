@@ -90,6 +90,7 @@ describe("deploy/crds", () => {
       "{{ .Values.image.tag | default .Chart.AppVersion }}",
       "{{ .Values.image.pullPolicy }}",
       "{{ .Values.replicas }}",
+      "{{ .Values.nodeOptions | quote }}",
       "{{- with .Values.watchNamespaces }}",
       '{{ join "," . }}',
       "{{- end }}",
