@@ -67,6 +67,21 @@ async function run(iterations: number, perLoop = iterations) {
   return { done, store };
 }
 
+/** The status an iteration leaves for v1 and v2: the observed split and the aggregated metrics. */
+function afterIteration(
+  split: [number, number],
+  metrics: Record<string, Record<string, { value?: number | string; sampleSize?: number }>>,
+): NonNullable<Experiment["status"]> {
+  const data = Object.fromEntries(Object.entries(metrics).map(([m, byVersion]) => [m, { data: byVersion }]));
+  return {
+    currentWeightDistribution: [
+      { name: "v1", value: split[0] },
+      { name: "v2", value: split[1] },
+    ],
+    analysis: { aggregatedMetrics: { provenance: "t", timestamp: "t", data } },
+  } as NonNullable<Experiment["status"]>;
+}
+
 describe("per-iteration history", () => {
   it("lists every iteration of a seed-shaped run with weights, values, outcomes and reasons", async () => {
     const { done } = await run(5);
@@ -140,17 +155,13 @@ describe("per-iteration history", () => {
   });
 
   it("copies outcomes and confidence bounds from the decision evidence when the analysis has it", () => {
+    const base = afterIteration([50, 50], {
+      "ns/error-rate": { v1: { value: "0.01" }, v2: { value: 0.2, sampleSize: 40 } },
+    });
     const status: Experiment["status"] & { analysis: Record<string, unknown> } = {
-      currentWeightDistribution: [
-        { name: "v1", value: 50 },
-        { name: "v2", value: 50 },
-      ],
+      ...base,
       analysis: {
-        aggregatedMetrics: {
-          provenance: "t",
-          timestamp: "t",
-          data: { "ns/error-rate": { data: { v1: { value: "0.01" }, v2: { value: 0.2, sampleSize: 40 } } } },
-        },
+        ...base.analysis,
         // Booleans say otherwise: the evidence wins.
         versionAssessments: { provenance: "t", timestamp: "t", data: { v1: [true], v2: [true] } },
         evidence: {
@@ -260,17 +271,7 @@ describe("per-iteration history", () => {
       reason: `iteration ${i}`,
     });
     const status: NonNullable<Experiment["status"]> = {
-      currentWeightDistribution: [
-        { name: "v1", value: 40 },
-        { name: "v2", value: 60 },
-      ],
-      analysis: {
-        aggregatedMetrics: {
-          provenance: "t",
-          timestamp: "t",
-          data: { "ns/m": { data: { v1: { value: 7 }, v2: { value: 8 } } } },
-        },
-      },
+      ...afterIteration([40, 60], { "ns/m": { v1: { value: 7 }, v2: { value: 8 } } }),
       history: { versions: ["v1", "v2"], metrics: ["ns/m"], recent: [1, 2, 3].map(full) },
     };
     for (let i = 4; i <= RECENT_FULL + 2; i++)
