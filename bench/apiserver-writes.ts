@@ -7,11 +7,11 @@
 // so the figure is throughput at saturation. bench/controller-scale's N experiments at interval I need
 // N / I iterations per second: this says whether the API server alone can take that many.
 
-import { readFileSync } from "node:fs";
 import { experimentsPath } from "../src/platforms/kubernetes/resources.ts";
 import { KubeClient } from "../src/platforms/kubernetes/rest.ts";
 import { canaryOn, twoRouteVirtualService } from "../test/k8s/experiments.ts";
 import { apply, startEnv } from "../test/k8s/support.ts";
+import { cpuSecondsOf } from "./lib/procs.ts";
 import { simulateRun } from "./lib/simulated-status.ts";
 
 interface Args {
@@ -90,16 +90,9 @@ const putStatus = async (name: string, status: unknown) => {
   );
 };
 
-/** User + system CPU seconds of a process so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Completed operations per second over `seconds`, each object's writer one at a time. */
 async function rate(label: string, op: (name: string) => Promise<unknown>): Promise<number> {
-  const cpuBefore = cpuSeconds(env.cp.pids.apiserver);
+  const cpuBefore = cpuSecondsOf(env.cp.pids.apiserver);
   let done = 0;
   let failed = 0;
   const started = Date.now();
@@ -118,7 +111,7 @@ async function rate(label: string, op: (name: string) => Promise<unknown>): Prom
   );
   const elapsed = (Date.now() - started) / 1000;
   const perSecond = done / elapsed;
-  const cpu = (100 * (cpuSeconds(env.cp.pids.apiserver) - cpuBefore)) / elapsed;
+  const cpu = (100 * (cpuSecondsOf(env.cp.pids.apiserver) - cpuBefore)) / elapsed;
   log(
     `${label}: ${perSecond.toFixed(0)} per s, kube-apiserver at ${cpu.toFixed(0)} % CPU${failed > 0 ? ` (${failed} failed)` : ""}`,
   );

@@ -22,6 +22,7 @@ import {
   vsWeightsOf,
 } from "../test/k8s/experiments.ts";
 import { apply, INSTALL_NS, ROOT, SA, startEnv, type TestEnv } from "../test/k8s/support.ts";
+import { cpuSecondsOf } from "./lib/procs.ts";
 
 interface Args {
   ns: number[];
@@ -165,13 +166,9 @@ async function profileApiserver(admin: KubeClient, dir: string, n: number, inter
 }
 
 function procStats(pid: number): { cpuSeconds: number; rssPeakMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks.
-  const ticks = Number(fields[11]) + Number(fields[12]);
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return { cpuSeconds: ticks / 100, rssPeakMiB: hwm / 1024 };
+  return { cpuSeconds: cpuSecondsOf(pid), rssPeakMiB: hwm / 1024 };
 }
 
 interface Track {
@@ -478,7 +475,6 @@ async function runOnce(env: TestEnv, n: number, intervalSeconds: number, args: A
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-/** The controller's V8 heap in use, from its own /metrics (what the cache and queue hold). */
 /** From the controller's own /metrics at the end: heap in use, resent requests, failed passes. */
 async function controllerMetrics(port: number): Promise<{
   heapUsedMiB: number;
@@ -486,8 +482,8 @@ async function controllerMetrics(port: number): Promise<{
   reconcileErrors: number;
   apiLatency: Record<string, ApiLatency>;
 }> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  const text = await controllerMetricsText(port);
+  const value = (name: string) => metricValue(text, name);
   return {
     heapUsedMiB: value("iter8_controller_nodejs_heap_size_used_bytes") / 2 ** 20,
     staleConnections: value("iter8_controller_api_stale_connections_total"),
@@ -495,6 +491,13 @@ async function controllerMetrics(port: number): Promise<{
     apiLatency: apiLatencyOf(text),
   };
 }
+
+const controllerMetricsText = async (port: number) =>
+  (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+
+/** The value of an unlabelled series in a Prometheus text exposition (NaN when absent). */
+const metricValue = (text: string, name: string) =>
+  Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
 
 /** How long the controller's own requests took, socket wait included: mean, and the p99's bucket. */
 interface ApiLatency {
@@ -530,12 +533,8 @@ function apiLatencyOf(text: string): Record<string, ApiLatency> {
 /** The controller's memory now, from its /metrics: where a peak RSS comes from over the run. */
 async function memoryLine(port: number): Promise<string> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const mib = (name: string) =>
-      (
-        Number(new RegExp(`^iter8_controller_${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) /
-        2 ** 20
-      ).toFixed(0);
+    const text = await controllerMetricsText(port);
+    const mib = (name: string) => (metricValue(text, `iter8_controller_${name}`) / 2 ** 20).toFixed(0);
     return `controller MiB: rss ${mib("process_resident_memory_bytes")}, heap ${mib("nodejs_heap_size_used_bytes")}/${mib("nodejs_heap_size_total_bytes")}, external ${mib("nodejs_external_memory_bytes")}`;
   } catch (err) {
     return `controller memory unknown (${(err as Error).message})`;
