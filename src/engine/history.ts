@@ -232,17 +232,21 @@ export function detailed(r: IterationRecord, h: ExperimentHistory): DetailedIter
   const d: DetailedIteration = compact(r, h);
   if (!r.weights && r.observed) d.a = [];
   else if (r.weights && splitText(r.weights) !== splitText(r.observed)) d.a = byVersion(r.weights, h);
-  const optional = {
-    n: grid(r, h, (c) => c.sampleSize),
-    lo: grid(r, h, (c) => c.lower),
-    hi: grid(r, h, (c) => c.upper),
-  };
-  for (const [k, g] of Object.entries(optional))
-    if (g.some((row) => row.some((x) => x !== null))) d[k as "n"] = g;
-  const e = grid(r, h, (c) => c.error);
-  if (e.some((row) => row.some((x) => x !== null))) d.e = e;
+  const n = anyCell(grid(r, h, (c) => c.sampleSize));
+  if (n) d.n = n;
+  const lo = anyCell(grid(r, h, (c) => c.lower));
+  if (lo) d.lo = lo;
+  const hi = anyCell(grid(r, h, (c) => c.upper));
+  if (hi) d.hi = hi;
+  const e = anyCell(grid(r, h, (c) => c.error));
+  if (e) d.e = e;
   if (r.reason !== undefined) d.r = r.reason;
   return d;
+}
+
+/** The grid, when any of its cells holds something (an all-null grid is left out). */
+function anyCell<T>(g: Array<Array<T | null>>): Array<Array<T | null>> | undefined {
+  return g.some((row) => row.some((x) => x !== null)) ? g : undefined;
 }
 
 function byVersion(weights: readonly VersionWeight[], h: ExperimentHistory): number[] {

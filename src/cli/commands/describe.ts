@@ -83,18 +83,21 @@ export async function describeCommand(
     // The experiment as stored, plus what is derived from it: the reasons under a top-level
     // `outcome` key, and under `history` one readable record per iteration (status.history keeps
     // them as compact arrays).
-    if (flags.outcome === false)
-      return format === "json" ? `${JSON.stringify(experiment, null, 2)}\n` : YAML.stringify(experiment);
-    const { reasons, interrupted, promoted } = outcomeOf(experiment, found.liveness);
-    const history = historyPoints(experiment.status);
-    const out = {
-      ...experiment,
-      ...(reasons.length > 0 ? { outcome: { reasons, interrupted, ...(promoted ? { promoted } : {}) } } : {}),
-      ...(history.length > 0 ? { history } : {}),
-    };
+    const out = flags.outcome === false ? experiment : withDerived(experiment, found.liveness);
     return format === "json" ? `${JSON.stringify(out, null, 2)}\n` : YAML.stringify(out);
   }
   return describeText(found, flags.outcome !== false);
+}
+
+/** The experiment plus its derived `outcome` (when there are reasons) and `history` (when recorded). */
+function withDerived(experiment: Experiment, liveness: FoundExperiment["liveness"]): Record<string, unknown> {
+  const { reasons, interrupted, promoted } = outcomeOf(experiment, liveness);
+  const history = historyPoints(experiment.status);
+  return {
+    ...experiment,
+    ...(reasons.length > 0 ? { outcome: { reasons, interrupted, ...(promoted ? { promoted } : {}) } } : {}),
+    ...(history.length > 0 ? { history } : {}),
+  };
 }
 
 /** An experiment found by `-f` or by name. */

@@ -146,7 +146,8 @@ export class EventRecorder {
       this.#opts.client
         .request("POST", resourcePath("v1", "events", p.namespace), { body: p.body })
         .catch((err) => {
-          // AlreadyExists: a resend (after a stale connection) of a POST the server had taken.
+          // AlreadyExists: Event names are random, so this is our own POST that the server had taken
+          // and the client sent again; the Event is there.
           if (!(err instanceof KubeApiError && err.status === 409)) this.#opts.onError?.(p.experiment, err);
         })
         .finally(() => {
