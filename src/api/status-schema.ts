@@ -86,48 +86,14 @@ export const ENGINE_STATUS_PROPERTIES = {
   },
 };
 
-const num = (description: string) => ({ type: "number" as const, description });
-const versionWeights = (description: string) => ({
-  type: "array" as const,
-  description,
-  items: {
-    type: "object" as const,
-    properties: { name: str("Version name."), value: num("Weight (percent).") },
-    required: ["name", "value"],
-  },
-});
-const iterationValue = {
-  type: "object" as const,
-  properties: {
-    value: num("The metric's value."),
-    sampleSize: num("Observations behind the value."),
-    lower: num("Lower confidence bound (decision evidence)."),
-    upper: num("Upper confidence bound (decision evidence)."),
-    error: str("Why there is no value."),
-  },
-};
-
-/** A [metric][version] grid of numbers, strings and nulls: kept as it is, not walked by the schema. */
-const grid = (description: string) => ({
-  description,
+/**
+ * A history entry: one JSON text, which the API server stores without walking it (validating and
+ * pruning a status costs it per JSON node, and each iteration writes the whole history); objects
+ * that earlier releases wrote are kept as they are.
+ */
+const anyEntry = {
+  description: "A history entry: JSON text (this release) or an object (earlier releases).",
   "x-kubernetes-preserve-unknown-fields": true as const,
-});
-
-const compactIteration = {
-  i: { type: "integer" as const, description: "Iteration (completedIterations after it)." },
-  t: time("When it completed."),
-  w: {
-    type: "array" as const,
-    description: "Observed weights per version.",
-    items: { type: "number" as const },
-  },
-  v: grid("Values [metric][version]; null where unreadable."),
-  o: {
-    type: "array" as const,
-    description: "Outcome letters per version (s/v/i), one per objective.",
-    items: { type: "string" as const },
-  },
-  winner: str("Winner found in this iteration."),
 };
 
 /**
@@ -152,57 +118,14 @@ export const HISTORY_STATUS_PROPERTIES = {
       recent: {
         type: "array" as const,
         description:
-          "The latest iterations, oldest first: the compact form of older entries plus a (weights asked, when they differ from w; [] for none), n (sample sizes), lo and hi (confidence bounds), e (why a value is missing), all [metric][version], and r (why the weights changed). Objects written by earlier releases hold full records here (iteration, time, values, weights, observed, outcomes, winner, reason).",
-        items: {
-          type: "object" as const,
-          properties: {
-            ...compactIteration,
-            a: {
-              type: "array" as const,
-              description: "Weights asked for per version, when they differ from w ([]: none asked).",
-              items: { type: "number" as const },
-            },
-            n: grid("Sample sizes [metric][version]; null where none."),
-            lo: grid("Lower confidence bounds [metric][version]; null where none."),
-            hi: grid("Upper confidence bounds [metric][version]; null where none."),
-            e: grid("Why a value is missing [metric][version]; null where it is not."),
-            r: str("Why the weights changed (or did not)."),
-            // Full records, as earlier releases wrote them.
-            iteration: {
-              type: "integer" as const,
-              description: "completedIterations after it (full records).",
-            },
-            time: time("When the iteration completed (full records)."),
-            weights: versionWeights("Weights the engine asked for (full records)."),
-            observed: versionWeights("Weights read back from the target (full records)."),
-            values: {
-              type: "object" as const,
-              description: "Metric -> version -> reading (full records).",
-              additionalProperties: {
-                type: "object" as const,
-                additionalProperties: iterationValue,
-              },
-            },
-            outcomes: {
-              type: "object" as const,
-              description: "Version -> outcome of each objective (full records).",
-              additionalProperties: {
-                type: "array" as const,
-                items: { type: "string" as const, enum: ["satisfied", "violated", "inconclusive"] },
-              },
-            },
-            reason: str("Why the weights changed (full records)."),
-          },
-        },
+          'The latest iterations, oldest first, each one JSON text: {"i": iteration (completedIterations after it), "t": time, "w": observed weights per version, "a": weights asked for when they differ from w ([] for none), "v", "n", "lo", "hi", "e": values, sample sizes, confidence bounds and why a value is missing, each [metric][version] with null for none, "o": outcome letters per version (s/v/i, one per objective), "winner", "r": why the weights changed}. Objects written by earlier releases (the same form unencoded, or full records) are still read.',
+        items: anyEntry,
       },
       older: {
         type: "array" as const,
-        description: "Earlier iterations, compact, oldest first (every stride-th once downsampled).",
-        items: {
-          type: "object" as const,
-          properties: compactIteration,
-          required: ["i", "t"],
-        },
+        description:
+          "Earlier iterations, oldest first (every stride-th once downsampled), each one JSON text of the compact form: i, t, w, v, o, winner as in recent.",
+        items: anyEntry,
       },
       stride: {
         type: "integer" as const,

@@ -370,14 +370,17 @@ export interface DetailedIteration extends CompactIteration {
 /**
  * status.history: the latest iterations in detail, a compact (downsampled) series before. Read it
  * through `historyPoints` (src/engine/history.ts), which gives one IterationRecord per iteration.
+ *
+ * Each entry is stored as one JSON text (a string), which the API server keeps without walking it;
+ * objects written by earlier releases (the same forms, unencoded) are still read.
  */
 export interface ExperimentHistory {
   versions: string[];
   metrics: string[];
   /** The latest iterations, oldest first (full IterationRecords in objects written by earlier releases). */
-  recent: Array<DetailedIteration | IterationRecord>;
+  recent: Array<string | DetailedIteration | IterationRecord>;
   /** Earlier iterations, oldest first; every `stride`-th iteration once downsampled. */
-  older?: CompactIteration[];
+  older?: Array<string | CompactIteration>;
   /** 1 (or absent) = every older iteration is kept; 2, 4, ... after downsampling. */
   stride?: number;
 }

@@ -4,10 +4,11 @@
 // read back, and why).
 //
 // Stored as arrays in the order of `history.versions` and `history.metrics`, not as objects keyed by
-// metric and version: the API server decodes, prunes, validates and re-encodes the whole status on
-// every write, at a cost that follows the number of JSON nodes, and a thousand experiments write
-// theirs every few seconds. Readers never see that form: `historyPoints` expands it into one
-// IterationRecord per iteration (and still reads the full records earlier releases wrote).
+// metric and version, and each entry as one JSON text: the API server decodes, prunes, validates and
+// re-encodes the whole status on every write, at a cost that follows the number of JSON nodes (a
+// string is one), and a thousand experiments write theirs every few seconds. Readers never see that
+// form: `historyPoints` expands it into one IterationRecord per iteration (and still reads the
+// unencoded entries and full records earlier releases wrote).
 //
 // Bound: an experiment object must stay well below the Kubernetes API server's ~1.5 MB limit, for any
 // number of iterations. So the latest RECENT_FULL iterations are kept in detail, older ones as a
@@ -66,19 +67,22 @@ export function appendIteration(
   const history: ExperimentHistory = status.history ?? { versions: names, metrics: [], recent: [] };
   for (const m of Object.keys(record.values)) if (!history.metrics.includes(m)) history.metrics.push(m);
   const previous = history.recent.at(-1);
-  const before = previous === undefined ? undefined : recordOf(previous, history).observed;
+  const before = previous === undefined ? undefined : recordOf(previous, history)?.observed;
   const reason = rollback
     ? `rollback: objective ${rollback.objective} not satisfied by ${rollback.version}; weights left at ${splitText(record.observed)}`
     : weightsReason(status, before, record.observed);
   if (reason !== undefined) record.reason = reason;
-  history.recent.push(detailed(record, history));
+  history.recent.push(JSON.stringify(detailed(record, history)));
   while (history.recent.length > RECENT_FULL) {
     const old = recordOf(history.recent.shift()!, history);
+    if (!old) continue;
     const stride = history.stride ?? 1;
     history.older ??= [];
     // Once downsampled, keep only every stride-th iteration (plus the first).
     const last = history.older.at(-1);
-    if (stride === 1 || !last || old.iteration - last.i >= stride) history.older.push(compact(old, history));
+    const lastIteration = last === undefined ? undefined : decoded(last)?.i;
+    if (stride === 1 || lastIteration === undefined || old.iteration - lastIteration >= stride)
+      history.older.push(JSON.stringify(compact(old, history)));
     if (history.older.length > OLDER_MAX) {
       history.older = history.older.filter((_, i) => i % 2 === 0);
       history.stride = stride * 2;
@@ -91,12 +95,40 @@ export function appendIteration(
 export function historyPoints(status: ExperimentStatus | undefined): IterationRecord[] {
   const h = status?.history;
   if (!h) return [];
-  return [...(h.older ?? []).map((c) => expand(c, h)), ...h.recent.map((r) => recordOf(r, h))];
+  const older = (h.older ?? []).map((entry) => {
+    const c = decoded(entry);
+    return c && expand(c, h);
+  });
+  const recent = h.recent.map((entry) => recordOf(entry, h));
+  return [...older, ...recent].filter((r) => r !== undefined);
 }
 
-/** A recent entry as a record: expanded, or as it is when an earlier release wrote it in full. */
-export function recordOf(entry: DetailedIteration | IterationRecord, h: ExperimentHistory): IterationRecord {
-  return "iteration" in entry ? entry : expand(entry, h, true);
+/**
+ * A recent entry as a record: expanded, or as it is when an earlier release wrote it in full;
+ * undefined when it cannot be read (an entry edited by hand into something else).
+ */
+export function recordOf(
+  entry: ExperimentHistory["recent"][number],
+  h: ExperimentHistory,
+): IterationRecord | undefined {
+  const e = decoded(entry);
+  if (e === undefined) return undefined;
+  return "iteration" in e ? e : expand(e, h, true);
+}
+
+/** A stored entry: its JSON text parsed (this release), or the object an earlier release wrote. */
+function decoded<T extends CompactIteration | IterationRecord>(entry: string | T): T | undefined {
+  let e: unknown = entry;
+  if (typeof entry === "string") {
+    try {
+      e = JSON.parse(entry);
+    } catch {
+      return undefined;
+    }
+  }
+  if (e === null || typeof e !== "object") return undefined;
+  const { i, iteration } = e as { i?: unknown; iteration?: unknown };
+  return typeof i === "number" || typeof iteration === "number" ? (e as T) : undefined;
 }
 
 function iterationRecord(

@@ -121,7 +121,7 @@ describe("per-iteration history", () => {
     assert.equal(h.recent.length, RECENT_FULL);
     assert.ok((h.older?.length ?? 0) <= OLDER_MAX, `older: ${h.older?.length}`);
     assert.deepEqual(
-      h.recent.map((r) => ("iteration" in r ? r.iteration : r.i)),
+      h.recent.map((r) => recordOf(r, h)?.iteration),
       Array.from({ length: RECENT_FULL }, (_, i) => 1000 - RECENT_FULL + 1 + i),
     );
     const points = historyPoints(done.status);
@@ -283,7 +283,7 @@ describe("per-iteration history", () => {
     );
     // The two oldest full records aged into the compact series, keeping values and weights.
     assert.deepEqual(
-      status.history?.older?.map((c) => c.i),
+      status.history?.older?.map((c) => (typeof c === "string" ? JSON.parse(c).i : undefined)),
       [1, 2],
     );
     assert.deepEqual(points[0]!.values["ns/m"], { v1: { value: 1 }, v2: { value: 1.5 } });
@@ -295,6 +295,41 @@ describe("per-iteration history", () => {
       points[3]!.reason,
       "weights v1=50 v2=50 -> v1=40 v2=60 (no version satisfies all objectives yet)",
     );
+  });
+
+  it("stores each entry as one JSON text, which the API server does not walk", async () => {
+    const { done } = await run(RECENT_FULL + 5);
+    const h = done.status!.history!;
+    for (const entry of [...h.recent, ...(h.older ?? [])]) assert.equal(typeof entry, "string");
+    assert.deepEqual(JSON.parse(h.recent.at(-1) as string).i, RECENT_FULL + 5);
+    assert.deepEqual(JSON.parse(h.older![0] as string).i, 1);
+  });
+
+  it("reads entries earlier releases wrote unencoded, and skips one that cannot be read", async () => {
+    const { done } = await run(RECENT_FULL + 3);
+    const h = done.status!.history!;
+    const expected = historyPoints(done.status);
+    const unencoded: ExperimentHistory = {
+      ...h,
+      recent: h.recent.map((e) => JSON.parse(e as string)),
+      older: h.older!.map((e) => JSON.parse(e as string)),
+    };
+    assert.deepEqual(historyPoints({ ...done.status!, history: unencoded }), expected);
+    for (const bad of ["{not json", '"a string"', "null", "[1,2]", '{"x":1}']) {
+      const broken = { ...h, recent: [...h.recent.slice(0, -1), bad] };
+      const points = historyPoints({ ...done.status!, history: broken });
+      assert.deepEqual(points, expected.slice(0, -1), bad);
+      // The engine goes on appending to a history with such an entry.
+      const status = structuredClone({ ...done.status!, history: broken });
+      appendIteration(
+        status,
+        RECENT_FULL + 4,
+        "2026-01-01T01:00:00Z",
+        [{ name: "sample-app-v1" }, { name: "sample-app-v2" }],
+        [],
+      );
+      assert.equal(historyPoints(status).at(-1)?.iteration, RECENT_FULL + 4, bad);
+    }
   });
 
   it("keeps the stored form under half the size of the records it stands for", async () => {
